@@ -1,0 +1,49 @@
+# Two commands for a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+ISSUER := $(BIN)/issuer
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test test-fast browser-deps bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Re-install whenever pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@
+
+## make run: set up .venv, initialise the database, keys and frameworks, create demo accounts, serve on SQLite.
+run: $(VENV)/.installed
+	$(ISSUER) init
+	$(ISSUER) demo
+	$(ISSUER) run --host $(HOST) --port $(PORT)
+
+## make test: set up .venv with the test extras and run the whole suite.
+test: $(VENV)/.installed browser-deps
+	$(BIN)/python -m pytest
+
+test-fast: $(VENV)/.installed
+	$(BIN)/python -m pytest -m "not browser" -x -q
+
+# Browser tests drive Debian's chromium through Playwright (no browser download).
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		if [ "$$(id -u)" = "0" ]; then \
+			(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+			|| echo "warning: could not install chromium; browser tests will fail"; \
+		else \
+			echo "note: install Debian's chromium package (sudo apt-get install chromium) for the browser tests"; \
+		fi; \
+	fi
+
+## make bench: the signing and verification benchmark.
+bench: $(VENV)/.installed
+	$(BIN)/python benchmarks/credentials.py --n 500
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

@@ -1,0 +1,34 @@
+"""Learning record and Open Badges 3.0 credential issuing service."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from issuer.config import ROOT, load_settings
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app. Settings come from the environment; ``config`` overrides them (tests pass a dict)."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        instance_path=str(ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+    )
+    app.config.from_mapping(load_settings(app.instance_path))
+    app.config.update(config or {})
+
+    from issuer import api, cli, database, errors, web
+    from issuer.extensions import db, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    database.init_app(app)
+    errors.register_error_handlers(app)
+    web.init_app(app)
+    api.init_app(app)
+    cli.init_app(app)
+    return app

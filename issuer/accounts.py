@@ -1,0 +1,242 @@
+"""Accounts: creating, deactivating, assigning, authenticating, API tokens.
+
+Passwords are hashed with Argon2id. Failed logins are counted in the database
+so every worker (gunicorn runs several) sees the same limits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from issuer import audit
+from issuer.errors import Conflict, InvalidInput, IssuerError, NotFound, PermissionDenied
+from issuer.models import ApiToken, Assignment, LoginAttempt, Role, User, utcnow
+
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MIN_PASSWORD_LENGTH = 10
+#: Failed logins allowed in the window, per account and per client address.
+ACCOUNT_LIMIT = 5
+ADDRESS_LIMIT = 20
+LIMIT_WINDOW = dt.timedelta(minutes=15)
+TOKEN_PREFIX = "isk_"
+
+_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+
+
+class RateLimited(IssuerError):
+    status_code = 429
+    code = "too_many_attempts"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message, retry_after=retry_after)
+        self.retry_after = retry_after
+
+
+class InvalidCredentials(IssuerError):
+    status_code = 401
+    code = "invalid_credentials"
+
+
+def normalise_email(email: str) -> str:
+    email = email.strip().lower()
+    if not EMAIL_PATTERN.match(email) or len(email) > 320:
+        raise InvalidInput(f"{email!r} is not an e-mail address")
+    return email
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(f"passwords need at least {MIN_PASSWORD_LENGTH} characters")
+    return _hasher.hash(password)
+
+
+def generate_password() -> str:
+    return secrets.token_urlsafe(12)
+
+
+def create_user(session: Session, *, email: str, name: str, role: Role | str, password: str,
+                actor: User | None = None) -> User:
+    email = normalise_email(email)
+    name = name.strip()
+    if not name:
+        raise InvalidInput("a name is required")
+    try:
+        role = Role(role)
+    except ValueError:
+        raise InvalidInput(f"unknown role {role!r}; use admin, supervisor or therapist") from None
+    user = User(
+        email=email, name=name, role=role, password_hash=hash_password(password), active=True,
+        created_at=utcnow(), recipient_salt=secrets.token_hex(16),
+    )
+    try:
+        with session.begin_nested():
+            session.add(user)
+    except IntegrityError:
+        raise Conflict(f"an account for {email} already exists") from None
+    audit.record(session, "account.created", actor=actor, subject_type="user", subject_id=user.id, role=role.value)
+    return user
+
+
+def get_user_by_email(session: Session, email: str) -> User:
+    user = session.scalars(select(User).filter_by(email=email.strip().lower())).one_or_none()
+    if user is None:
+        raise NotFound(f"no account for {email}")
+    return user
+
+
+def set_active(session: Session, user: User, active: bool, *, actor: User) -> None:
+    if user.id == actor.id and not active:
+        raise InvalidInput("you cannot deactivate your own account")
+    user.active = active
+    audit.record(session, "account.activated" if active else "account.deactivated",
+                 actor=actor, subject_type="user", subject_id=user.id)
+    session.flush()
+
+
+def assign(session: Session, *, supervisor: User, therapist: User, actor: User | None = None) -> Assignment:
+    if supervisor.role is not Role.SUPERVISOR:
+        raise InvalidInput(f"{supervisor.email} is not a supervisor")
+    if therapist.role is not Role.THERAPIST:
+        raise InvalidInput(f"{therapist.email} is not a therapist")
+    existing = session.scalars(
+        select(Assignment).filter_by(supervisor_id=supervisor.id, therapist_id=therapist.id)
+    ).one_or_none()
+    if existing is not None:
+        return existing
+    assignment = Assignment(supervisor_id=supervisor.id, therapist_id=therapist.id, created_at=utcnow())
+    session.add(assignment)
+    session.flush()
+    audit.record(session, "assignment.created", actor=actor, subject_type="user", subject_id=therapist.id,
+                 supervisor=supervisor.email, therapist=therapist.email)
+    return assignment
+
+
+def unassign(session: Session, *, supervisor: User, therapist: User, actor: User) -> None:
+    session.execute(delete(Assignment).filter_by(supervisor_id=supervisor.id, therapist_id=therapist.id))
+    audit.record(session, "assignment.removed", actor=actor, subject_type="user", subject_id=therapist.id,
+                 supervisor=supervisor.email, therapist=therapist.email)
+
+
+def is_assigned(session: Session, *, supervisor: User, therapist: User) -> bool:
+    return session.scalar(
+        select(func.count()).select_from(Assignment).filter_by(supervisor_id=supervisor.id, therapist_id=therapist.id)
+    ) > 0
+
+
+def require_assignment(session: Session, *, supervisor: User, therapist: User) -> None:
+    """:raise PermissionDenied: ``supervisor`` is not an active supervisor assigned to ``therapist``."""
+    if supervisor.role is not Role.SUPERVISOR or not supervisor.active:
+        raise PermissionDenied("only an assigned supervisor can do this")
+    if not is_assigned(session, supervisor=supervisor, therapist=therapist):
+        raise PermissionDenied(f"{supervisor.email} is not assigned to this therapist")
+
+
+def assigned_therapists(session: Session, supervisor: User) -> list[User]:
+    return list(session.scalars(
+        select(User).join(Assignment, Assignment.therapist_id == User.id)
+        .where(Assignment.supervisor_id == supervisor.id).order_by(User.name)
+    ))
+
+
+def supervisors_of(session: Session, therapist: User) -> list[User]:
+    return list(session.scalars(
+        select(User).join(Assignment, Assignment.supervisor_id == User.id)
+        .where(Assignment.therapist_id == therapist.id).order_by(User.name)
+    ))
+
+
+def check_login_allowed(session: Session, *, email: str, address: str, now: dt.datetime) -> None:
+    """:raise RateLimited: too many recent failures for this account or from this address."""
+    since = now - LIMIT_WINDOW
+    by_account = session.scalar(select(func.count()).select_from(LoginAttempt)
+                                .where(LoginAttempt.email == email, LoginAttempt.at > since)) or 0
+    by_address = session.scalar(select(func.count()).select_from(LoginAttempt)
+                                .where(LoginAttempt.address == address, LoginAttempt.at > since)) or 0
+    minutes = int(LIMIT_WINDOW.total_seconds() // 60)
+    if by_account >= ACCOUNT_LIMIT:
+        raise RateLimited(f"Too many failed sign-in attempts for this account. Try again in {minutes} minutes.",
+                          retry_after=int(LIMIT_WINDOW.total_seconds()))
+    if by_address >= ADDRESS_LIMIT:
+        raise RateLimited(f"Too many failed sign-in attempts from your network. Try again in {minutes} minutes.",
+                          retry_after=int(LIMIT_WINDOW.total_seconds()))
+
+
+def authenticate(session: Session, *, email: str, password: str, address: str) -> User:
+    """Check a password, counting failures. The caller commits, whatever the outcome.
+
+    :raise RateLimited: before checking anything, when the limit is reached.
+    :raise InvalidCredentials: unknown e-mail, wrong password or inactive account (one message for all).
+    """
+    email = email.strip().lower()
+    now = utcnow()
+    check_login_allowed(session, email=email, address=address, now=now)
+    user = session.scalars(select(User).filter_by(email=email)).one_or_none()
+    ok = False
+    if user is not None:
+        try:
+            ok = _hasher.verify(user.password_hash, password)
+        except (VerificationError, InvalidHashError):
+            ok = False
+    else:
+        _hasher.hash(password or "x")  # same work either way, so timing does not reveal who has an account
+    if not ok or user is None or not user.active:
+        session.add(LoginAttempt(email=email, address=address, at=now))
+        audit.record(session, "login.failed", actor=user, subject_type="user",
+                     subject_id=user.id if user else None, email=email)
+        raise InvalidCredentials("Wrong e-mail address or password, or the account is deactivated.")
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    session.execute(delete(LoginAttempt).where(LoginAttempt.email == email))
+    audit.record(session, "login.succeeded", actor=user, subject_type="user", subject_id=user.id)
+    return user
+
+
+@dataclass(frozen=True)
+class NewToken:
+    token: ApiToken
+    secret: str  # shown once, never stored
+
+
+def hash_token(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_api_token(session: Session, *, user: User, name: str) -> NewToken:
+    name = name.strip() or "API token"
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(user_id=user.id, name=name[:100], prefix=secret[:12], token_hash=hash_token(secret),
+                     created_at=utcnow(), last_used_at=None, revoked_at=None)
+    session.add(token)
+    session.flush()
+    audit.record(session, "token.created", actor=user, subject_type="api_token", subject_id=token.id, name=token.name)
+    return NewToken(token=token, secret=secret)
+
+
+def revoke_api_token(session: Session, *, user: User, token_id: int) -> None:
+    token = session.get(ApiToken, token_id)
+    if token is None or token.user_id != user.id:
+        raise NotFound("no such token")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        audit.record(session, "token.revoked", actor=user, subject_type="api_token", subject_id=token.id)
+    session.flush()
+
+
+def user_for_token(session: Session, secret: str) -> User | None:
+    if not secret.startswith(TOKEN_PREFIX):
+        return None
+    token = session.scalars(select(ApiToken).filter_by(token_hash=hash_token(secret))).one_or_none()
+    if token is None or token.revoked_at is not None or not token.user.active:
+        return None
+    token.last_used_at = utcnow()
+    return token.user

@@ -1,0 +1,15 @@
+"""The JSON API under /api/v1: personal API tokens, JSON errors, no CSRF (no cookies are used)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def init_app(app: Flask) -> None:
+    from issuer.api import auth, credentials, openapi, therapists, verify  # noqa: F401  (routes register on import)
+    from issuer.extensions import csrf
+
+    csrf.exempt(bp)  # token-authenticated; browsers never send our tokens on their own
+    app.register_blueprint(bp)

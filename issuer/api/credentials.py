@@ -1,0 +1,50 @@
+"""API: read a credential, and revoke / suspend / unsuspend it."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import jsonify
+from flask.typing import ResponseReturnValue
+
+from issuer import accounts, revocation
+from issuer.api import bp
+from issuer.api.auth import current_api_user, json_body, token_required
+from issuer.api.therapists import credential_json
+from issuer.errors import InvalidInput, NotFound, PermissionDenied
+from issuer.extensions import db
+from issuer.models import Credential, Role
+
+
+def _visible_credential(credential_id: uuid.UUID) -> Credential:
+    caller = current_api_user()
+    credential = db.session.get(Credential, credential_id)
+    visible = credential is not None and (
+        caller.role is Role.ADMIN or caller.id == credential.therapist_id
+        or (caller.role is Role.SUPERVISOR
+            and accounts.is_assigned(db.session, supervisor=caller, therapist=credential.therapist))
+    )
+    if not visible:
+        raise NotFound("no credential with that id is visible to you")
+    assert credential is not None
+    return credential
+
+
+@bp.get("/credentials/<uuid:credential_id>")
+@token_required()
+def get_credential(credential_id: uuid.UUID) -> ResponseReturnValue:
+    return jsonify(credential_json(_visible_credential(credential_id)))
+
+
+@bp.post("/credentials/<uuid:credential_id>/<any(revoke, suspend, unsuspend):action>")
+@token_required(Role.SUPERVISOR, Role.ADMIN)
+def change_status(credential_id: uuid.UUID, action: str) -> ResponseReturnValue:
+    credential = _visible_credential(credential_id)
+    if not revocation.may_change_status(db.session, current_api_user(), credential):
+        raise PermissionDenied("only the issuing supervisor or an administrator can change this credential's status")
+    reason = json_body().get("reason")
+    if not isinstance(reason, str):
+        raise InvalidInput("reason must be a string")
+    revocation.change(db.session, credential, action=action, reason=reason, actor=current_api_user())
+    db.session.commit()
+    return jsonify(credential_json(credential))

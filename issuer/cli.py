@@ -1,0 +1,326 @@
+"""The ``issuer`` command: Flask's CLI for this app, plus the project's own commands."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+from flask_migrate import upgrade
+
+from issuer.errors import IssuerError
+from issuer.extensions import db
+
+
+def main() -> None:
+    """Entry point of the ``issuer`` console script (no ``--app`` needed)."""
+    from issuer import create_app
+
+    cli = FlaskGroup(create_app=lambda: create_app(), help="Learning record and Open Badges 3.0 issuing service.")
+    cli.main()
+
+
+def fail(error: IssuerError) -> None:
+    click.echo(f"Error: {error.message}", err=True)
+    sys.exit(1)
+
+
+@click.command("init")
+@with_appcontext
+def init_command() -> None:
+    """Upgrade the database, create issuer keys if none exist, import every framework. Idempotent."""
+    from issuer import frameworks, keys
+
+    upgrade()
+    try:
+        created = keys.ensure_keys(db.session)
+        db.session.commit()
+        for key in created:
+            click.echo(f"Created {key.algorithm} key {key.kid}.")
+        for path in frameworks.framework_files(current_app.config["ISSUER_FRAMEWORKS_DIR"]):
+            result = frameworks.import_framework(db.session, frameworks.parse_framework(path))
+            db.session.commit()
+            verb = "Imported" if result.created else "Already imported"
+            click.echo(f"{verb} {result.framework.name} {result.framework.version} from {path.name}.")
+    except IssuerError as error:
+        db.session.rollback()
+        fail(error)
+    click.echo("Initialised.")
+
+
+@click.group("frameworks")
+def frameworks_group() -> None:
+    """Competency frameworks."""
+
+
+@frameworks_group.command("import")
+@click.argument("path", type=click.Path(path_type=Path))
+@with_appcontext
+def frameworks_import(path: Path) -> None:
+    """Import a framework export (JSON). Importing the same file twice changes nothing."""
+    from issuer import frameworks
+
+    try:
+        result = frameworks.import_framework(db.session, frameworks.parse_framework(path))
+        db.session.commit()
+    except IssuerError as error:
+        db.session.rollback()
+        fail(error)
+        return
+    fw = result.framework
+    if result.created:
+        click.echo(f"Imported {fw.name} {fw.version}: {len(fw.levels)} levels, "
+                   f"{sum(len(level.statements) for level in fw.levels)} statements.")
+    else:
+        click.echo(f"{fw.name} {fw.version} is already imported; nothing changed.")
+
+
+@frameworks_group.command("list")
+@with_appcontext
+def frameworks_list() -> None:
+    """List imported frameworks."""
+    from sqlalchemy import select
+
+    from issuer.models import Framework
+
+    for fw in db.session.scalars(select(Framework).order_by(Framework.title, Framework.version)):
+        click.echo(f"{fw.slug}\t{fw.soc_code}\t{fw.version}\t{len(fw.levels)} levels")
+
+
+@click.group("keys")
+def keys_group() -> None:
+    """The issuer's signing keys (Ed25519 for Data Integrity, RSA for VC-JWT)."""
+
+
+@keys_group.command("generate")
+@click.option("--algorithm", type=click.Choice(["Ed25519", "RSA", "all"]), default="all", show_default=True)
+@with_appcontext
+def keys_generate(algorithm: str) -> None:
+    """Create keys for algorithms that have none yet (never replaces an existing identity)."""
+    from issuer import keys
+
+    wanted = keys.ALGORITHMS if algorithm == "all" else (algorithm,)
+    created = [k for k in keys.ensure_keys(db.session) if k.algorithm in wanted]
+    db.session.commit()
+    for key in created:
+        click.echo(f"Created {key.algorithm} key {key.kid}.")
+    if not created:
+        click.echo("Keys already exist; use `issuer keys rotate` to replace them.")
+
+
+@keys_group.command("rotate")
+@click.option("--algorithm", type=click.Choice(["Ed25519", "RSA", "all"]), default="all", show_default=True)
+@with_appcontext
+def keys_rotate(algorithm: str) -> None:
+    """Make new current keys; retired keys stay published so old credentials keep verifying."""
+    from issuer import keys
+
+    wanted = keys.ALGORITHMS if algorithm == "all" else (algorithm,)
+    for key in keys.rotate(db.session, wanted):
+        click.echo(f"New current {key.algorithm} key {key.kid}.")
+    db.session.commit()
+
+
+@keys_group.command("list")
+@with_appcontext
+def keys_list() -> None:
+    """List every key with its state; private keys are never shown."""
+    from issuer import keys
+
+    for key in keys.all_keys(db.session):
+        state = f"retired {key.retired_at:%Y-%m-%d}" if key.retired_at else "current"
+        public = key.public_multibase or key.public_jwk.get("kty", "")
+        click.echo(f"{key.kid}\t{key.algorithm}\t{state}\tcreated {key.created_at:%Y-%m-%d}\t{public}")
+
+
+@click.group("users")
+def users_group() -> None:
+    """Accounts."""
+
+
+@users_group.command("add")
+@click.argument("email")
+@click.option("--name", required=True, help="Full name, as shown on credentials.")
+@click.option("--role", type=click.Choice(["admin", "supervisor", "therapist"]), required=True)
+@with_appcontext
+def users_add(email: str, name: str, role: str) -> None:
+    """Create an account. The password is read from standard input when that is not a terminal;
+    otherwise one is generated and printed once."""
+    from issuer import accounts
+
+    generated = sys.stdin.isatty()
+    password = accounts.generate_password() if generated else sys.stdin.readline().rstrip("\r\n")
+    try:
+        user = accounts.create_user(db.session, email=email, name=name, role=role, password=password)
+        db.session.commit()
+    except IssuerError as error:
+        db.session.rollback()
+        fail(error)
+        return
+    click.echo(f"Created {user.role.value} {user.email}.")
+    if generated:
+        click.echo(f"Password (shown once): {password}")
+
+
+@users_group.command("deactivate")
+@click.argument("email")
+@with_appcontext
+def users_deactivate(email: str) -> None:
+    """Deactivate an account: it can no longer sign in or use API tokens."""
+    from issuer import accounts, audit
+
+    try:
+        user = accounts.get_user_by_email(db.session, email)
+    except IssuerError as error:
+        fail(error)
+        return
+    user.active = False
+    audit.record(db.session, "account.deactivated", actor=None, subject_type="user", subject_id=user.id, via="cli")
+    db.session.commit()
+    click.echo(f"Deactivated {user.email}.")
+
+
+@click.command("assign")
+@click.argument("supervisor_email")
+@click.argument("therapist_email")
+@with_appcontext
+def assign_command(supervisor_email: str, therapist_email: str) -> None:
+    """Assign a therapist to a supervisor."""
+    from issuer import accounts
+
+    try:
+        accounts.assign(db.session, supervisor=accounts.get_user_by_email(db.session, supervisor_email),
+                        therapist=accounts.get_user_by_email(db.session, therapist_email))
+        db.session.commit()
+    except IssuerError as error:
+        db.session.rollback()
+        fail(error)
+    click.echo(f"Assigned {therapist_email} to {supervisor_email}.")
+
+
+@click.command("complete")
+@click.argument("supervisor_email")
+@click.argument("therapist_email")
+@click.argument("level")
+@click.option("--mark-all-statements", is_flag=True, help="First record every statement of the level as met today.")
+@click.option("--framework", "framework_slug", default=None, help="Framework slug (default: the newest version).")
+@with_appcontext
+def complete_command(supervisor_email: str, therapist_email: str, level: str, mark_all_statements: bool,
+                     framework_slug: str | None) -> None:
+    """Mark LEVEL (as the framework names it, e.g. emerging) complete and issue the credential.
+
+    Prints the credential's UUID, its id in every URL (/credentials/<uuid>).
+    """
+    from issuer import accounts, frameworks, issuance, records
+    from issuer.errors import NotFound
+    from issuer.models import utcnow
+
+    try:
+        supervisor = accounts.get_user_by_email(db.session, supervisor_email)
+        therapist = accounts.get_user_by_email(db.session, therapist_email)
+        fw = frameworks.find_framework(db.session, framework_slug)
+        wanted = level.strip().lower()
+        match = next((lv for lv in fw.levels if wanted in (lv.key.lower(), lv.label.lower())), None)
+        if match is None:
+            raise NotFound(f"{fw.name} {fw.version} has no level {level!r} "
+                           f"(levels: {', '.join(lv.label for lv in fw.levels)})")
+        if mark_all_statements:
+            met = records.met_statements(db.session, therapist)
+            for statement in match.statements:
+                if statement.id not in met:
+                    records.mark_statement(db.session, supervisor=supervisor, therapist=therapist, statement=statement,
+                                           observed_on=utcnow().date(), note="Recorded from the command line.")
+        credential = issuance.complete_level(db.session, supervisor=supervisor, therapist=therapist, level=match)
+        db.session.commit()
+    except IssuerError as error:
+        db.session.rollback()
+        fail(error)
+        return
+    click.echo(str(credential.id))
+
+
+@click.command("demo")
+@with_appcontext
+def demo_command() -> None:
+    """Create one demo account of each role (once) and print how to sign in."""
+    from issuer import demo
+
+    created = demo.create_demo_accounts(db.session)
+    db.session.commit()
+    base = current_app.config["ISSUER_BASE_URL"]
+    if created:
+        click.echo(f"Demo accounts (sign in at {base}/login); passwords are shown this once:")
+        for role, email, password in created:
+            click.echo(f"  {role:<10} {email:<28} {password}")
+        click.echo("Passwords are also saved, readable only by you, in instance/demo-accounts.txt.")
+    else:
+        click.echo(f"Demo accounts exist already; their passwords are in instance/demo-accounts.txt. Sign in at {base}/login")
+
+
+@click.command("verify")
+@click.argument("source", type=click.File("rb"))
+@with_appcontext
+def verify_command(source: click.utils.LazyFile) -> None:
+    """Verify a credential (JSON-LD, VC-JWT or baked PNG/SVG) from FILE or - (stdin).
+
+    Prints the result as JSON. Exit status: 0 valid, 1 invalid, 2 unreadable input.
+    """
+    import json
+
+    from issuer import sharing, signing
+
+    raw = source.read(2 * 1024 * 1024 + 1)
+    try:
+        if len(raw) > 2 * 1024 * 1024:
+            raise IssuerError("the input is larger than 2 MB")
+        data = sharing.extract_credential(raw, filename=getattr(source, "name", "") or "")
+    except IssuerError as error:
+        click.echo(json.dumps({"verified": False, "checks": [], "warnings": [], "errors": [error.message]}, indent=2))
+        sys.exit(2)
+    result = signing.verify_any(db.session, data)
+    click.echo(json.dumps(result.as_json(), indent=2, ensure_ascii=False))
+    sys.exit(0 if result.verified else (1 if result.readable else 2))
+
+
+@click.group("credentials")
+def credentials_group() -> None:
+    """Issued credentials: revoke, suspend, unsuspend."""
+
+
+def _status_command(action: str) -> click.Command:
+    @click.command(action, help=f"{action.capitalize()} credential ID (its UUID) with a reason.")
+    @click.argument("credential_id")
+    @click.option("--reason", required=True)
+    @with_appcontext
+    def command(credential_id: str, reason: str) -> None:
+        from issuer import revocation
+
+        try:
+            credential = revocation.get(db.session, credential_id)
+            revocation.change(db.session, credential, action=action, reason=reason, actor=None)
+            db.session.commit()
+        except IssuerError as error:
+            db.session.rollback()
+            fail(error)
+            return
+        click.echo(f"Credential {credential.id} is now {credential.state}.")
+
+    return command
+
+
+for _action in ("revoke", "suspend", "unsuspend"):
+    credentials_group.add_command(_status_command(_action))
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(init_command)
+    app.cli.add_command(frameworks_group)
+    app.cli.add_command(keys_group)
+    app.cli.add_command(users_group)
+    app.cli.add_command(assign_command)
+    app.cli.add_command(complete_command)
+    app.cli.add_command(demo_command)
+    app.cli.add_command(verify_command)
+    app.cli.add_command(credentials_group)

@@ -1,0 +1,73 @@
+"""Settings from the environment, with defaults that work on a fresh checkout.
+
+Every public URL and the issuer's identifiers derive from ``ISSUER_BASE_URL``,
+so moving the service to a real host is one variable.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+#: The repository (or installed tree) root: ``keys/``, ``frameworks/`` and
+#: ``templates/`` live beside the ``issuer`` package.
+ROOT = Path(__file__).resolve().parent.parent
+
+DEFAULT_BASE_URL = "http://127.0.0.1:5000"
+
+
+def load_settings(instance_path: str) -> dict[str, Any]:
+    """Read the ``ISSUER_*`` variables (and ``SECRET_KEY``) into a Flask config dict."""
+    instance = Path(instance_path)
+    base_url = os.environ.get("ISSUER_BASE_URL", DEFAULT_BASE_URL).rstrip("/")
+    database_url = os.environ.get("ISSUER_DATABASE_URL") or f"sqlite:///{instance / 'issuer.sqlite3'}"
+    passphrase = os.environ.get("ISSUER_KEY_PASSPHRASE")
+    secure = base_url.startswith("https://")
+    return {
+        "ISSUER_BASE_URL": base_url,
+        # Over HTTPS the session cookie is a __Host- cookie: Secure, host-only, path /.
+        "SESSION_COOKIE_NAME": "__Host-session" if secure else "issuer_session",
+        "SESSION_COOKIE_SECURE": secure,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "PREFERRED_URL_SCHEME": "https" if secure else "http",
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
+        "ISSUER_KEYS_DIR": os.environ.get("ISSUER_KEYS_DIR", str(ROOT / "keys")),
+        "ISSUER_KEY_PASSPHRASE": passphrase.encode() if passphrase else None,
+        "ISSUER_FRAMEWORKS_DIR": os.environ.get("ISSUER_FRAMEWORKS_DIR", str(ROOT / "frameworks")),
+        "ISSUER_NAME": os.environ.get("ISSUER_NAME", "Clinical Competency Credentials"),
+        "ISSUER_EMAIL": os.environ.get("ISSUER_EMAIL", "credentials@example.org"),
+        "ISSUER_UPLOADS_DIR": os.environ.get("ISSUER_UPLOADS_DIR", str(instance / "uploads")),
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or instance_secret_key(instance),
+        "MAX_CONTENT_LENGTH": int(os.environ.get("ISSUER_MAX_UPLOAD_BYTES", 5 * 1024 * 1024)),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    }
+
+
+def normalise_database_url(url: str) -> str:
+    """Point plain ``postgresql://`` URLs at psycopg 3, the driver we install."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def instance_secret_key(instance: Path) -> str:
+    """Return the instance's secret key, generating it once (mode 0600).
+
+    Never a constant in the code: a fresh checkout gets its own random key, and
+    it survives restarts so sessions stay valid.
+    """
+    path = instance / "secret_key"
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another worker won the race; read theirs
+        else:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()

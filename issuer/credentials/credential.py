@@ -1,0 +1,175 @@
+"""Build unsigned OB 3.0 OpenBadgeCredentials (pure: dicts in, dict out).
+
+Shape follows OB 3.0 "AchievementCredential" on the VC Data Model 2.0 with
+context 3.0.3, and the "Serialization" rules: multi-valued fields are arrays,
+null values and empty arrays are omitted, dates are XML Schema dateTime in UTC.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import re
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+VC_V2_CONTEXT = "https://www.w3.org/ns/credentials/v2"
+OB_CONTEXT = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
+OB_EXTENSIONS_CONTEXT = "https://purl.imsglobal.org/spec/ob/v3p0/extensions.json"
+# OB 3.0 "Envelope": VC v2 first, OB 3.0.3 second; extensions.json third because
+# credentialSchema uses the type 1EdTechJsonSchemaValidator2019, defined only there.
+CREDENTIAL_CONTEXT = (VC_V2_CONTEXT, OB_CONTEXT, OB_EXTENSIONS_CONTEXT)
+ACHIEVEMENT_CREDENTIAL_SCHEMA = (
+    "https://purl.imsglobal.org/spec/ob/v3p0/schema/json/ob_v3p0_achievementcredential_schema.json"
+)
+SCHEMA_VALIDATOR_TYPE = "1EdTechJsonSchemaValidator2019"
+IDENTITY_HASH_PREFIX = "sha256$"
+
+_URN_UUID = re.compile(r"^urn:uuid:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_URL = re.compile(r"^https?://[^\s/?#]+[^\s]*$")
+
+
+def format_datetime(value: datetime) -> str:
+    """XML Schema dateTime in UTC with ``Z`` and no fractional seconds (``2024-05-01T12:00:00Z``).
+
+    Raises:
+        ValueError: a naive datetime (its instant would be ambiguous).
+    """
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"datetime {value!r} has no time zone; pass an aware datetime")
+    return value.astimezone(timezone.utc).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def identity_hash(email: str, salt: str) -> str:
+    """OB 3.0 IdentityObject ``identityHash``: ``"sha256$" + hex(SHA-256(utf8(email + salt)))``.
+
+    The email is hashed exactly as given: normalise it (e.g. lower-case) before
+    calling, the same way every time, so a verifier can reproduce the hash.
+    """
+    return IDENTITY_HASH_PREFIX + hashlib.sha256((email + salt).encode("utf-8")).hexdigest()
+
+
+def _require_credential_id(credential_id: str) -> None:
+    if not (_URN_UUID.match(credential_id) or _URL.match(credential_id)):
+        raise ValueError(f"credential id must be a urn:uuid or an http(s) URL, got {credential_id!r}")
+
+
+def _list_of_dicts(name: str, values: Sequence[Mapping[str, Any]] | None) -> list[dict[str, Any]]:
+    if values is None:
+        return []
+    if isinstance(values, Mapping) or not all(isinstance(value, Mapping) for value in values):
+        raise TypeError(f"{name} must be a list of objects")
+    return [copy.deepcopy(dict(value)) for value in values]
+
+
+def build_achievement_credential(
+    *,
+    credential_id: str,
+    issuer: Mapping[str, Any],
+    achievement: Mapping[str, Any],
+    recipient_email: str,
+    salt: str,
+    recipient_did: str | None,
+    name: str,
+    valid_from: datetime,
+    valid_until: datetime | None,
+    evidence: Sequence[Mapping[str, Any]],
+    results: Sequence[Mapping[str, Any]] | None = None,
+    credential_status: Sequence[Mapping[str, Any]] | None = None,
+    awarded_date: datetime | None = None,
+    description: str | None = None,
+    image: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Build an unsigned OpenBadgeCredential (OB 3.0 AchievementCredential).
+
+    The recipient is identified by a hashed, salted e-mail IdentityObject (OB 3.0
+    "IdentityObject"; the form the 1EdTech conformance test expects), plus the
+    subject ``id`` when the recipient has a DID.
+
+    Args:
+        credential_id: ``urn:uuid:...`` or an http(s) URL.
+        issuer: the issuer Profile (``id``, ``type: ["Profile"]``, ``name``, ...).
+        achievement: the OB 3.0 Achievement, embedded as given (deep-copied).
+        recipient_email: the e-mail to hash into the identifier (hashed as given).
+        salt: the salt for the identity hash; published in the identifier.
+        recipient_did: the subject ``id``, or ``None`` to identify by e-mail hash only.
+        name: credential name (wallets show it).
+        valid_from: aware datetime; ``validFrom``.
+        valid_until: aware datetime or ``None``; ``validUntil``.
+        evidence: Evidence objects (omitted when empty).
+        results: Result objects for ``credentialSubject.result`` (omitted when empty).
+        credential_status: status entries. The published OB 3.0 achievementcredential
+            schema types ``credentialStatus`` as ONE CredentialStatus object (an array
+            fails it), so a single entry is emitted as an object and more are refused.
+        awarded_date: aware datetime or ``None``; ``awardedDate``.
+        description: optional credential description.
+        image: optional Image object (``{"id": ..., "type": "Image"}``).
+
+    Returns:
+        A new dict; nothing in it is shared with the arguments.
+
+    Raises:
+        ValueError: malformed id, naive datetimes, validUntil before validFrom,
+            empty email/salt, or more than one credentialStatus entry.
+        TypeError: list arguments that are not lists of objects.
+    """
+    _require_credential_id(credential_id)
+    if not isinstance(issuer, Mapping) or not issuer.get("id"):
+        raise ValueError("issuer must be a Profile object with an id")
+    if not isinstance(achievement, Mapping) or not achievement.get("id"):
+        raise ValueError("achievement must be an Achievement object with an id")
+    if not recipient_email or not salt:
+        raise ValueError("recipient_email and salt are both required for the hashed identifier")
+    if valid_until is not None and format_datetime(valid_until) <= format_datetime(valid_from):
+        raise ValueError("valid_until must be after valid_from")
+    statuses = _list_of_dicts("credential_status", credential_status)
+    if len(statuses) > 1:
+        raise ValueError(
+            "OB 3.0's AchievementCredential schema allows one credentialStatus object; "
+            f"got {len(statuses)} entries"
+        )
+
+    subject: dict[str, Any] = {}
+    if recipient_did:
+        subject["id"] = recipient_did
+    subject["type"] = ["AchievementSubject"]
+    subject["identifier"] = [
+        {
+            "type": "IdentityObject",
+            "identityType": "emailAddress",
+            "hashed": True,
+            "identityHash": identity_hash(recipient_email, salt),
+            "salt": salt,
+        }
+    ]
+    subject["achievement"] = copy.deepcopy(dict(achievement))
+    result_list = _list_of_dicts("results", results)
+    if result_list:
+        subject["result"] = result_list
+
+    credential: dict[str, Any] = {
+        "@context": list(CREDENTIAL_CONTEXT),
+        "id": credential_id,
+        "type": ["VerifiableCredential", "OpenBadgeCredential"],
+        "name": name,
+    }
+    if description:
+        credential["description"] = description
+    if image:
+        credential["image"] = copy.deepcopy(dict(image))
+    credential["issuer"] = copy.deepcopy(dict(issuer))
+    credential["validFrom"] = format_datetime(valid_from)
+    if valid_until is not None:
+        credential["validUntil"] = format_datetime(valid_until)
+    if awarded_date is not None:
+        credential["awardedDate"] = format_datetime(awarded_date)
+    credential["credentialSubject"] = subject
+    evidence_list = _list_of_dicts("evidence", evidence)
+    if evidence_list:
+        credential["evidence"] = evidence_list
+    if statuses:
+        credential["credentialStatus"] = statuses[0]
+    # OB 3.0 "credentialSchema": one entry MUST name the 1EdTech achievementcredential schema.
+    credential["credentialSchema"] = [{"id": ACHIEVEMENT_CREDENTIAL_SCHEMA, "type": SCHEMA_VALIDATOR_TYPE}]
+    return credential

@@ -1,0 +1,174 @@
+"""Completing a level and issuing its credential, in one transaction.
+
+The completion row, the signed credential, its status-list entries and the
+audit event are flushed together; the caller's single commit makes them real.
+If anything fails (signing, a key file, the database) the caller's session is
+rolled back and nothing of it remains. "Never twice" is enforced by unique
+constraints on (therapist, level), not only by the check in Python.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from issuer import achievements, audit, records, signing, status
+from issuer.accounts import require_assignment
+from issuer.errors import Conflict, InvalidInput, IssuerError
+from issuer.identity import base_url, issuer_profile
+from issuer.models import Credential, Level, LevelCompletion, Role, User, utcnow
+from issuer.settings import override_allowed
+
+#: How far the application clock may drift from the database's before issuing stops.
+MAX_CLOCK_DRIFT = dt.timedelta(minutes=1)
+
+
+class AlreadyIssued(Conflict):
+    code = "already_issued"
+
+    def __init__(self, credential_id: uuid.UUID | None, level: Level) -> None:
+        where = f" It is at /credentials/{credential_id}." if credential_id else ""
+        super().__init__(f"{level.label} is already complete for this therapist and its credential was issued.{where}",
+                         credential_id=str(credential_id) if credential_id else None)
+        self.credential_id = credential_id
+
+
+class ClockDrift(IssuerError):
+    status_code = 503
+    code = "clock_drift"
+
+
+def credential_url(credential_id: uuid.UUID) -> str:
+    return f"{base_url()}/credentials/{credential_id}"
+
+
+def check_clock(session: Session, now: dt.datetime) -> None:
+    """Refuse to issue when the app's clock and the database's disagree by more than a minute.
+
+    A credential's dates are claims anyone can check later; a wrong clock would sign wrong ones.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        db_now = session.scalar(text("SELECT statement_timestamp()"))
+    else:
+        db_now = dt.datetime.fromisoformat(session.scalar(text("SELECT strftime('%Y-%m-%dT%H:%M:%S', 'now')")) + "+00:00")
+    if db_now is None or abs(db_now - now) > MAX_CLOCK_DRIFT:
+        raise ClockDrift(f"the application clock ({now.isoformat()}) and the database clock ({db_now}) disagree; "
+                         "issuing is paused until they agree")
+
+
+def evidence_for(level: Level, marks: dict[int, Any], supervisor: User, justification: str | None) -> list[dict[str, Any]]:
+    """One Evidence per statement met: what, when observed, and who attested it."""
+    evidence = []
+    for statement in level.statements:
+        mark = marks.get(statement.id)
+        if mark is None:
+            continue
+        item: dict[str, Any] = {
+            "type": ["Evidence"],
+            "name": statement.name,
+            "description": f"Observed on {mark.observed_on.isoformat()}; attested by {mark.supervisor.name} (clinical supervisor).",
+            "genre": "Supervisor observation",
+            "audience": "Employers and credentialing bodies",
+        }
+        if mark.note:
+            item["narrative"] = mark.note
+        if mark.evidence_url:
+            item["id"] = mark.evidence_url
+        evidence.append(item)
+    if justification:
+        evidence.append({
+            "type": ["Evidence"],
+            "name": "Completed by supervisor override",
+            "description": f"{supervisor.name} completed this level before every statement was recorded as met.",
+            "narrative": justification,
+            "genre": "Supervisor override justification",
+        })
+    return evidence
+
+
+def complete_level(
+    session: Session,
+    *,
+    supervisor: User,
+    therapist: User,
+    level: Level,
+    justification: str | None = None,
+    now: dt.datetime | None = None,
+) -> Credential:
+    """Mark ``level`` complete for ``therapist`` and issue its signed credential. Flushes only.
+
+    :raise PermissionDenied: the supervisor is not assigned to the therapist.
+    :raise InvalidInput: statements are missing and no override applies.
+    :raise AlreadyIssued: the level was completed before (also when a concurrent request won the race).
+    """
+    require_assignment(session, supervisor=supervisor, therapist=therapist)
+    if therapist.role is not Role.THERAPIST or not therapist.active:
+        raise InvalidInput("credentials are issued to active therapist accounts only")
+    now = now or utcnow()
+    check_clock(session, now)
+
+    existing = session.scalars(select(Credential).filter_by(therapist_id=therapist.id, level_id=level.id)).first()
+    if existing is not None:
+        raise AlreadyIssued(existing.id, level)
+    met = records.met_statements(session, therapist)
+    missing = [s for s in level.statements if s.id not in met]
+    if missing:
+        if not justification:
+            names = ", ".join(s.name for s in missing[:3]) + ("…" if len(missing) > 3 else "")
+            raise InvalidInput(f"{len(missing)} statement(s) of {level.label} are not yet met ({names})")
+        if not override_allowed(session):
+            raise InvalidInput("completing a level by override is not enabled by the administrator")
+    justification = justification if missing else None
+
+    completion = LevelCompletion(therapist_id=therapist.id, level_id=level.id, supervisor_id=supervisor.id,
+                                 completed_at=now, override_justification=justification)
+    try:
+        with session.begin_nested():  # a duplicate leaves the outer transaction usable
+            session.add(completion)
+    except IntegrityError:
+        winner = session.scalars(select(Credential).filter_by(therapist_id=therapist.id, level_id=level.id)).first()
+        raise AlreadyIssued(winner.id if winner else None, level) from None
+
+    credential_id = uuid.uuid4()
+    entries = status.allocate(session, credential_id=credential_id, now=now)
+    profile = issuer_profile()
+    framework = level.framework
+    unsigned = signing.build_achievement_credential(
+        credential_id=credential_url(credential_id),
+        issuer=profile,
+        achievement=achievements.level_achievement(level, base_url=base_url(), creator=profile),
+        recipient_email=therapist.email,
+        salt=therapist.recipient_salt,
+        recipient_did=therapist.did,
+        name=f"{framework.title}: {level.label}",
+        description=f"{therapist.name} has shown every competency of the {level.label} level of the "
+                    f"{framework.name} {framework.version}.",
+        valid_from=now,
+        valid_until=None,
+        evidence=evidence_for(level, met, supervisor, justification),
+        # OB 3.0 allows one credentialStatus ([0..1]; the 1EdTech schema requires an object): the revocation
+        # entry. The suspension index is reserved too; this service's verifier reads it from the database.
+        credential_status=[e for e in entries if e["statusPurpose"] == "revocation"],
+        awarded_date=now,
+    )
+    signed = signing.sign(session, unsigned, now=now)
+    credential = Credential(
+        id=credential_id, therapist_id=therapist.id, level_id=level.id, completion_id=completion.id,
+        issued_by_id=supervisor.id, document=signed.document_text, jwt=signed.jwt, issued_at=now, valid_from=now,
+        valid_until=None, public=True, key_id=signed.key_id,
+    )
+    session.add(credential)
+    session.flush()
+    audit.record(session, "credential.issued", actor=supervisor, subject_type="credential", subject_id=credential_id,
+                 therapist=therapist.email, level=level.label, override=bool(justification))
+    return credential
+
+
+def credential_document(credential: Credential) -> dict[str, Any]:
+    return json.loads(credential.document)

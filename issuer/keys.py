@@ -1,0 +1,124 @@
+"""The issuer's signing keys: generation, rotation, and loading for signing.
+
+Private keys live only as PKCS#8 PEM files (mode 0600, encrypted when
+``ISSUER_KEY_PASSPHRASE`` is set) in ``ISSUER_KEYS_DIR``; the database holds
+their public halves so the DID document and JWKS can list every key, current
+and retired. A key file that is missing or unusable stops signing with a
+named error: the service never quietly makes itself a new identity.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from issuer.credentials import keyfiles, multikey
+from issuer.credentials.errors import KeyFileError
+from issuer.errors import IssuerError
+from issuer.models import IssuerKey, utcnow
+
+ED25519 = "Ed25519"
+RSA = "RSA"
+ALGORITHMS = (ED25519, RSA)
+
+
+class KeyUnavailable(IssuerError):
+    """Signing cannot go on: no current key, or its file cannot be used."""
+
+    status_code = 503
+    code = "signing_key_unavailable"
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    kid: str
+    algorithm: str
+    private_key: Any
+
+
+def keys_dir() -> Path:
+    return Path(current_app.config["ISSUER_KEYS_DIR"])
+
+
+def key_path(kid: str) -> Path:
+    return keys_dir() / f"{kid}.pem"
+
+
+def generate_key(session: Session, algorithm: str) -> IssuerKey:
+    """Create a key pair: the private half to a new 0600 file, the public half to the database."""
+    if algorithm not in ALGORITHMS:
+        raise IssuerError(f"unknown key algorithm {algorithm!r}; use one of {', '.join(ALGORITHMS)}")
+    now = utcnow()
+    kid = f"{algorithm.lower()}-{now:%Y%m%d}-{secrets.token_hex(4)}"
+    private = keyfiles.generate_ed25519() if algorithm == ED25519 else keyfiles.generate_rsa()
+    directory = keys_dir()
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    keyfiles.write_private_key(key_path(kid), private, passphrase=current_app.config.get("ISSUER_KEY_PASSPHRASE"))
+    public = private.public_key()
+    key = IssuerKey(
+        kid=kid,
+        algorithm=algorithm,
+        public_multibase=multikey.encode_ed25519_multikey(public) if algorithm == ED25519 else None,
+        public_jwk=multikey.public_jwk(public, kid=kid),
+        created_at=now,
+        retired_at=None,
+    )
+    session.add(key)
+    session.flush()
+    return key
+
+
+def ensure_keys(session: Session) -> list[IssuerKey]:
+    """Create a key of each algorithm that has never had one. Returns the keys created.
+
+    Only a database with no key of that algorithm at all gets one: once keys
+    exist, a missing file is an error to fix, not a reason to start over.
+    """
+    created = []
+    for algorithm in ALGORITHMS:
+        if session.scalars(select(IssuerKey).filter_by(algorithm=algorithm).limit(1)).first() is None:
+            created.append(generate_key(session, algorithm))
+    return created
+
+
+def rotate(session: Session, algorithms: tuple[str, ...] = ALGORITHMS) -> list[IssuerKey]:
+    """Make new current keys and retire the old ones, which stay published for verification."""
+    now = utcnow()
+    new = []
+    for algorithm in algorithms:
+        for old in session.scalars(select(IssuerKey).filter_by(algorithm=algorithm, retired_at=None)):
+            old.retired_at = now
+        new.append(generate_key(session, algorithm))
+    return new
+
+
+def all_keys(session: Session) -> list[IssuerKey]:
+    return list(session.scalars(select(IssuerKey).order_by(IssuerKey.created_at, IssuerKey.id)))
+
+
+def current_key(session: Session, algorithm: str) -> IssuerKey:
+    key = session.scalars(
+        select(IssuerKey)
+        .filter_by(algorithm=algorithm, retired_at=None)
+        .order_by(IssuerKey.created_at.desc(), IssuerKey.id.desc())
+        .limit(1)
+    ).first()
+    if key is None:
+        raise KeyUnavailable(f"no current {algorithm} signing key; run `issuer keys generate`")
+    return key
+
+
+def signing_key(session: Session, algorithm: str) -> SigningKey:
+    """The current key of ``algorithm`` with its private half loaded from its file."""
+    key = current_key(session, algorithm)
+    try:
+        private = keyfiles.load_private_key(key_path(key.kid), passphrase=current_app.config.get("ISSUER_KEY_PASSPHRASE"))
+    except KeyFileError as error:
+        raise KeyUnavailable(f"signing key {key.kid}: {error}") from None
+    return SigningKey(kid=key.kid, algorithm=algorithm, private_key=private)

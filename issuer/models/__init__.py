@@ -1,0 +1,17 @@
+"""Every model, imported here so Alembic's autogenerate sees the whole schema."""
+
+from issuer.models.accounts import ApiToken, Assignment, LoginAttempt, Role, User
+from issuer.models.api import IdempotencyKey
+from issuer.models.audit import AuditEvent
+from issuer.models.base import Base, utcnow
+from issuer.models.credentials import Credential
+from issuer.models.frameworks import Framework, Level, Statement
+from issuer.models.keys import IssuerKey
+from issuer.models.records import LevelCompletion, Setting, StatementMark
+from issuer.models.status import StatusEntry, StatusList
+
+__all__ = [
+    "ApiToken", "Assignment", "AuditEvent", "Base", "Credential", "Framework", "IdempotencyKey", "IssuerKey",
+    "Level", "LevelCompletion", "LoginAttempt", "Role", "Setting", "Statement", "StatementMark", "StatusEntry",
+    "StatusList", "User", "utcnow",
+]

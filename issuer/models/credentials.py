@@ -1,0 +1,53 @@
+"""Issued credentials, kept exactly as signed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from issuer.models.accounts import User
+from issuer.models.base import Base
+from issuer.models.frameworks import Level
+from issuer.models.records import LevelCompletion
+
+
+class Credential(Base):
+    __tablename__ = "credentials"
+    # One credential per therapist and level, enforced by the database.
+    __table_args__ = (UniqueConstraint("therapist_id", "level_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    therapist_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    level_id: Mapped[int] = mapped_column(ForeignKey("levels.id"))
+    completion_id: Mapped[int] = mapped_column(ForeignKey("level_completions.id"), unique=True)
+    issued_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    #: The signed JSON-LD credential, byte for byte as issued (text, not JSONB: JSONB would reorder it).
+    document: Mapped[str] = mapped_column(Text)
+    #: The same credential as a VC-JWT (RS256).
+    jwt: Mapped[str] = mapped_column(Text)
+    issued_at: Mapped[dt.datetime]
+    valid_from: Mapped[dt.datetime]
+    valid_until: Mapped[dt.datetime | None]
+    public: Mapped[bool] = mapped_column(default=True)
+    revoked_at: Mapped[dt.datetime | None]
+    revocation_reason: Mapped[str | None] = mapped_column(Text)
+    suspended_at: Mapped[dt.datetime | None]
+    suspension_reason: Mapped[str | None] = mapped_column(Text)
+    status_changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    key_id: Mapped[str] = mapped_column(String(100))
+
+    therapist: Mapped[User] = relationship(foreign_keys=[therapist_id])
+    issued_by: Mapped[User] = relationship(foreign_keys=[issued_by_id])
+    level: Mapped[Level] = relationship()
+    completion: Mapped[LevelCompletion] = relationship()
+
+    @property
+    def state(self) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.suspended_at is not None:
+            return "suspended"
+        return "active"

@@ -1,0 +1,180 @@
+"""The learning record: supervisors record statements as met, or undo a mark with a reason.
+
+Every mark is a new row and none is ever changed or deleted, so the record
+shows who recorded what, when, and why anything was withdrawn.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from issuer import audit
+from issuer.accounts import require_assignment
+from issuer.errors import Conflict, InvalidInput, NotFound
+from issuer.models import Framework, LevelCompletion, Statement, StatementMark, User, utcnow
+
+MET = "met"
+UNDONE = "undone"
+MAX_NOTE = 2000
+MAX_EVIDENCE_BYTES = 5 * 1024 * 1024
+#: Evidence file types we accept, recognised by their first bytes (not by the name the browser sends).
+EVIDENCE_TYPES: dict[str, tuple[bytes, str]] = {
+    "application/pdf": (b"%PDF-", ".pdf"),
+    "image/png": (b"\x89PNG\r\n\x1a\n", ".png"),
+    "image/jpeg": (b"\xff\xd8\xff", ".jpg"),
+}
+
+
+@dataclass(frozen=True)
+class EvidenceUpload:
+    filename: str
+    data: bytes
+
+
+def _check_url(url: str) -> str:
+    url = url.strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 2000:
+        raise InvalidInput("evidence URL must be an http(s) address")
+    return url
+
+
+def _sniff(upload: EvidenceUpload) -> tuple[str, str]:
+    if not upload.data:
+        raise InvalidInput("the evidence file is empty")
+    if len(upload.data) > MAX_EVIDENCE_BYTES:
+        raise InvalidInput(f"the evidence file is larger than {MAX_EVIDENCE_BYTES // (1024 * 1024)} MB")
+    for mimetype, (magic, suffix) in EVIDENCE_TYPES.items():
+        if upload.data.startswith(magic):
+            return mimetype, suffix
+    raise InvalidInput("evidence files must be PDF, PNG or JPEG")
+
+
+def mark_statement(
+    session: Session,
+    *,
+    supervisor: User,
+    therapist: User,
+    statement: Statement,
+    observed_on: dt.date,
+    note: str = "",
+    evidence_url: str | None = None,
+    evidence_file: EvidenceUpload | None = None,
+    uploads_dir: Path | None = None,
+) -> StatementMark:
+    """Record that ``therapist`` showed ``statement``. Flushes; the caller commits."""
+    require_assignment(session, supervisor=supervisor, therapist=therapist)
+    today = utcnow().date()
+    if observed_on > today:
+        raise InvalidInput("the observation date cannot be in the future")
+    if observed_on < today - dt.timedelta(days=365 * 10):
+        raise InvalidInput("the observation date is more than ten years ago")
+    note = (note or "").strip()
+    if len(note) > MAX_NOTE:
+        raise InvalidInput(f"the note is longer than {MAX_NOTE} characters")
+    mark = StatementMark(
+        therapist_id=therapist.id, statement_id=statement.id, supervisor_id=supervisor.id, kind=MET,
+        observed_on=observed_on, note=note, created_at=utcnow(),
+        evidence_url=_check_url(evidence_url) if evidence_url and evidence_url.strip() else None,
+    )
+    stored: Path | None = None
+    if evidence_file is not None and evidence_file.data:
+        if uploads_dir is None:
+            raise InvalidInput("file uploads are not configured")
+        mimetype, suffix = _sniff(evidence_file)
+        uploads_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        name = f"{uuid.uuid4().hex}{suffix}"
+        stored = uploads_dir / name
+        stored.write_bytes(evidence_file.data)
+        mark.evidence_file = name
+        mark.evidence_filename = Path(evidence_file.filename or "evidence").name[:255]
+        mark.evidence_type = mimetype
+    try:
+        session.add(mark)
+        session.flush()
+    except Exception:
+        if stored is not None:
+            stored.unlink(missing_ok=True)
+        raise
+    audit.record(session, "statement.marked", actor=supervisor, subject_type="user", subject_id=therapist.id,
+                 statement=str(statement.achievement_id), mark=mark.id)
+    return mark
+
+
+def latest_marks(session: Session, therapist: User) -> dict[int, StatementMark]:
+    """The latest mark of each statement the therapist has a mark for."""
+    newest = (
+        select(func.max(StatementMark.id))
+        .where(StatementMark.therapist_id == therapist.id)
+        .group_by(StatementMark.statement_id)
+    )
+    marks = session.scalars(select(StatementMark).where(StatementMark.id.in_(newest)))
+    return {m.statement_id: m for m in marks}
+
+
+def met_statements(session: Session, therapist: User) -> dict[int, StatementMark]:
+    """Statements whose latest mark is ``met``, with that mark."""
+    return {sid: m for sid, m in latest_marks(session, therapist).items() if m.kind == MET}
+
+
+def undo_mark(session: Session, *, supervisor: User, therapist: User, mark_id: int, reason: str) -> StatementMark:
+    """Withdraw a ``met`` mark with a reason, as a new record. Flushes; the caller commits."""
+    require_assignment(session, supervisor=supervisor, therapist=therapist)
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("say why the mark is withdrawn")
+    if len(reason) > MAX_NOTE:
+        raise InvalidInput(f"the reason is longer than {MAX_NOTE} characters")
+    mark = session.get(StatementMark, mark_id)
+    if mark is None or mark.therapist_id != therapist.id:
+        raise NotFound("no such mark in this therapist's record")
+    latest = latest_marks(session, therapist).get(mark.statement_id)
+    if mark.kind != MET or latest is None or latest.id != mark.id:
+        raise Conflict("only the current 'met' mark of a statement can be withdrawn")
+    completed = session.scalars(
+        select(LevelCompletion).filter_by(therapist_id=therapist.id, level_id=mark.statement.level_id)
+    ).first()
+    if completed is not None:
+        raise Conflict("this level is already complete and its credential issued; revoke the credential instead")
+    undo = StatementMark(
+        therapist_id=therapist.id, statement_id=mark.statement_id, supervisor_id=supervisor.id, kind=UNDONE,
+        observed_on=None, note="", reason=reason, undoes_id=mark.id, created_at=utcnow(),
+    )
+    session.add(undo)
+    session.flush()
+    audit.record(session, "statement.undone", actor=supervisor, subject_type="user", subject_id=therapist.id,
+                 mark=mark.id, reason=reason)
+    return undo
+
+
+def record_of(session: Session, therapist: User) -> list[StatementMark]:
+    """The whole learning record, newest first."""
+    return list(session.scalars(
+        select(StatementMark).where(StatementMark.therapist_id == therapist.id).order_by(StatementMark.id.desc())
+    ))
+
+
+@dataclass(frozen=True)
+class LevelProgress:
+    level_id: int
+    label: str
+    met: int
+    total: int
+    completed: bool
+
+
+def progress(session: Session, therapist: User, framework: Framework) -> list[LevelProgress]:
+    met = met_statements(session, therapist)
+    done = set(session.scalars(select(LevelCompletion.level_id).filter_by(therapist_id=therapist.id)))
+    return [
+        LevelProgress(level.id, level.label, sum(1 for s in level.statements if s.id in met),
+                      len(level.statements), level.id in done)
+        for level in framework.levels
+    ]

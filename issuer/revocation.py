@@ -1,0 +1,69 @@
+"""Revoking (permanent) and suspending (reversible) credentials, with reasons, audited."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.orm import Session
+
+from issuer import accounts, audit, status
+from issuer.errors import Conflict, InvalidInput
+from issuer.models import Credential, Role, User, utcnow
+
+ACTIONS = ("revoke", "suspend", "unsuspend")
+
+
+def may_change_status(session: Session, user: User, credential: Credential) -> bool:
+    """The issuing supervisor (while still assigned) or an administrator."""
+    if not user.active:
+        return False
+    if user.role is Role.ADMIN:
+        return True
+    return (user.role is Role.SUPERVISOR and credential.issued_by_id == user.id
+            and accounts.is_assigned(session, supervisor=user, therapist=credential.therapist))
+
+
+def change(session: Session, credential: Credential, *, action: str, reason: str, actor: User | None) -> Credential:
+    """Apply ``action`` with ``reason``; flips the status-list bit and re-signs the list. Flushes only."""
+    reason = (reason or "").strip()
+    if action not in ACTIONS:
+        raise InvalidInput(f"unknown action {action!r}; use revoke, suspend or unsuspend")
+    if not reason:
+        raise InvalidInput("give a reason")
+    if len(reason) > 2000:
+        raise InvalidInput("the reason is longer than 2000 characters")
+    if credential.revoked_at is not None:
+        raise Conflict("this credential is revoked; revocation is permanent")
+    now = utcnow()
+    if action == "revoke":
+        status.set_bit(session, credential_id=credential.id, purpose="revocation", value=True, now=now)
+        credential.revoked_at, credential.revocation_reason = now, reason
+    elif action == "suspend":
+        if credential.suspended_at is not None:
+            raise Conflict("this credential is already suspended")
+        status.set_bit(session, credential_id=credential.id, purpose="suspension", value=True, now=now)
+        credential.suspended_at, credential.suspension_reason = now, reason
+    else:
+        if credential.suspended_at is None:
+            raise Conflict("this credential is not suspended")
+        status.set_bit(session, credential_id=credential.id, purpose="suspension", value=False, now=now)
+        credential.suspended_at, credential.suspension_reason = None, None
+    credential.status_changed_by_id = actor.id if actor else None
+    audit.record(session, {"revoke": "credential.revoked", "suspend": "credential.suspended",
+                           "unsuspend": "credential.unsuspended"}[action],
+                 actor=actor, subject_type="credential", subject_id=credential.id, reason=reason)
+    session.flush()
+    return credential
+
+
+def get(session: Session, credential_id: str) -> Credential:
+    from issuer.errors import NotFound
+
+    try:
+        key = uuid.UUID(credential_id)
+    except ValueError:
+        raise NotFound(f"no credential {credential_id!r}") from None
+    credential = session.get(Credential, key)
+    if credential is None:
+        raise NotFound(f"no credential {credential_id!r}")
+    return credential

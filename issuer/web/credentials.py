@@ -1,0 +1,236 @@
+"""Credentials in public: pages, downloads, baked badges, QR codes, certificates, verification.
+
+Everything here works without an account. A private credential page answers
+404 to everyone but its therapist, their supervisors and administrators,
+while the credential itself still verifies anywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+from sqlalchemy import select
+
+from issuer import accounts, badges, revocation, sharing, signing
+from issuer.errors import InvalidInput, NotFound, PermissionDenied
+from issuer.extensions import db
+from issuer.identity import base_url
+from issuer.models import Credential, Level, Role, User
+from issuer.web.forms import ConfirmForm, ReasonForm
+from issuer.web.negotiation import prefers_json
+
+bp = Blueprint("credentials", __name__)
+
+#: Largest credential (pasted or uploaded) the public verifier reads.
+MAX_VERIFY_BYTES = 1024 * 1024
+STATIC_MAX_AGE = 3600
+
+
+def viewer_may_see_private(credential: Credential) -> bool:
+    if not current_user.is_authenticated:
+        return False
+    if current_user.role is Role.ADMIN or current_user.id == credential.therapist_id:
+        return True
+    return current_user.role is Role.SUPERVISOR and accounts.is_assigned(
+        db.session, supervisor=current_user, therapist=credential.therapist)
+
+
+def get_credential(credential_id: uuid.UUID, *, for_page: bool = True) -> Credential:
+    """:raise NotFound: no such credential, or a private one the viewer may not see (same answer)."""
+    credential = db.session.get(Credential, credential_id)
+    if credential is None or (for_page and not credential.public and not viewer_may_see_private(credential)):
+        raise NotFound("No credential with that id, or its owner keeps it private.")
+    return credential
+
+
+def verification_url(credential: Credential) -> str:
+    return f"{base_url()}/verify/{credential.id}"
+
+
+def linkedin_urls(credential: Credential, document: dict[str, Any]) -> dict[str, str]:
+    """LinkedIn's add-certification and share links, filled in from the credential."""
+    issued = credential.issued_at
+    add = {
+        "startTask": "CERTIFICATION_NAME",
+        "name": document.get("name", ""),
+        "organizationName": current_app.config["ISSUER_NAME"],
+        "issueYear": str(issued.year),
+        "issueMonth": str(issued.month),
+        "certUrl": f"{base_url()}/credentials/{credential.id}",
+        "certId": str(credential.id),
+    }
+    if credential.valid_until:
+        add["expirationYear"] = str(credential.valid_until.year)
+        add["expirationMonth"] = str(credential.valid_until.month)
+    share = {"url": f"{base_url()}/credentials/{credential.id}"}
+    return {
+        "add": "https://www.linkedin.com/profile/add?" + urlencode(add),
+        "share": "https://www.linkedin.com/sharing/share-offsite/?" + urlencode(share),
+    }
+
+
+def cached(response: Response, max_age: int = STATIC_MAX_AGE) -> Response:
+    response.headers["Cache-Control"] = f"public, max-age={max_age}"
+    return response
+
+
+@bp.get("/credentials/<uuid:credential_id>")
+def page(credential_id: uuid.UUID) -> ResponseReturnValue:
+    if prefers_json():
+        return download(credential_id, "json")
+    credential = get_credential(credential_id)
+    document = json.loads(credential.document)
+    result = signing.verify_stored(db.session, credential)
+    return render_template(
+        "credentials/page.html", credential=credential, document=document, result=result,
+        verification_url=verification_url(credential), linkedin=linkedin_urls(credential, document),
+        framework=credential.level.framework, can_manage=revocation.may_change_status(db.session, current_user, credential)
+        if current_user.is_authenticated else False, reason_form=ReasonForm(), visibility_form=ConfirmForm(),
+    )
+
+
+@bp.get("/credentials/<uuid:credential_id>.<ext>")
+def download(credential_id: uuid.UUID, ext: str) -> ResponseReturnValue:
+    # Downloads are the credential itself: they work for private pages too, like any copy the therapist shares.
+    credential = get_credential(credential_id, for_page=False)
+    stem = f"{credential.level.framework.slug}-{credential.level.key}-{credential.id}"
+    if ext == "json":
+        response = Response(credential.document, mimetype="application/vc+ld+json")
+        if request.accept_mimetypes.best == "application/ld+json":
+            response.mimetype = "application/ld+json"
+    elif ext == "jwt":
+        response = Response(credential.jwt, mimetype="text/plain")
+    elif ext == "png":
+        png = sharing.level_badge_png(credential.level)
+        response = Response(badges.bake_png(png, credential.document), mimetype="image/png")
+    elif ext == "svg":
+        svg = sharing.level_badge_svg(credential.level)
+        response = Response(badges.bake_svg(svg, credential.document, jws=False), mimetype="image/svg+xml")
+    else:
+        raise NotFound(f"No download of type {ext!r}; try json, jwt, png or svg.")
+    response.headers["Content-Disposition"] = f'attachment; filename="{stem}.{ext}"'
+    response.headers["Cache-Control"] = "private, max-age=60"
+    return response
+
+
+@bp.get("/credentials/<uuid:credential_id>/qr.<ext>")
+def qr(credential_id: uuid.UUID, ext: str) -> ResponseReturnValue:
+    credential = get_credential(credential_id, for_page=False)
+    url = verification_url(credential)
+    if ext == "svg":
+        return cached(Response(badges.qr_svg(url), mimetype="image/svg+xml"))
+    if ext == "png":
+        return cached(Response(badges.qr_png(url), mimetype="image/png"))
+    raise NotFound("QR codes come as .svg or .png.")
+
+
+@bp.get("/credentials/<uuid:credential_id>/certificate")
+def certificate(credential_id: uuid.UUID) -> ResponseReturnValue:
+    credential = get_credential(credential_id)
+    return render_template("credentials/certificate.html", credential=credential,
+                           document=json.loads(credential.document), framework=credential.level.framework,
+                           verification_url=verification_url(credential),
+                           qr_svg=badges.qr_svg_inline(verification_url(credential)))
+
+
+@bp.post("/credentials/<uuid:credential_id>/visibility")
+def visibility(credential_id: uuid.UUID) -> ResponseReturnValue:
+    credential = get_credential(credential_id, for_page=False)
+    if not current_user.is_authenticated or current_user.id != credential.therapist_id:
+        raise NotFound("No credential with that id, or its owner keeps it private.")
+    if not ConfirmForm().validate_on_submit():
+        raise InvalidInput("The form expired; try again.")
+    credential.public = not credential.public
+    from issuer import audit
+
+    audit.record(db.session, "credential.visibility", actor=current_user, subject_type="credential",
+                 subject_id=credential.id, public=credential.public)
+    db.session.commit()
+    flash("Your credential page is now " + ("public." if credential.public else "private."), "success")
+    return redirect(url_for(".page", credential_id=credential.id))
+
+
+@bp.post("/credentials/<uuid:credential_id>/<any(revoke, suspend, unsuspend):action>")
+def change_status(credential_id: uuid.UUID, action: str) -> ResponseReturnValue:
+    credential = get_credential(credential_id, for_page=False)
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login", next=url_for(".page", credential_id=credential.id)))
+    if not revocation.may_change_status(db.session, current_user, credential):
+        raise PermissionDenied("Only the issuing supervisor or an administrator can change this credential's status.")
+    form = ReasonForm()
+    if not form.validate_on_submit():
+        raise InvalidInput("Give a reason for the change.")
+    revocation.change(db.session, credential, action=action, reason=form.reason.data or "", actor=current_user)
+    db.session.commit()
+    flash(f"The credential is now {credential.state}.", "success")
+    return redirect(url_for(".page", credential_id=credential.id))
+
+
+@bp.get("/badges/<uuid:achievement_id>.<any(svg, png):ext>")
+def badge(achievement_id: uuid.UUID, ext: str) -> ResponseReturnValue:
+    level = db.session.scalars(select(Level).filter_by(achievement_id=achievement_id)).one_or_none()
+    if level is None:
+        raise NotFound("No level badge with that id.")
+    if ext == "svg":
+        return cached(Response(sharing.level_badge_svg(level), mimetype="image/svg+xml"), 86400)
+    return cached(Response(sharing.level_badge_png(level), mimetype="image/png"), 86400)
+
+
+@bp.get("/u/<handle>")
+def profile(handle: str) -> ResponseReturnValue:
+    user = db.session.scalars(select(User).filter_by(handle=handle)).one_or_none()
+    if user is None or not user.public_profile or not user.active or user.role is not Role.THERAPIST:
+        raise NotFound("No public profile at that address.")
+    credentials = db.session.scalars(
+        select(Credential).filter_by(therapist_id=user.id, public=True).order_by(Credential.issued_at)
+    ).all()
+    return render_template("credentials/profile.html", person=user, credentials=credentials)
+
+
+@bp.get("/verify/<uuid:credential_id>")
+def verify_stored(credential_id: uuid.UUID) -> ResponseReturnValue:
+    credential = db.session.get(Credential, credential_id)
+    if credential is None:
+        raise NotFound("No credential with that id was issued here.")
+    result = signing.verify_stored(db.session, credential)
+    document = json.loads(credential.document)
+    return render_template("credentials/verify_result.html", result=result, document=document, credential=credential,
+                           show_name=credential.public or viewer_may_see_private(credential))
+
+
+@bp.get("/verify")
+def verify_form() -> ResponseReturnValue:
+    return render_template("credentials/verify.html", form=ConfirmForm())
+
+
+@bp.post("/verify")
+def verify_submit() -> ResponseReturnValue:
+    if not ConfirmForm().validate_on_submit():
+        raise InvalidInput("The form expired; reload the page and try again.")
+    data = read_submitted_credential()
+    result = signing.verify_any(db.session, data)
+    status = 200 if result.readable else 400
+    return render_template("credentials/verify_result.html", result=result, document=result.credential,
+                           credential=None, show_name=True), status
+
+
+def read_submitted_credential() -> str:
+    """The pasted text, or the uploaded file (a baked PNG or SVG is unbaked first)."""
+    pasted = (request.form.get("credential") or "").strip()
+    upload = request.files.get("file")
+    if upload is not None and upload.filename:
+        raw = upload.read(MAX_VERIFY_BYTES + 1)
+        if len(raw) > MAX_VERIFY_BYTES:
+            abort(413, f"The file is larger than {MAX_VERIFY_BYTES // 1024} KB.")
+        return sharing.extract_credential(raw, filename=upload.filename, mimetype=upload.mimetype)
+    if not pasted:
+        raise InvalidInput("Paste a credential (JSON or JWT) or choose a file to upload.")
+    if len(pasted.encode()) > MAX_VERIFY_BYTES:
+        abort(413, f"The credential is larger than {MAX_VERIFY_BYTES // 1024} KB.")
+    return pasted

@@ -1,0 +1,62 @@
+"""Forms (Flask-WTF: every one carries a CSRF token)."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import BooleanField, DateField, EmailField, PasswordField, SelectField, StringField, TextAreaField, URLField
+from wtforms.validators import DataRequired, Length, Optional
+
+
+class MarkForm(FlaskForm):
+    observed_on = DateField("Date observed", validators=[DataRequired(message="Give the date you observed it.")])
+    note = TextAreaField("Note", validators=[Optional(), Length(max=2000)])
+    evidence_url = URLField("Evidence link (optional)", validators=[Optional(), Length(max=2000)])
+    evidence_file = FileField("Evidence file (optional; PDF, PNG or JPEG, up to 5 MB)")
+
+
+class UndoForm(FlaskForm):
+    reason = TextAreaField("Reason for withdrawing", validators=[DataRequired(message="Say why."), Length(max=2000)])
+
+
+class CompleteForm(FlaskForm):
+    justification = TextAreaField("Justification (only for completing by override)",
+                                  validators=[Optional(), Length(max=2000)])
+
+
+class ConfirmForm(FlaskForm):
+    """A bare POST form: just the CSRF token."""
+
+
+class UserForm(FlaskForm):
+    email = EmailField("E-mail address", validators=[DataRequired(), Length(max=320)])
+    name = StringField("Full name", validators=[DataRequired(), Length(max=200)])
+    role = SelectField("Role", choices=[("therapist", "Therapist"), ("supervisor", "Supervisor"), ("admin", "Administrator")])
+    password = PasswordField("Initial password (at least 10 characters)", validators=[DataRequired(), Length(min=10, max=1000)])
+
+
+class AssignForm(FlaskForm):
+    supervisor_id = SelectField("Supervisor", coerce=int)
+    therapist_id = SelectField("Therapist", coerce=int)
+
+
+class TokenForm(FlaskForm):
+    name = StringField("Token name", validators=[DataRequired(), Length(max=100)])
+
+
+class ProfileForm(FlaskForm):
+    public_profile = BooleanField("Show my public profile page")
+    handle = StringField("Profile address (letters, digits, - and _)", validators=[Optional(), Length(min=3, max=64)])
+    did = StringField("My DID (optional, e.g. did:key:…)", validators=[Optional(), Length(max=500)])
+
+
+class ReasonForm(FlaskForm):
+    reason = TextAreaField("Reason", validators=[DataRequired(message="Give a reason."), Length(max=2000)])
+
+
+class SettingsForm(FlaskForm):
+    allow_override = BooleanField("Supervisors may complete a level by override, with a written justification")
+
+
+class FrameworkUploadForm(FlaskForm):
+    file = FileField("Framework export (JSON)")

@@ -1,0 +1,85 @@
+"""The therapist's own pages: progress, learning record, credentials, profile and API tokens."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from issuer import accounts, audit, frameworks, records
+from issuer.errors import Conflict, InvalidInput
+from issuer.extensions import db
+from issuer.models import ApiToken, Credential, Role, User
+from issuer.web.auth import role_required
+from issuer.web.forms import ConfirmForm, ProfileForm, TokenForm
+
+bp = Blueprint("therapist", __name__)
+HANDLE = re.compile(r"^[A-Za-z0-9_-]{3,64}$")
+DID = re.compile(r"^did:[a-z0-9]+:[A-Za-z0-9._:%-]+$")
+
+
+@bp.get("/me")
+@role_required(Role.THERAPIST)
+def home() -> ResponseReturnValue:
+    current = frameworks.current_frameworks(db.session)
+    credentials = db.session.scalars(
+        select(Credential).filter_by(therapist_id=current_user.id).order_by(Credential.issued_at)
+    ).all()
+    return render_template(
+        "therapist/home.html", frameworks=current, credentials=credentials,
+        progress={fw.id: records.progress(db.session, current_user, fw) for fw in current},
+        met=records.met_statements(db.session, current_user), record=records.record_of(db.session, current_user),
+        supervisors=accounts.supervisors_of(db.session, current_user),
+    )
+
+
+@bp.route("/me/profile", methods=["GET", "POST"])
+@role_required(Role.THERAPIST)
+def profile() -> ResponseReturnValue:
+    form = ProfileForm(obj=current_user)
+    if form.validate_on_submit():
+        handle = (form.handle.data or "").strip() or None
+        did = (form.did.data or "").strip() or None
+        if handle and not HANDLE.match(handle):
+            raise InvalidInput("the profile address may use letters, digits, - and _ (3 to 64)")
+        if form.public_profile.data and not handle:
+            raise InvalidInput("choose a profile address to make your profile public")
+        if did and not DID.match(did):
+            raise InvalidInput("that is not a DID (it should look like did:method:identifier)")
+        if handle and db.session.scalars(select(User).where(User.handle == handle, User.id != current_user.id)).first():
+            raise Conflict("that profile address is taken")
+        current_user.handle, current_user.did = handle, did
+        current_user.public_profile = bool(form.public_profile.data)
+        audit.record(db.session, "profile.updated", actor=current_user, subject_type="user", subject_id=current_user.id,
+                     public=current_user.public_profile)
+        db.session.commit()
+        flash("Profile saved.", "success")
+        return redirect(url_for(".profile"))
+    return render_template("therapist/profile.html", form=form)
+
+
+@bp.route("/account/tokens", methods=["GET", "POST"])
+@login_required
+def tokens() -> ResponseReturnValue:
+    form = TokenForm()
+    secret = None
+    if form.validate_on_submit():
+        secret = accounts.create_api_token(db.session, user=current_user, name=form.name.data or "").secret
+        db.session.commit()
+    rows = db.session.scalars(select(ApiToken).filter_by(user_id=current_user.id).order_by(ApiToken.id.desc())).all()
+    return render_template("therapist/tokens.html", form=form, tokens=rows, secret=secret, revoke_form=ConfirmForm())
+
+
+@bp.post("/account/tokens/<int:token_id>/revoke")
+@login_required
+def revoke_token(token_id: int) -> ResponseReturnValue:
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        raise InvalidInput("The form expired; try again.")
+    accounts.revoke_api_token(db.session, user=current_user, token_id=token_id)
+    db.session.commit()
+    flash("Token revoked.", "success")
+    return redirect(url_for(".tokens"))

@@ -1,0 +1,60 @@
+"""The issuer's public identity: DID document, JWKS, OB 3.0 Profile, status lists."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, Response, render_template, request
+from flask.typing import ResponseReturnValue
+
+from issuer import achievements, sharing, signing, status
+from issuer.errors import NotFound
+from issuer.extensions import db
+from issuer.identity import issuer_profile
+from issuer.web.negotiation import json_response, prefers_json
+
+bp = Blueprint("wellknown", __name__)
+IDENTITY_MAX_AGE = 300
+
+
+def _cache(response: Response, max_age: int = IDENTITY_MAX_AGE) -> Response:
+    response.headers["Cache-Control"] = f"public, max-age={max_age}"
+    response.headers["Access-Control-Allow-Origin"] = "*"  # public documents any verifier may read
+    return response
+
+
+@bp.get("/.well-known/did.json")
+def did_document() -> ResponseReturnValue:
+    return _cache(json_response(signing.did_document(db.session), mimetype="application/did+json"))
+
+
+@bp.get("/.well-known/jwks.json")
+def jwks() -> ResponseReturnValue:
+    return _cache(json_response(signing.jwks(db.session), mimetype="application/jwk-set+json"))
+
+
+@bp.get("/issuer")
+def profile() -> ResponseReturnValue:
+    document = {"@context": achievements.OB_CONTEXTS, **issuer_profile()}
+    if prefers_json():
+        return _cache(json_response(document))
+    return render_template("public/issuer.html", profile=document)
+
+
+@bp.get("/issuer/logo.png")
+def logo() -> ResponseReturnValue:
+    return _cache(Response(sharing.issuer_logo_png(), mimetype="image/png"), 86400)
+
+
+@bp.get("/status/<uuid:list_id>")
+def status_list(list_id: uuid.UUID) -> ResponseReturnValue:
+    document, etag = status.signed_list(db.session, list_id)
+    if document is None:
+        raise NotFound("No status list with that id.")
+    db.session.commit()  # a list re-signed on first read is kept
+    if request.if_none_match.contains(etag):
+        response = Response(status=304)
+    else:
+        response = Response(document, mimetype="application/vc+ld+json")
+    response.set_etag(etag)
+    return _cache(response, status.LIST_MAX_AGE)

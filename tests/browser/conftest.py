@@ -1,0 +1,76 @@
+"""A live server on loopback and Debian's chromium driven by Playwright (no browser download)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from werkzeug.serving import make_server
+
+from issuer import create_app
+from issuer.extensions import db
+from tests.conftest import IN_CI
+
+CHROMIUM = os.environ.get("ISSUER_CHROMIUM", "/usr/bin/chromium")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def live_server(tmp_path: Path) -> Iterator[dict[str, Any]]:
+    """The app on a real socket, initialised like `make run`: schema, keys, framework, demo accounts."""
+    from issuer import demo, frameworks, keys
+
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    keys_dir = tmp_path / "keys"
+    keys_dir.mkdir(mode=0o700)
+    app = create_app({
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'browser.sqlite3'}", "ISSUER_BASE_URL": base,
+        "ISSUER_KEYS_DIR": str(keys_dir), "ISSUER_KEY_PASSPHRASE": None, "SECRET_KEY": os.urandom(16).hex(),
+        "ISSUER_UPLOADS_DIR": str(tmp_path / "uploads"),
+    })
+    app.instance_path = str(tmp_path / "instance")
+    with app.app_context():
+        db.create_all()
+        keys.ensure_keys(db.session)
+        for path in frameworks.framework_files(app.config["ISSUER_FRAMEWORKS_DIR"]):
+            frameworks.import_framework(db.session, frameworks.parse_framework(path))
+        created = demo.create_demo_accounts(db.session)
+        db.session.commit()
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield {"url": base, "app": app, "accounts": {role: (email, password) for role, email, password in created}}
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def browser_page() -> Iterator[Any]:
+    if not (Path(CHROMIUM).exists() and shutil.which(CHROMIUM)):
+        if IN_CI:
+            pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (make browser-deps)")
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"],
+        )
+        page = browser.new_page()
+        page.set_default_timeout(15_000)
+        yield page
+        browser.close()

@@ -1,0 +1,98 @@
+"""Signing in: Argon2id passwords, CSRF, rate limits, deactivated accounts."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from issuer.extensions import db
+from issuer.models import AuditEvent, User
+from tests.conftest import AuthActions
+
+
+def test_password_is_stored_as_argon2id(app: Flask, make_user) -> None:
+    uid = make_user("t@example.test", "therapist")
+    with app.app_context():
+        assert db.session.get(User, uid).password_hash.startswith("$argon2id$")
+
+
+def test_supervisor_signs_in_and_lands_on_their_list(auth: AuthActions, client: FlaskClient, make_user) -> None:
+    make_user("s@example.test", "supervisor", name="Sam Supervisor")
+    response = auth.login("s@example.test")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/supervisor/")
+    page = client.get("/supervisor/")
+    assert page.status_code == 200
+    assert "Sam Supervisor" in page.get_data(as_text=True)
+
+
+def test_wrong_password_is_refused_with_a_clear_message(auth: AuthActions, make_user) -> None:
+    make_user("t@example.test")
+    response = auth.login("t@example.test", "not the password")
+    assert response.status_code == 401
+    assert "Wrong e-mail address or password" in response.get_data(as_text=True)
+
+
+def test_login_without_csrf_token_is_refused(client: FlaskClient, make_user) -> None:
+    make_user("t@example.test")
+    from tests.conftest import PASSWORD
+
+    response = client.post("/login", data={"email": "t@example.test", "password": PASSWORD})
+    assert response.status_code == 400
+    assert client.get("/me").status_code == 302  # still signed out
+
+
+def test_logout_without_csrf_token_is_refused(auth: AuthActions, client: FlaskClient, make_user) -> None:
+    make_user("t@example.test")
+    auth.login("t@example.test")
+    assert client.post("/logout").status_code == 400
+    assert client.get("/me").status_code == 200
+
+
+def test_sixth_failed_attempt_on_an_account_is_rate_limited(auth: AuthActions, make_user) -> None:
+    make_user("t@example.test")
+    codes = [auth.login("t@example.test", "wrong password!").status_code for _ in range(6)]
+    assert codes == [401] * 5 + [429]
+    limited = auth.login("t@example.test")  # even the right password waits
+    assert limited.status_code == 429
+    assert "Too many failed sign-in attempts for this account" in limited.get_data(as_text=True)
+    assert int(limited.headers["Retry-After"]) > 0
+
+
+def test_rate_limit_per_address_covers_many_accounts(auth: AuthActions, make_user) -> None:
+    make_user("real@example.test")
+    for n in range(20):
+        assert auth.login(f"guess{n}@example.test", "wrong password!").status_code == 401
+    response = auth.login("real@example.test")
+    assert response.status_code == 429
+    assert "from your network" in response.get_data(as_text=True)
+
+
+def test_deactivated_account_cannot_sign_in(app: Flask, auth: AuthActions, make_user) -> None:
+    uid = make_user("t@example.test")
+    with app.app_context():
+        db.session.get(User, uid).active = False
+        db.session.commit()
+    assert auth.login("t@example.test").status_code == 401
+
+
+def test_logins_are_audited(app: Flask, auth: AuthActions, make_user) -> None:
+    make_user("t@example.test")
+    auth.login("t@example.test", "wrong password!")
+    auth.login("t@example.test")
+    with app.app_context():
+        actions = [e.action for e in db.session.scalars(select(AuditEvent).order_by(AuditEvent.id))]
+        assert actions[-2:] == ["login.failed", "login.succeeded"]
+        assert db.session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())).first().address == "127.0.0.1"
+
+
+def test_next_parameter_cannot_send_users_elsewhere(auth: AuthActions, client: FlaskClient, make_user) -> None:
+    make_user("t@example.test")
+    token = auth.csrf("/login")
+    from tests.conftest import PASSWORD
+
+    response = client.post("/login?next=https://evil.example/", data={"email": "t@example.test", "password": PASSWORD,
+                                                                      "csrf_token": token})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/me"
