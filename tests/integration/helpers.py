@@ -1,0 +1,47 @@
+"""Shared set-up for integration tests: people, an issued credential."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Flask
+from sqlalchemy import select
+
+from issuer import accounts, issuance, keys, records
+from issuer.extensions import db
+from issuer.frameworks import import_framework, parse_framework
+from issuer.models import Framework, User, utcnow
+from tests.conftest import PASSWORD, SEED_FRAMEWORK
+
+
+def seed_people(app: Flask) -> dict[str, int]:
+    """Framework, keys, an assigned supervisor, an unassigned one, a therapist, an admin."""
+    with app.app_context():
+        if db.session.scalars(select(Framework)).first() is None:
+            import_framework(db.session, parse_framework(SEED_FRAMEWORK))
+        keys.ensure_keys(db.session)
+        made = {}
+        for key, email, role, name in (
+            ("supervisor", "sup@example.test", "supervisor", "Sam Supervisor"),
+            ("other", "other@example.test", "supervisor", "Olive Other"),
+            ("therapist", "ther@example.test", "therapist", "Taylor Therapist"),
+            ("admin", "admin@example.test", "admin", "Alex Admin"),
+        ):
+            made[key] = accounts.create_user(db.session, email=email, name=name, role=role, password=PASSWORD)
+        accounts.assign(db.session, supervisor=made["supervisor"], therapist=made["therapist"])
+        db.session.commit()
+        return {k: u.id for k, u in made.items()}
+
+
+def issue(app: Flask, people: dict[str, int], level_index: int = 0) -> uuid.UUID:
+    """Record every statement of a level and complete it, as the assigned supervisor."""
+    with app.test_request_context():
+        sup = db.session.get(User, people["supervisor"])
+        ther = db.session.get(User, people["therapist"])
+        level = db.session.scalars(select(Framework)).first().levels[level_index]
+        for statement in level.statements:
+            records.mark_statement(db.session, supervisor=sup, therapist=ther, statement=statement,
+                                   observed_on=utcnow().date(), note="Observed.")
+        credential = issuance.complete_level(db.session, supervisor=sup, therapist=ther, level=level)
+        db.session.commit()
+        return credential.id

@@ -1,0 +1,99 @@
+"""The issuer's identity documents and keys: DID document, JWKS, profile, rotation."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from issuer import keys, signing
+from issuer.extensions import db
+from issuer.models import Credential, IssuerKey
+from tests.integration.helpers import issue, seed_people
+
+
+def test_did_document_lists_every_key_as_multikey(app: Flask, client: FlaskClient) -> None:
+    seed_people(app)
+    did = client.get("/.well-known/did.json").get_json()
+    assert did["id"] == "did:web:127.0.0.1%3A5000"
+    methods = {m["id"]: m for m in did["verificationMethod"]}
+    ed = [m for m in methods.values() if m["type"] == "Multikey"]
+    assert len(ed) == 1 and ed[0]["publicKeyMultibase"].startswith("z6Mk")
+    assert ed[0]["controller"] == did["id"]
+    assert set(did["assertionMethod"]) == set(methods)
+    jwks = client.get("/.well-known/jwks.json").get_json()
+    rsa = [k for k in jwks["keys"] if k["kty"] == "RSA"]
+    assert len(rsa) == 1 and rsa[0]["alg"] == "RS256" and "d" not in rsa[0]
+
+
+def test_key_files_are_0600_and_never_in_the_database(app: Flask, keys_dir: Path) -> None:
+    seed_people(app)
+    files = list(keys_dir.glob("*.pem"))
+    assert len(files) == 2
+    for path in files:
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    with app.app_context():
+        for key in db.session.scalars(select(IssuerKey)):
+            assert "d" not in key.public_jwk and "PRIVATE" not in json.dumps(key.public_jwk)
+
+
+def test_rotation_keeps_old_credentials_verifying(app: Flask, runner) -> None:
+    people = seed_people(app)
+    old = issue(app, people, 0)
+    result = app.test_cli_runner().invoke(args=["keys", "rotate"])
+    assert result.exit_code == 0 and "New current Ed25519 key" in result.output
+    new = issue(app, people, 1)
+    with app.app_context():
+        old_doc = json.loads(db.session.get(Credential, old).document)
+        new_doc = json.loads(db.session.get(Credential, new).document)
+        assert old_doc["proof"][0]["verificationMethod"] != new_doc["proof"][0]["verificationMethod"]
+        assert signing.verify_any(db.session, old_doc).verified
+        assert signing.verify_any(db.session, new_doc).verified
+        assert len(signing.did_document(db.session)["verificationMethod"]) == 4
+
+
+@pytest.mark.parametrize("damage", ["missing", "world-readable", "corrupt"])
+def test_unusable_key_file_stops_signing_without_a_new_identity(app: Flask, keys_dir: Path, damage: str) -> None:
+    people = seed_people(app)
+    with app.app_context():
+        kid = keys.current_key(db.session, keys.ED25519).kid
+    path = keys_dir / f"{kid}.pem"
+    if damage == "missing":
+        path.unlink()
+    elif damage == "world-readable":
+        path.chmod(0o644)
+    else:
+        path.write_bytes(path.read_bytes()[:40])
+    with pytest.raises(keys.KeyUnavailable, match=kid):
+        issue(app, people, 0)
+    with app.app_context():
+        assert db.session.scalars(select(IssuerKey).filter_by(algorithm="Ed25519")).all()[0].kid == kid
+        assert len(db.session.scalars(select(IssuerKey)).all()) == 2
+        assert db.session.scalars(select(Credential)).all() == []
+
+
+def test_issuer_profile_is_json_ld(client: FlaskClient, app: Flask) -> None:
+    seed_people(app)
+    profile = client.get("/issuer", headers={"Accept": "application/ld+json"}).get_json()
+    assert profile["id"] == "did:web:127.0.0.1%3A5000"
+    assert profile["type"] == ["Profile"] and profile["name"] and profile["email"] and profile["url"]
+
+
+def test_achievement_documents_are_served(client: FlaskClient, app: Flask) -> None:
+    seed_people(app)
+    frameworks = client.get("/frameworks", headers={"Accept": "application/json"}).get_json()["frameworks"]
+    assert [f["socCode"] for f in frameworks] == ["29-1129.02"]
+    detail = client.get(f"/frameworks/{frameworks[0]['slug']}", headers={"Accept": "application/json"}).get_json()
+    statement_url = detail["levels"][0]["statements"][0]["achievement"]
+    doc = client.get(statement_url.replace("http://127.0.0.1:5000", ""), headers={"Accept": "application/ld+json"}).get_json()
+    assert doc["type"] == ["Achievement"] and doc["name"] == "Client needs assessment"
+    assert doc["@context"][0] == "https://www.w3.org/ns/credentials/v2"
+    assert "CC BY 4.0" in doc["criteria"]["narrative"]
+    html = client.get(statement_url.replace("http://127.0.0.1:5000", "")).get_data(as_text=True)
+    assert "Client needs assessment" in html and "EBSCOed" in html
