@@ -24,7 +24,7 @@ def test_supervisor_completes_emerging_and_employer_verifies(live_server: dict[s
 
     section = page.locator("#level-emerging")
     for n in range(10):
-        row_form = section.locator("details").first
+        row_form = section.locator("details", has=page.locator("summary", has_text="Record as met")).first
         row_form.locator("summary").click()
         row_form.get_by_label("Note").fill(f"Observed in session {n + 1}.")
         row_form.get_by_role("button", name="Record as met").click()
