@@ -1,17 +1,197 @@
-"""Administration (placeholder until the admin pages land)."""
+"""Administration: accounts, assignments, keys, frameworks, settings, and the audit log (read-only)."""
 
 from __future__ import annotations
 
-from flask import Blueprint
-from flask.typing import ResponseReturnValue
+import datetime as dt
 
-from issuer.models import Role
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+from sqlalchemy import func, select
+from wtforms.fields.choices import SelectChoice
+
+from issuer import accounts, audit, frameworks, keys, settings
+from issuer.errors import InvalidInput, NotFound
+from issuer.extensions import db
+from issuer.models import Assignment, AuditEvent, Framework, Role, User
 from issuer.web.auth import role_required
+from issuer.web.forms import AssignForm, ConfirmForm, FrameworkUploadForm, SettingsForm, UserForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+AUDIT_PAGE_SIZE = 50
+MAX_FRAMEWORK_BYTES = 2 * 1024 * 1024
+
+
+def _valid(form: object) -> None:
+    if not form.validate_on_submit():  # type: ignore[attr-defined]
+        errors = "; ".join(f"{getattr(form, k).label.text}: {' '.join(v)}" for k, v in form.errors.items())  # type: ignore[attr-defined]
+        raise InvalidInput(errors or "The form expired; reload the page and try again.")
+
+
+def _user(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("No such account.")
+    return user
 
 
 @bp.get("/users")
 @role_required(Role.ADMIN)
 def users() -> ResponseReturnValue:
-    return "Administration"
+    role = request.args.get("role") or None
+    query = select(User).order_by(User.role, User.name)
+    if role in {r.value for r in Role}:
+        query = query.filter_by(role=Role(role))
+    return render_template("admin/users.html", users=db.session.scalars(query).all(), form=UserForm(),
+                           toggle_form=ConfirmForm(), role=role)
+
+
+@bp.post("/users")
+@role_required(Role.ADMIN)
+def create_user() -> ResponseReturnValue:
+    form = UserForm()
+    _valid(form)
+    user = accounts.create_user(db.session, email=form.email.data or "", name=form.name.data or "",
+                                role=form.role.data or "", password=form.password.data or "", actor=current_user)
+    db.session.commit()
+    flash(f"Created {user.role.value} account {user.email}.", "success")
+    return redirect(url_for(".users"))
+
+
+@bp.post("/users/<int:user_id>/<any(activate, deactivate):action>")
+@role_required(Role.ADMIN)
+def toggle_user(user_id: int, action: str) -> ResponseReturnValue:
+    _valid(ConfirmForm())
+    user = _user(user_id)
+    accounts.set_active(db.session, user, action == "activate", actor=current_user)
+    db.session.commit()
+    flash(f"{user.email} is {'active' if user.active else 'deactivated'}.", "success")
+    return redirect(url_for(".users"))
+
+
+@bp.route("/assignments", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def assignments() -> ResponseReturnValue:
+    form = AssignForm()
+    people = db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.name)).all()
+    form.supervisor_id.choices = [SelectChoice(u.id, f"{u.name} ({u.email})") for u in people if u.role is Role.SUPERVISOR]
+    form.therapist_id.choices = [SelectChoice(u.id, f"{u.name} ({u.email})") for u in people if u.role is Role.THERAPIST]
+    if request.method == "POST":
+        _valid(form)
+        accounts.assign(db.session, supervisor=_user(form.supervisor_id.data), therapist=_user(form.therapist_id.data),
+                        actor=current_user)
+        db.session.commit()
+        flash("Assigned.", "success")
+        return redirect(url_for(".assignments"))
+    rows = db.session.scalars(select(Assignment).order_by(Assignment.id)).all()
+    return render_template("admin/assignments.html", form=form, assignments=rows, remove_form=ConfirmForm())
+
+
+@bp.post("/assignments/<int:assignment_id>/remove")
+@role_required(Role.ADMIN)
+def remove_assignment(assignment_id: int) -> ResponseReturnValue:
+    _valid(ConfirmForm())
+    assignment = db.session.get(Assignment, assignment_id)
+    if assignment is None:
+        raise NotFound("No such assignment.")
+    accounts.unassign(db.session, supervisor=assignment.supervisor, therapist=assignment.therapist, actor=current_user)
+    db.session.commit()
+    flash("Assignment removed.", "success")
+    return redirect(url_for(".assignments"))
+
+
+@bp.get("/keys")
+@role_required(Role.ADMIN)
+def keys_page() -> ResponseReturnValue:
+    return render_template("admin/keys.html", keys=keys.all_keys(db.session), form=ConfirmForm())
+
+
+@bp.post("/keys/rotate")
+@role_required(Role.ADMIN)
+def rotate_keys() -> ResponseReturnValue:
+    _valid(ConfirmForm())
+    new = keys.rotate(db.session)
+    audit.record(db.session, "keys.rotated", actor=current_user, subject_type="keys",
+                 subject_id=",".join(k.kid for k in new))
+    db.session.commit()
+    flash("New keys are current. Retired keys stay published, so credentials they signed keep verifying.", "success")
+    return redirect(url_for(".keys_page"))
+
+
+@bp.route("/frameworks", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def frameworks_page() -> ResponseReturnValue:
+    form = FrameworkUploadForm()
+    if request.method == "POST":
+        _valid(form)
+        upload = form.file.data
+        if not upload or not getattr(upload, "filename", ""):
+            raise InvalidInput("Choose a framework export (JSON) to upload.")
+        raw = upload.read(MAX_FRAMEWORK_BYTES + 1)
+        if len(raw) > MAX_FRAMEWORK_BYTES:
+            raise InvalidInput("The framework file is larger than 2 MB.")
+        result = frameworks.import_framework(db.session, frameworks.parse_framework_bytes(raw, source=upload.filename))
+        if result.created:
+            audit.record(db.session, "framework.imported", actor=current_user, subject_type="framework",
+                         subject_id=result.framework.slug)
+        db.session.commit()
+        fw = result.framework
+        flash(f"Imported {fw.name} {fw.version}." if result.created else f"{fw.name} {fw.version} is already imported.",
+              "success")
+        return redirect(url_for(".frameworks_page"))
+    rows = db.session.scalars(select(Framework).order_by(Framework.title, Framework.version)).all()
+    return render_template("admin/frameworks.html", form=form, frameworks=rows)
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def settings_page() -> ResponseReturnValue:
+    form = SettingsForm(allow_override=settings.override_allowed(db.session))
+    if request.method == "POST":
+        _valid(form)
+        settings.put(db.session, settings.ALLOW_OVERRIDE, "true" if form.allow_override.data else "false",
+                     actor=current_user)
+        db.session.commit()
+        flash("Settings saved.", "success")
+        return redirect(url_for(".settings_page"))
+    return render_template("admin/settings.html", form=form)
+
+
+def _date(name: str) -> dt.datetime | None:
+    value = request.args.get(name)
+    if not value:
+        return None
+    try:
+        return dt.datetime.combine(dt.date.fromisoformat(value), dt.time(), tzinfo=dt.UTC)
+    except ValueError:
+        raise InvalidInput(f"{name} must be a date like 2026-11-28") from None
+
+
+@bp.get("/audit")
+@role_required(Role.ADMIN)
+def audit_log() -> ResponseReturnValue:
+    query = select(AuditEvent)
+    action = (request.args.get("action") or "").strip()
+    actor = (request.args.get("actor") or "").strip().lower()
+    start, end = _date("from"), _date("to")
+    if action:
+        query = query.where(AuditEvent.action == action)
+    if actor:
+        query = query.join(User, User.id == AuditEvent.actor_id).where(User.email == actor)
+    if start:
+        query = query.where(AuditEvent.at >= start)
+    if end:
+        query = query.where(AuditEvent.at < end + dt.timedelta(days=1))
+    try:
+        page = max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        raise InvalidInput("page must be a number") from None
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    events = db.session.scalars(
+        query.order_by(AuditEvent.id.desc()).limit(AUDIT_PAGE_SIZE).offset((page - 1) * AUDIT_PAGE_SIZE)
+    ).all()
+    actions = db.session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action)).all()
+    return render_template("admin/audit.html", events=events, actions=actions, page=page, total=total,
+                           pages=max(1, -(-total // AUDIT_PAGE_SIZE)),
+                           filters={"action": action, "actor": actor, "from": request.args.get("from", ""),
+                                    "to": request.args.get("to", "")})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
+from wtforms.fields.choices import SelectChoice
 from wtforms import BooleanField, DateField, EmailField, PasswordField, SelectField, StringField, TextAreaField, URLField
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -31,7 +32,8 @@ class ConfirmForm(FlaskForm):
 class UserForm(FlaskForm):
     email = EmailField("E-mail address", validators=[DataRequired(), Length(max=320)])
     name = StringField("Full name", validators=[DataRequired(), Length(max=200)])
-    role = SelectField("Role", choices=[("therapist", "Therapist"), ("supervisor", "Supervisor"), ("admin", "Administrator")])
+    role = SelectField("Role", choices=[SelectChoice("therapist", "Therapist"), SelectChoice("supervisor", "Supervisor"),
+                                        SelectChoice("admin", "Administrator")])
     password = PasswordField("Initial password (at least 10 characters)", validators=[DataRequired(), Length(min=10, max=1000)])
 
 
