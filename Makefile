@@ -18,6 +18,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 ## make run: set up .venv, initialise the database, keys and frameworks, create demo accounts, serve on SQLite.
+run: export ISSUER_BASE_URL ?= http://$(HOST):$(PORT)
 run: $(VENV)/.installed
 	$(ISSUER) init
 	$(ISSUER) demo

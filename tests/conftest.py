@@ -212,7 +212,7 @@ def postgres_app(postgres_server_url: str, keys_dir: Path, tmp_path: Path) -> It
     app = create_app({
         "TESTING": True, "SQLALCHEMY_DATABASE_URI": postgres_server_url, "ISSUER_BASE_URL": "http://127.0.0.1:5000",
         "ISSUER_KEYS_DIR": str(keys_dir), "ISSUER_KEY_PASSPHRASE": None, "SECRET_KEY": uuid.uuid4().hex,
-        "ISSUER_UPLOADS_DIR": str(tmp_path / "uploads"), "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 25, "max_overflow": 5},
+        "ISSUER_UPLOADS_DIR": str(tmp_path / "uploads"), "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 30, "max_overflow": 30, "pool_timeout": 60},
     })
     with app.app_context():
         db.drop_all()

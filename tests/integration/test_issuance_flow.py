@@ -201,7 +201,7 @@ def test_twenty_concurrent_completions_issue_one_credential(postgres_app: Flask)
         with app.test_request_context():
             supervisor, therapist = db.session.get(User, ids[0]), db.session.get(User, ids[1])
             level = db.session.get(Level, ids[2])
-            barrier.wait()
+            barrier.wait(timeout=60)
             try:
                 issuance.complete_level(db.session, supervisor=supervisor, therapist=therapist, level=level)
                 db.session.commit()
@@ -224,3 +224,60 @@ def test_twenty_concurrent_completions_issue_one_credential(postgres_app: Flask)
     assert count(app, Credential) == 1
     assert count(app, LevelCompletion) == 1
     assert count(app, StatusEntry) == 2
+
+
+def test_fifty_concurrent_issuances_never_share_a_status_index(postgres_app: Flask) -> None:
+    """50 workers issue to 50 therapists at once: every status index is distinct, by database constraint."""
+    app = postgres_app
+    from issuer import accounts, records
+    from issuer.frameworks import import_framework, parse_framework
+    from issuer.models import Level, utcnow
+    from tests.conftest import SEED_FRAMEWORK
+
+    with app.app_context():
+        framework = import_framework(db.session, parse_framework(SEED_FRAMEWORK)).framework
+        sup = accounts.create_user(db.session, email="sup@example.test", name="Sam", role="supervisor",
+                                   password="correct horse battery")
+        keys.ensure_keys(db.session)
+        level = framework.levels[0]
+        therapist_ids = []
+        for n in range(50):
+            ther = accounts.create_user(db.session, email=f"t{n}@example.test", name=f"T{n}", role="therapist",
+                                        password="correct horse battery")
+            accounts.assign(db.session, supervisor=sup, therapist=ther)
+            for statement in level.statements:
+                records.mark_statement(db.session, supervisor=sup, therapist=ther, statement=statement,
+                                       observed_on=utcnow().date())
+            therapist_ids.append(ther.id)
+        db.session.commit()
+        sup_id, level_id = sup.id, level.id
+
+    errors: list[str] = []
+    barrier = threading.Barrier(50)
+
+    def attempt(therapist_id: int) -> None:
+        with app.test_request_context():
+            try:
+                barrier.wait(timeout=60)  # all start together, before any takes a pooled connection
+                supervisor, therapist = db.session.get(User, sup_id), db.session.get(User, therapist_id)
+                level = db.session.get(Level, level_id)
+                issuance.complete_level(db.session, supervisor=supervisor, therapist=therapist, level=level)
+                db.session.commit()
+            except Exception as error:  # noqa: BLE001 - asserted below
+                db.session.rollback()
+                errors.append(repr(error))
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=attempt, args=(tid,)) for tid in therapist_ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with app.app_context():
+        entries = db.session.scalars(select(StatusEntry)).all()
+        assert len(entries) == 100
+        assert len({(e.list_id, e.index) for e in entries}) == 100
+        documents = [json.loads(c.document) for c in db.session.scalars(select(Credential))]
+        assert len({d["credentialStatus"]["statusListIndex"] for d in documents}) == 50
