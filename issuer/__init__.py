@@ -20,6 +20,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     app.config.from_mapping(load_settings(app.instance_path))
     app.config.update(config or {})
+    proxies = int(app.config.get("ISSUER_TRUSTED_PROXIES", 0))
+    if proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
 
     from issuer import api, cli, database, errors, web
     from issuer.extensions import db, migrate

@@ -43,6 +43,8 @@ def load_settings(instance_path: str) -> dict[str, Any]:
         "SECRET_KEY": os.environ.get("SECRET_KEY") or instance_secret_key(instance),
         "MAX_CONTENT_LENGTH": int(os.environ.get("ISSUER_MAX_UPLOAD_BYTES", 5 * 1024 * 1024)),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # How many reverse proxies in front set X-Forwarded-For/-Proto (0: trust none, the default).
+        "ISSUER_TRUSTED_PROXIES": int(os.environ.get("ISSUER_TRUSTED_PROXIES", "0")),
     }
 
 
