@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 from flask import Blueprint, current_app, send_file
@@ -34,5 +35,6 @@ def evidence(mark_id: int) -> ResponseReturnValue:
     path = Path(current_app.config["ISSUER_UPLOADS_DIR"]) / mark.evidence_file
     if not path.is_file():
         raise NotFound("The evidence file is no longer stored.")
-    return send_file(path, mimetype=mark.evidence_type, as_attachment=True,
+    # Read whole (evidence is capped at 5 MB) so no file handle outlives the request.
+    return send_file(io.BytesIO(path.read_bytes()), mimetype=mark.evidence_type, as_attachment=True,
                      download_name=mark.evidence_filename or path.name, max_age=0)
