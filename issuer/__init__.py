@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from issuer.config import ROOT, load_settings
+from issuer.config import ROOT, cookie_settings, load_settings
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -20,6 +20,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     app.config.from_mapping(load_settings(app.instance_path))
     app.config.update(config or {})
+    app.config["ISSUER_BASE_URL"] = str(app.config["ISSUER_BASE_URL"]).rstrip("/")
+    app.config.update(cookie_settings(app.config["ISSUER_BASE_URL"]))
     proxies = int(app.config.get("ISSUER_TRUSTED_PROXIES", 0))
     if proxies:
         from werkzeug.middleware.proxy_fix import ProxyFix

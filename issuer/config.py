@@ -24,15 +24,8 @@ def load_settings(instance_path: str) -> dict[str, Any]:
     base_url = os.environ.get("ISSUER_BASE_URL", DEFAULT_BASE_URL).rstrip("/")
     database_url = os.environ.get("ISSUER_DATABASE_URL") or f"sqlite:///{instance / 'issuer.sqlite3'}"
     passphrase = os.environ.get("ISSUER_KEY_PASSPHRASE")
-    secure = base_url.startswith("https://")
     return {
         "ISSUER_BASE_URL": base_url,
-        # Over HTTPS the session cookie is a __Host- cookie: Secure, host-only, path /.
-        "SESSION_COOKIE_NAME": "__Host-session" if secure else "issuer_session",
-        "SESSION_COOKIE_SECURE": secure,
-        "SESSION_COOKIE_HTTPONLY": True,
-        "SESSION_COOKIE_SAMESITE": "Lax",
-        "PREFERRED_URL_SCHEME": "https" if secure else "http",
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
         "ISSUER_KEYS_DIR": os.environ.get("ISSUER_KEYS_DIR", str(ROOT / "keys")),
         "ISSUER_KEY_PASSPHRASE": passphrase.encode() if passphrase else None,
@@ -45,6 +38,26 @@ def load_settings(instance_path: str) -> dict[str, Any]:
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         # How many reverse proxies in front set X-Forwarded-For/-Proto (0: trust none, the default).
         "ISSUER_TRUSTED_PROXIES": int(os.environ.get("ISSUER_TRUSTED_PROXIES", "0")),
+    }
+
+
+def cookie_settings(base_url: str) -> dict[str, Any]:
+    """Over HTTPS the session cookie is a ``__Host-`` cookie: Secure, host-only, path /, HttpOnly, SameSite.
+
+    Plain-HTTP development (http://127.0.0.1:5000) cannot keep a Secure cookie, so it gets an ordinary one.
+    """
+    secure = base_url.startswith("https://")
+    return {
+        "SESSION_COOKIE_NAME": "__Host-session" if secure else "issuer_session",
+        "SESSION_COOKIE_SECURE": secure,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_PATH": "/",
+        "SESSION_COOKIE_DOMAIN": False,
+        "REMEMBER_COOKIE_SECURE": secure,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "PREFERRED_URL_SCHEME": "https" if secure else "http",
     }
 
 
