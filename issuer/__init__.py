@@ -29,6 +29,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
 
     from issuer import api, cli, database, errors, web
+    from issuer.web.converters import DatabaseId
+
+    app.url_map.converters["int"] = DatabaseId  # ids beyond the column's range are a 404, not an overflow
     from issuer.extensions import db, migrate
 
     db.init_app(app)

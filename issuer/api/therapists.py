@@ -17,6 +17,7 @@ from issuer.errors import InvalidInput, NotFound
 from issuer.extensions import db
 from issuer.identity import base_url
 from issuer.models import Credential, Level, Role, Statement, StatementMark, User
+from issuer.web.converters import MAX_ID
 
 
 def _therapist_for(therapist_id: int) -> User:
@@ -95,7 +96,7 @@ def mark_statement(therapist_id: int) -> ResponseReturnValue:
     therapist = _therapist_for(therapist_id)
     body = json_body()
     statement_id = body.get("statementId")
-    if not isinstance(statement_id, int) or isinstance(statement_id, bool):
+    if not isinstance(statement_id, int) or isinstance(statement_id, bool) or not 0 < statement_id <= MAX_ID:
         raise InvalidInput("statementId must be an integer")
     statement = db.session.get(Statement, statement_id)
     if statement is None:
