@@ -6,7 +6,10 @@ this module supplies them from the database, the key files and the config.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -145,16 +148,42 @@ def resolver(session: Session) -> Any:
     return dids.KeyResolver(known_documents=[did_document(session)])
 
 
+#: Verification results by input digest. A credential's bytes never change; what can change its answer is a
+#: status list (any change bumps the status epoch, which is part of the key), the issuer's keys (the key set is
+#: part of the key too) and the clock (validity dates: entries live at most VERIFY_CACHE_SECONDS).
+_VERIFY_CACHE: OrderedDict[tuple[str, int, int], tuple[float, Verification]] = OrderedDict()
+VERIFY_CACHE_SIZE = 2048
+VERIFY_CACHE_SECONDS = 60.0
+
+
+def _digest(data: str | bytes | dict[str, Any]) -> str:
+    if isinstance(data, dict):
+        data = json.dumps(data, sort_keys=True, ensure_ascii=False)
+    if isinstance(data, str):
+        data = data.encode("utf-8", "surrogatepass")
+    return hashlib.sha256(data).hexdigest()
+
+
 def verify_any(session: Session, data: str | bytes | dict[str, Any]) -> Verification:
-    """Run the full verifier on any credential. Never raises."""
+    """Run the full verifier on any credential (cached, see above). Never raises."""
     from issuer import status
 
+    key = (_digest(data), status.epoch(session), keys.key_epoch(session))
+    now = time.monotonic()
+    hit = _VERIFY_CACHE.get(key)
+    if hit is not None and now - hit[0] < VERIFY_CACHE_SECONDS:
+        _VERIFY_CACHE.move_to_end(key)
+        return hit[1]
     result = run_verifier(data, document_loader=DOCUMENT_LOADER, resolver=resolver(session),
-                             status_checker=status.checker(session))
+                          status_checker=status.checker(session))
     checks = [CheckView(c.name, c.ok, c.message) for c in result.checks]
     readable = not any(c.name == "format" and c.ok is False for c in checks)
-    return Verification(verified=result.verified, readable=readable, checks=checks, warnings=list(result.warnings),
-                        errors=list(result.errors), credential=result.credential)
+    verification = Verification(verified=result.verified, readable=readable, checks=checks,
+                                warnings=list(result.warnings), errors=list(result.errors), credential=result.credential)
+    _VERIFY_CACHE[key] = (now, verification)
+    if len(_VERIFY_CACHE) > VERIFY_CACHE_SIZE:
+        _VERIFY_CACHE.popitem(last=False)
+    return verification
 
 
 def verify_stored(session: Session, credential: Credential) -> Verification:

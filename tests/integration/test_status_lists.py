@@ -164,3 +164,14 @@ def test_indexes_are_random_and_unique(app: Flask) -> None:
         revocation_indexes = [e.index for e in entries if e.purpose == "revocation"]
         assert revocation_indexes != sorted(revocation_indexes) or revocation_indexes[0] > 16
         assert len(ids) == 4
+
+
+def test_cached_verification_sees_a_revocation_at_once(app: Flask, client: FlaskClient, issued) -> None:
+    _, credential_id = issued
+    assert verify_api(client, credential_id, app)["verified"] is True
+    assert verify_api(client, credential_id, app)["verified"] is True  # served from the cache
+    with app.test_request_context():
+        credential = db.session.get(Credential, credential_id)
+        revocation.change(db.session, credential, action="revoke", reason="Error.", actor=None)
+        db.session.commit()
+    assert verify_api(client, credential_id, app)["verified"] is False
