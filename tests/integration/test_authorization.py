@@ -8,7 +8,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from issuer.extensions import db
-from issuer.models import Framework, StatementMark
+from issuer import accounts
+from issuer.models import Assignment, Framework, StatementMark, User
 from tests.conftest import AuthActions
 from tests.integration.helpers import issue, seed_people
 
@@ -24,8 +25,11 @@ def world(app: Flask) -> dict:
     with app.app_context():
         fw = db.session.scalars(select(Framework)).one()
         mark = db.session.scalars(select(StatementMark)).first()
+        token = accounts.create_api_token(db.session, user=db.session.get(User, people["therapist"]), name="t")
+        assignment = db.session.scalars(select(Assignment)).first()
+        db.session.commit()
         return {"t": people["therapist"], "c": credential_id, "l2": fw.levels[1].id,
-                "s2": fw.levels[1].statements[0].id, "m": mark.id}
+                "s2": fw.levels[1].statements[0].id, "m": mark.id, "tok": token.token.id, "a": assignment.id}
 
 
 # (method, path template, {role: expected status})
@@ -44,9 +48,47 @@ MATRIX = [
     # The assigned supervisor suspends first; the admin may too, and is told it already is (409).
     ("POST", "/credentials/{c}/suspend", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 302, "admin": 409}),
     ("POST", "/credentials/{c}/visibility", {"anonymous": 404, "therapist": 302, "unassigned": 404, "assigned": 404, "admin": 404}),
-    ("GET", "/admin/users", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 200}),
+    ("POST", "/credentials/{c}/revoke", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 302, "admin": 409}),
+    ("POST", "/credentials/{c}/unsuspend", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 409, "admin": 409}),
+    ("POST", "/me/profile", {"anonymous": 302, "therapist": 302, "unassigned": 403, "assigned": 403, "admin": 403}),
     ("GET", "/account/tokens", {"anonymous": 302, "therapist": 200, "unassigned": 200, "assigned": 200, "admin": 200}),
+    ("POST", "/account/tokens", {"anonymous": 302, "therapist": 200, "unassigned": 200, "assigned": 200, "admin": 200}),
+    ("POST", "/account/tokens/{tok}/revoke", {"anonymous": 302, "therapist": 302, "unassigned": 404, "assigned": 404, "admin": 404}),
+    ("GET", "/admin/users", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 200}),
+    ("POST", "/admin/users", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 400}),
+    ("POST", "/admin/users/{t}/deactivate", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 302}),
+    ("GET", "/admin/assignments", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 200}),
+    ("POST", "/admin/assignments", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 400}),
+    ("POST", "/admin/assignments/{a}/remove", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 302}),
+    ("GET", "/admin/keys", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 200}),
+    ("POST", "/admin/keys/rotate", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 302}),
+    ("GET", "/admin/frameworks", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 200}),
+    ("POST", "/admin/frameworks", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 400}),
+    ("GET", "/admin/settings", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 200}),
+    ("POST", "/admin/settings", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 302}),
+    ("GET", "/admin/audit", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 200}),
 ]
+#: Routes anyone may use (sign-in, the public verifier): not part of the matrix.
+PUBLIC_ENDPOINTS = {"auth.login", "auth.logout", "credentials.verify_submit"}
+
+
+def test_matrix_covers_every_signed_in_route(app: Flask) -> None:
+    """Each route that needs an account, with each of its methods, has a row above."""
+    protected = set()
+    for rule in app.url_map.iter_rules():
+        blueprint = rule.endpoint.split(".")[0]
+        methods = rule.methods - {"HEAD", "OPTIONS"}
+        if blueprint in ("supervisor", "therapist", "admin", "records") or (
+                rule.endpoint.startswith("credentials.") and "POST" in methods):
+            protected |= {(rule.endpoint, m) for m in methods}
+    protected -= {(e, m) for e, m in protected if e in PUBLIC_ENDPOINTS}
+    adapter = app.url_map.bind("localhost")
+    ids = {"t": 1, "c": "00000000-0000-4000-8000-000000000000", "l2": 2, "s2": 3, "m": 4, "tok": 5, "a": 6}
+    covered = {(adapter.match(template.format(**ids), method=method)[0], method) for method, template, _ in MATRIX}
+    actions = {"revoke", "suspend", "unsuspend"}
+    assert {e for e, _ in protected} - {e for e, _ in covered} == set()
+    assert protected - covered == set(), f"routes missing from the matrix: {sorted(protected - covered)}"
+    assert actions <= {t.rsplit("/", 1)[1] for _, t, _ in MATRIX if t.startswith("/credentials/")}
 
 
 @pytest.mark.parametrize(("method", "template", "expected"), MATRIX, ids=[f"{m} {p}" for m, p, _ in MATRIX])
