@@ -244,7 +244,7 @@ def start_profile(master: int, out: Path, duration: float) -> subprocess.Popen[b
 FRAME = re.compile(r"^(?P<func>.*?) \((?P<file>[^()]*?)(?::\d+)?\)$")
 
 
-def summarize_profile(path: Path, top: int = 18) -> list[tuple[str, float, float]]:
+def summarize_profile(path: Path, top: int = 25) -> list[tuple[str, float, float]]:
     """(function, inclusive %, self %) from py-spy's raw (collapsed) output, by sample count."""
     inclusive: collections.Counter[str] = collections.Counter()
     own: collections.Counter[str] = collections.Counter()
@@ -275,11 +275,8 @@ def summarize_profile(path: Path, top: int = 18) -> list[tuple[str, float, float
     if not total:
         return []
     rows = [(name, 100 * count / total, 100 * own[name] / total) for name, count in inclusive.items()]
-    interesting = [r for r in rows if not r[0].startswith(("<module>", "run (", "handle", "wsgi_app", "__call__",
-                                                               "full_dispatch_request", "dispatch_request",
-                                                               "run_for_one", "accept", "init_process",
-                                                               "spawn_worker", "manage_workers", "start (",
-                                                               "main (", "spawn_workers", "wrapped ("))]
+    plumbing = ("(gunicorn/", "(flask/app.py)", "(wsgi.py)", "(flask/ctx.py)")
+    interesting = [r for r in rows if not any(p in r[0] for p in plumbing)]
     interesting.sort(key=lambda r: -r[1])
     by_self = sorted(rows, key=lambda r: -r[2])[:8]
     return interesting[:top] + [("-- top self time --", 0.0, 0.0)] + by_self

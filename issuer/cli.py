@@ -314,6 +314,24 @@ for _action in ("revoke", "suspend", "unsuspend"):
     credentials_group.add_command(_status_command(_action))
 
 
+@credentials_group.command("clr")
+@click.argument("therapist_email")
+@click.option("--jwt", "as_jwt", is_flag=True, help="Print the VC-JWT instead of the JSON-LD credential.")
+@with_appcontext
+def credentials_clr(therapist_email: str, as_jwt: bool) -> None:
+    """Print THERAPIST_EMAIL's whole learning record as a signed CLR 2.0 credential."""
+    from issuer import accounts, clr
+    from issuer.models import utcnow
+
+    try:
+        therapist = accounts.get_user_by_email(db.session, therapist_email)
+        signed = clr.signed_clr(db.session, therapist, now=utcnow())
+    except IssuerError as error:
+        fail(error)
+        return
+    click.echo(signed.jwt if as_jwt else signed.document_text)
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(init_command)
     app.cli.add_command(frameworks_group)

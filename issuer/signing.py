@@ -80,10 +80,11 @@ def sign_document(session: Session, unsigned: dict[str, Any], *, now: datetime) 
     return signed, key.kid
 
 
-def sign(session: Session, unsigned: dict[str, Any], *, now: datetime) -> Signed:
+def sign(session: Session, unsigned: dict[str, Any], *, now: datetime,
+         schema_name: str = "achievementcredential") -> Signed:
     """Sign a credential both ways: the embedded proof first, then the VC-JWT over the result (OB 3.0 §8)."""
     signed, kid = sign_document(session, unsigned, now=now)
-    problems = schema.validate(signed)
+    problems = schema.validate(signed, schema_name)
     if problems:
         raise SigningFailed("the credential does not match the 1EdTech schema: " + "; ".join(problems))
     rsa = keys.signing_key(session, keys.RSA)
@@ -117,6 +118,7 @@ CHECK_TITLES = {
     "issuer": "Issuer",
     "validity": "Within its validity dates",
     "status": "Not revoked or suspended",
+    "credentials": "Every credential inside verifies",
 }
 
 
@@ -164,7 +166,34 @@ def _digest(data: str | bytes | dict[str, Any]) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def verify_any(session: Session, data: str | bytes | dict[str, Any]) -> Verification:
+def _inner_credentials(credential: dict[str, Any] | None) -> list[Any] | None:
+    """The credentials a CLR 2.0 ClrCredential carries, or None for any other credential."""
+    if not isinstance(credential, dict):
+        return None
+    types = credential.get("type")
+    if "ClrCredential" not in (types if isinstance(types, list) else [types]):
+        return None
+    subject = credential.get("credentialSubject")
+    inner = subject.get("verifiableCredential") if isinstance(subject, dict) else None
+    return inner if isinstance(inner, list) else ([inner] if inner is not None else [])
+
+
+def _verify_inner(session: Session, inner: list[Any], *, depth: int) -> CheckView:
+    """CLR 2.0: each credential inside keeps its own proof; every one must verify too."""
+    if depth >= 1:
+        return CheckView("credentials", False, "credentials nested inside a nested credential are not accepted")
+    failed = []
+    for n, item in enumerate(inner, start=1):
+        result = verify_any(session, item, depth=depth + 1)
+        if not result.verified:
+            name = item.get("name") if isinstance(item, dict) else None
+            failed.append(f"#{n} {name or ''}: {result.summary}".strip())
+    if failed:
+        return CheckView("credentials", False, "inner credentials that do not verify: " + "; ".join(failed))
+    return CheckView("credentials", True, f"all {len(inner)} credentials inside verify")
+
+
+def verify_any(session: Session, data: str | bytes | dict[str, Any], *, depth: int = 0) -> Verification:
     """Run the full verifier on any credential (cached, see above). Never raises."""
     from issuer import status
 
@@ -178,7 +207,13 @@ def verify_any(session: Session, data: str | bytes | dict[str, Any]) -> Verifica
                           status_checker=status.checker(session))
     checks = [CheckView(c.name, c.ok, c.message) for c in result.checks]
     readable = not any(c.name == "format" and c.ok is False for c in checks)
-    verification = Verification(verified=result.verified, readable=readable, checks=checks,
+    verified = result.verified
+    inner = _inner_credentials(result.credential)
+    if inner is not None:
+        check = _verify_inner(session, inner, depth=depth)
+        checks.append(check)
+        verified = verified and bool(check.ok)
+    verification = Verification(verified=verified, readable=readable, checks=checks,
                                 warnings=list(result.warnings), errors=list(result.errors), credential=result.credential)
     _VERIFY_CACHE[key] = (now, verification)
     if len(_VERIFY_CACHE) > VERIFY_CACHE_SIZE:

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from issuer import accounts, audit, frameworks, records
+from issuer import accounts, audit, clr, frameworks, records
 from issuer.errors import Conflict, InvalidInput
 from issuer.extensions import db
-from issuer.models import ApiToken, Credential, Role, User
+from issuer.models import ApiToken, Credential, Role, User, utcnow
 from issuer.web.auth import role_required
 from issuer.web.forms import ConfirmForm, ProfileForm, TokenForm
 
@@ -34,6 +34,18 @@ def home() -> ResponseReturnValue:
         met=records.met_statements(db.session, current_user), record=records.record_of(db.session, current_user),
         supervisors=accounts.supervisors_of(db.session, current_user),
     )
+
+
+@bp.get("/me/clr.<any(json, jwt):ext>")
+@role_required(Role.THERAPIST)
+def clr_download(ext: str) -> ResponseReturnValue:
+    """The whole learning record as a signed CLR 2.0 credential, built now."""
+    signed = clr.signed_clr(db.session, current_user, now=utcnow())
+    body, mimetype = (signed.document_text, "application/vc+ld+json") if ext == "json" else (signed.jwt, "text/plain")
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="learning-record.{ext}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @bp.route("/me/profile", methods=["GET", "POST"])

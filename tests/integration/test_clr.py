@@ -1,0 +1,55 @@
+"""The learning record as a CLR 2.0 credential: built on demand, signed, verified with everything inside it."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Flask
+
+from issuer import signing
+from issuer.credentials import schema
+from issuer.extensions import db
+from tests.conftest import AuthActions
+from tests.integration.helpers import issue, seed_people
+
+
+def test_two_levels_give_a_clr_that_verifies_and_refuses_tampering(app: Flask) -> None:
+    people = seed_people(app)
+    issue(app, people, 0)
+    issue(app, people, 1)
+    result = app.test_cli_runner().invoke(args=["credentials", "clr", "ther@example.test"])
+    assert result.exit_code == 0, result.output
+    clr = json.loads(result.output)
+    assert clr["type"] == ["VerifiableCredential", "ClrCredential"]
+    subject = clr["credentialSubject"]
+    assert [c["name"] for c in subject["verifiableCredential"]] == ["Music Therapists: Emerging",
+                                                                    "Music Therapists: Developing"]
+    assert len(subject["achievement"]) == 20
+    assert {a["associationType"] for a in subject["association"]} == {"isChildOf"}
+    assert clr["partial"] is True
+    assert schema.validate(clr, "clrcredential") == []
+    with app.test_request_context():
+        verified = signing.verify_any(db.session, clr)
+        assert verified.verified, verified.as_json()
+        assert any(c.name == "credentials" and c.ok for c in verified.checks)
+        tampered = json.loads(json.dumps(clr))
+        tampered["credentialSubject"]["verifiableCredential"][1]["name"] = "Music Therapists: Advanced"
+        refused = signing.verify_any(db.session, tampered)
+        assert not refused.verified
+        inner = next(c for c in refused.checks if c.name == "credentials")
+        assert inner.ok is False and "#2" in inner.message
+
+
+def test_therapist_downloads_the_clr_as_json_and_jwt(app: Flask) -> None:
+    people = seed_people(app)
+    issue(app, people, 0)
+    client = app.test_client()
+    AuthActions(client).login("ther@example.test")
+    as_json = client.get("/me/clr.json")
+    assert as_json.status_code == 200 and json.loads(as_json.get_data())["type"][1] == "ClrCredential"
+    as_jwt = client.get("/me/clr.jwt").get_data(as_text=True)
+    with app.test_request_context():
+        assert signing.verify_any(db.session, as_jwt).verified
+    other = app.test_client()
+    AuthActions(other).login("sup@example.test")
+    assert other.get("/me/clr.json").status_code == 403
