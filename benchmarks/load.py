@@ -424,7 +424,7 @@ def main() -> int:
                                    [str(many_file), "GET", "cycle", "{threads}"])
             verify_many["distinct_credentials"] = len(many)
             log(f"  verify_many cycled over {len(many)} distinct credentials "
-                f"({verify_many.get('requests', 0) / max(1, len(many)):.1f} requests per credential incl. warm-up excluded)")
+                f"({verify_many.get('requests', 0) / max(1, len(many)):.1f} requests per credential in the measured run)")
 
         verdicts = {
             "verify_page_p99_ok": results["verify_page"].get("p99_ms", math.inf) < TARGETS["verify_p99_ms"],

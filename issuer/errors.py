@@ -59,7 +59,7 @@ class Conflict(IssuerError):
 
 
 def wants_json() -> bool:
-    if request.path.startswith("/api/") or request.path.startswith("/.well-known/"):
+    if request.path.startswith(("/api/", "/.well-known/", "/credentials/verify", "/credentials/issue")):
         return True
     best = request.accept_mimetypes.best_match(["text/html", "application/json", "application/ld+json"])
     return best in ("application/json", "application/ld+json")

@@ -8,6 +8,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
 from issuer import accounts, audit, frameworks, keys, settings
@@ -157,41 +158,49 @@ def settings_page() -> ResponseReturnValue:
     return render_template("admin/settings.html", form=form)
 
 
-def _date(name: str) -> dt.datetime | None:
-    value = request.args.get(name)
+def _day(name: str) -> dt.date | None:
+    value = (request.args.get(name) or "").strip()
     if not value:
         return None
     try:
-        return dt.datetime.combine(dt.date.fromisoformat(value), dt.time(), tzinfo=dt.UTC)
+        return dt.date.fromisoformat(value)
     except ValueError:
         raise InvalidInput(f"{name} must be a date like 2026-11-28") from None
+
+
+def _page() -> int:
+    try:
+        return max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        raise InvalidInput("page must be a number") from None
 
 
 @bp.get("/audit")
 @role_required(Role.ADMIN)
 def audit_log() -> ResponseReturnValue:
+    """Newest first, filtered by action, actor e-mail and UTC date range (both ends inclusive). Read-only."""
     query = select(AuditEvent)
     action = (request.args.get("action") or "").strip()
     actor = (request.args.get("actor") or "").strip().lower()
-    start, end = _date("from"), _date("to")
+    start, end, page = _day("from"), _day("to"), _page()
     if action:
         query = query.where(AuditEvent.action == action)
     if actor:
         query = query.join(User, User.id == AuditEvent.actor_id).where(User.email == actor)
     if start:
-        query = query.where(AuditEvent.at >= start)
-    if end:
-        query = query.where(AuditEvent.at < end + dt.timedelta(days=1))
-    try:
-        page = max(1, int(request.args.get("page", "1")))
-    except ValueError:
-        raise InvalidInput("page must be a number") from None
+        query = query.where(AuditEvent.at >= dt.datetime.combine(start, dt.time(), tzinfo=dt.UTC))
+    if end and end < dt.date.max:  # the whole "to" day counts; the last representable day has no upper bound
+        query = query.where(AuditEvent.at < dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC))
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    pages = max(1, -(-total // AUDIT_PAGE_SIZE))
+    if page > pages:  # also keeps absurd page numbers away from the database's OFFSET
+        raise NotFound(f"There is no page {page}; the log has {pages} page{'s' if pages > 1 else ''} for this filter.")
     events = db.session.scalars(
-        query.order_by(AuditEvent.id.desc()).limit(AUDIT_PAGE_SIZE).offset((page - 1) * AUDIT_PAGE_SIZE)
+        query.options(selectinload(AuditEvent.actor))
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        .limit(AUDIT_PAGE_SIZE).offset((page - 1) * AUDIT_PAGE_SIZE)
     ).all()
     actions = db.session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action)).all()
-    return render_template("admin/audit.html", events=events, actions=actions, page=page, total=total,
-                           pages=max(1, -(-total // AUDIT_PAGE_SIZE)),
-                           filters={"action": action, "actor": actor, "from": request.args.get("from", ""),
-                                    "to": request.args.get("to", "")})
+    filters = {"action": action, "actor": actor, "from": request.args.get("from", ""), "to": request.args.get("to", "")}
+    return render_template("admin/audit.html", events=events, actions=actions, page=page, total=total, pages=pages,
+                           filters=filters, link_filters={k: v for k, v in filters.items() if v})

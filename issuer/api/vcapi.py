@@ -1,0 +1,68 @@
+"""W3C VC-API: ``POST /credentials/verify`` for anyone, ``POST /credentials/issue`` for administrators' tokens.
+
+Shapes follow the VC-API: ``{"verifiableCredential": …, "options": {}}`` in,
+``{"checks": [...], "warnings": [...], "errors": [...]}`` out for verify, and
+``{"verifiableCredential": …}`` (201) for issue.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify
+from flask.typing import ResponseReturnValue
+
+from issuer import audit, signing
+from issuer.api.auth import current_api_user, json_body, token_required
+from issuer.errors import InvalidInput
+from issuer.extensions import db
+from issuer.identity import issuer_did, issuer_profile
+from issuer.models import Role, utcnow
+
+bp = Blueprint("vcapi", __name__)
+
+
+@bp.post("/credentials/verify")
+def verify() -> ResponseReturnValue:
+    body = json_body()
+    credential = body.get("verifiableCredential")
+    if not isinstance(credential, (dict, str)):
+        raise InvalidInput("verifiableCredential must be a credential object (or a compact JWT string)")
+    result = signing.verify_any(db.session, credential)
+    answer = {
+        "verified": result.verified,
+        "checks": [c.name for c in result.checks if c.ok],
+        "warnings": list(result.warnings) + [f"{c.name}: {c.message}" for c in result.checks if c.ok is None],
+        "errors": list(result.errors) + [f"{c.name}: {c.message}" for c in result.checks if c.ok is False],
+    }
+    response = jsonify(answer)
+    response.status_code = 200 if result.verified else 400
+    return response
+
+
+@bp.post("/credentials/issue")
+@token_required(Role.ADMIN)
+def issue() -> ResponseReturnValue:
+    body = json_body()
+    credential = body.get("credential")
+    if not isinstance(credential, dict):
+        raise InvalidInput("credential must be an object")
+    if "proof" in credential:
+        raise InvalidInput("the credential already has a proof; send it unsigned")
+    issuer: Any = credential.get("issuer")
+    issuer_id = issuer.get("id") if isinstance(issuer, dict) else issuer
+    if issuer_id not in (None, issuer_did()):
+        raise InvalidInput(f"this service issues only as {issuer_did()}")
+    now = utcnow()
+    unsigned = {**credential, "issuer": issuer_profile()}
+    unsigned.setdefault("validFrom", now.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    try:
+        signed = signing.sign(db.session, unsigned, now=now)
+    except signing.SigningFailed as error:  # the caller's credential: undefined terms, schema errors
+        raise InvalidInput(error.message) from None
+    audit.record(db.session, "credential.issued_via_vcapi", actor=current_api_user(), subject_type="credential",
+                 subject_id=signed.document.get("id"))
+    db.session.commit()
+    response = jsonify({"verifiableCredential": signed.document})
+    response.status_code = 201
+    return response

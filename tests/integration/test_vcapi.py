@@ -1,0 +1,63 @@
+"""The W3C VC-API endpoints."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from issuer import accounts
+from issuer.extensions import db
+from issuer.models import Credential, User
+from tests.integration.helpers import issue, seed_people
+
+
+@pytest.fixture
+def world(app: Flask) -> dict:
+    people = seed_people(app)
+    credential_id = issue(app, people)
+    with app.app_context():
+        admin = accounts.create_api_token(db.session, user=db.session.get(User, people["admin"]), name="a").secret
+        sup = accounts.create_api_token(db.session, user=db.session.get(User, people["supervisor"]), name="s").secret
+        document = json.loads(db.session.get(Credential, credential_id).document)
+        db.session.commit()
+    return {"admin": admin, "supervisor": sup, "document": document}
+
+
+def test_verify_answers_in_vc_api_shape(client: FlaskClient, world: dict) -> None:
+    ok = client.post("/credentials/verify", json={"verifiableCredential": world["document"], "options": {}})
+    assert ok.status_code == 200
+    body = ok.get_json()
+    assert "proof" in body["checks"] and body["errors"] == []
+    tampered = {**world["document"], "name": "Something else"}
+    bad = client.post("/credentials/verify", json={"verifiableCredential": tampered})
+    assert bad.status_code == 400 and any(e.startswith("proof:") for e in bad.get_json()["errors"])
+    assert client.post("/credentials/verify", json={"nothing": 1}).status_code == 400
+
+
+def test_issue_needs_an_admin_token_and_signs(client: FlaskClient, world: dict) -> None:
+    unsigned = {k: v for k, v in world["document"].items() if k not in ("proof", "credentialStatus")}
+    unsigned["id"] = "urn:uuid:6c4f1d3e-2b1a-4c5d-9e8f-0a1b2c3d4e5f"
+    assert client.post("/credentials/issue", json={"credential": unsigned}).status_code == 401
+    refused = client.post("/credentials/issue", json={"credential": unsigned},
+                          headers={"Authorization": f"Bearer {world['supervisor']}"})
+    assert refused.status_code == 403
+    issued = client.post("/credentials/issue", json={"credential": unsigned},
+                         headers={"Authorization": f"Bearer {world['admin']}"})
+    assert issued.status_code == 201, issued.get_json()
+    signed = issued.get_json()["verifiableCredential"]
+    assert signed["proof"][0]["cryptosuite"] == "eddsa-rdfc-2022"
+    again = client.post("/credentials/verify", json={"verifiableCredential": signed})
+    assert again.status_code == 200
+
+
+def test_issue_refuses_undefined_terms_and_other_issuers(client: FlaskClient, world: dict) -> None:
+    unsigned = {k: v for k, v in world["document"].items() if k not in ("proof", "credentialStatus")}
+    headers = {"Authorization": f"Bearer {world['admin']}"}
+    sneaky = client.post("/credentials/issue", json={"credential": {**unsigned, "sneaky": "x"}}, headers=headers)
+    assert sneaky.status_code == 400 and "sneaky" in sneaky.get_json()["message"]
+    other = client.post("/credentials/issue", json={"credential": {**unsigned, "issuer": "did:web:evil.example"}},
+                        headers=headers)
+    assert other.status_code == 400 and "issues only as" in other.get_json()["message"]
