@@ -213,7 +213,7 @@ def complete_command(supervisor_email: str, therapist_email: str, level: str, ma
 
     Prints the credential's UUID, its id in every URL (/credentials/<uuid>).
     """
-    from issuer import accounts, frameworks, issuance, records
+    from issuer import accounts, frameworks, issuance, notify, records
     from issuer.errors import NotFound
     from issuer.models import utcnow
 
@@ -234,6 +234,7 @@ def complete_command(supervisor_email: str, therapist_email: str, level: str, ma
                                            observed_on=utcnow().date(), note="Recorded from the command line.")
         credential = issuance.complete_level(db.session, supervisor=supervisor, therapist=therapist, level=match)
         db.session.commit()
+        notify.credential_issued(credential)
     except IssuerError as error:
         db.session.rollback()
         fail(error)

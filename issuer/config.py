@@ -34,6 +34,13 @@ def load_settings(instance_path: str) -> dict[str, Any]:
         "ISSUER_EMAIL": os.environ.get("ISSUER_EMAIL", "credentials@example.org"),
         "ISSUER_UPLOADS_DIR": os.environ.get("ISSUER_UPLOADS_DIR", str(instance / "uploads")),
         "SECRET_KEY": os.environ.get("SECRET_KEY") or instance_secret_key(instance),
+        # Issuance notices: SMTP when ISSUER_SMTP_HOST is set, else .eml files in the outbox folder.
+        "ISSUER_SMTP_HOST": os.environ.get("ISSUER_SMTP_HOST"),
+        "ISSUER_SMTP_PORT": int(os.environ.get("ISSUER_SMTP_PORT", "587")),
+        "ISSUER_SMTP_USER": os.environ.get("ISSUER_SMTP_USER"),
+        "ISSUER_SMTP_PASSWORD": os.environ.get("ISSUER_SMTP_PASSWORD"),
+        "ISSUER_SMTP_STARTTLS": os.environ.get("ISSUER_SMTP_STARTTLS", "true").lower() != "false",
+        "ISSUER_OUTBOX_DIR": os.environ.get("ISSUER_OUTBOX_DIR", str(instance / "outbox")),
         "MAX_CONTENT_LENGTH": int(os.environ.get("ISSUER_MAX_UPLOAD_BYTES", 5 * 1024 * 1024)),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         # How many reverse proxies in front set X-Forwarded-For/-Proto (0: trust none, the default).

@@ -101,6 +101,7 @@ def app_config(database_url: str, keys_dir: Path, tmp_path: Path) -> dict[str, A
         "ISSUER_KEYS_DIR": str(keys_dir),
         "ISSUER_KEY_PASSPHRASE": None,
         "ISSUER_UPLOADS_DIR": str(tmp_path / "uploads"),
+        "ISSUER_OUTBOX_DIR": str(tmp_path / "outbox"),
         "SECRET_KEY": "test-" + uuid.uuid4().hex,
     }
 

@@ -10,7 +10,7 @@ from flask import Response, jsonify
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
-from issuer import accounts, frameworks, issuance, records
+from issuer import accounts, frameworks, issuance, notify, records
 from issuer.api import bp
 from issuer.api.auth import current_api_user, idempotent, json_body, token_required
 from issuer.errors import InvalidInput, NotFound
@@ -134,6 +134,7 @@ def complete_level(therapist_id: int, level_id: int) -> ResponseReturnValue:
     credential = issuance.complete_level(db.session, supervisor=current_api_user(), therapist=therapist, level=level,
                                          justification=(justification or "").strip() or None)
     db.session.commit()
+    notify.credential_issued(credential)
     response = Response(json.dumps(credential_json(credential), ensure_ascii=False), status=201,
                         mimetype="application/json")
     response.headers["Location"] = f"{base_url()}/credentials/{credential.id}"

@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
 
-from issuer import accounts, frameworks, issuance, records
+from issuer import accounts, frameworks, issuance, notify, records
 from issuer.errors import InvalidInput, NotFound
 from issuer.extensions import db
 from issuer.models import Credential, Level, Role, Statement, User
@@ -109,5 +109,6 @@ def complete(therapist_id: int, level_id: int) -> ResponseReturnValue:
         justification=(form.justification.data or "").strip() or None,
     )
     db.session.commit()
+    notify.credential_issued(credential)
     flash(f"{level.label} is complete. The credential is issued to {person.name}.", "success")
     return redirect(url_for("credentials.page", credential_id=credential.id))

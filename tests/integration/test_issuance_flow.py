@@ -82,6 +82,17 @@ def test_whole_flow_from_login_to_verified_credential(app: Flask, client: FlaskC
     assert page.status_code == 200
     assert "Taylor Therapist" in page.get_data(as_text=True)
 
+    # The therapist is told, through the outbox when no SMTP server is configured.
+    import email
+    import email.policy
+    from pathlib import Path
+
+    notices = list(Path(app.config["ISSUER_OUTBOX_DIR"]).glob("*.eml"))
+    assert len(notices) == 1
+    notice = email.message_from_bytes(notices[0].read_bytes(), policy=email.policy.default)
+    assert notice["To"] == "ther@example.test" and "Emerging" in notice["Subject"]
+    assert f"/credentials/{credential_id}" in notice.get_content()
+
 
 def test_incomplete_level_cannot_be_completed(app: Flask, auth: AuthActions, people: dict[str, int]) -> None:
     level_id, statements = emerging(app)

@@ -1,0 +1,67 @@
+"""E-mail notices: through SMTP when one is configured, otherwise into a local outbox folder.
+
+Sent after the issuing transaction commits (a notice about a credential that
+was rolled back would be a lie). A failure to send is logged, never undoes
+the issuance: the credential is on the therapist's page either way.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import uuid
+from email.message import EmailMessage
+from pathlib import Path
+
+from flask import current_app
+
+from issuer.models import Credential
+
+log = logging.getLogger(__name__)
+
+
+def outbox_dir() -> Path:
+    return Path(current_app.config["ISSUER_OUTBOX_DIR"])
+
+
+def issuance_message(credential: Credential) -> EmailMessage:
+    base = current_app.config["ISSUER_BASE_URL"]
+    level = credential.level
+    message = EmailMessage()
+    message["From"] = current_app.config["ISSUER_EMAIL"]
+    message["To"] = credential.therapist.email
+    message["Subject"] = f"Your {level.framework.title}: {level.label} credential"
+    message.set_content(
+        f"Dear {credential.therapist.name},\n\n"
+        f"{credential.issued_by.name} has recorded that you completed the {level.label} level of the "
+        f"{level.framework.name} {level.framework.version}, and {current_app.config['ISSUER_NAME']} has issued you "
+        f"a signed Open Badges 3.0 credential.\n\n"
+        f"See it, share it or add it to LinkedIn: {base}/credentials/{credential.id}\n"
+        f"Anyone can verify it at: {base}/verify/{credential.id}\n\n"
+        f"{level.framework.attribution_line}\n"
+    )
+    return message
+
+
+def send(message: EmailMessage) -> None:
+    host = current_app.config.get("ISSUER_SMTP_HOST")
+    if host:
+        with smtplib.SMTP(host, int(current_app.config.get("ISSUER_SMTP_PORT", 587)), timeout=10) as smtp:
+            if current_app.config.get("ISSUER_SMTP_STARTTLS", True):
+                smtp.starttls()
+            user = current_app.config.get("ISSUER_SMTP_USER")
+            if user:
+                smtp.login(user, current_app.config.get("ISSUER_SMTP_PASSWORD") or "")
+            smtp.send_message(message)
+        return
+    directory = outbox_dir()
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    (directory / f"{uuid.uuid4().hex}.eml").write_bytes(bytes(message))
+
+
+def credential_issued(credential: Credential) -> None:
+    """Tell the therapist; call after the commit."""
+    try:
+        send(issuance_message(credential))
+    except (OSError, smtplib.SMTPException):
+        log.exception("could not send the issuance notice for credential %s", credential.id)
