@@ -100,6 +100,7 @@ def complete_level(
     level: Level,
     justification: str | None = None,
     now: dt.datetime | None = None,
+    awarded: dt.datetime | None = None,
 ) -> Credential:
     """Mark ``level`` complete for ``therapist`` and issue its signed credential. Flushes only.
 
@@ -155,7 +156,7 @@ def complete_level(
         # OB 3.0 allows one credentialStatus ([0..1]; the 1EdTech schema requires an object): the revocation
         # entry. The suspension index is reserved too; this service's verifier reads it from the database.
         credential_status=[e for e in entries if e["statusPurpose"] == "revocation"],
-        awarded_date=now,
+        awarded_date=awarded or now,
     )
     signed = signing.sign(session, unsigned, now=now)
     credential = Credential(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -11,10 +12,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
-from issuer import accounts, audit, frameworks, keys, settings
-from issuer.errors import InvalidInput, NotFound
+from issuer import accounts, audit, bulk, frameworks, keys, notify, settings
+from issuer.errors import InvalidInput, IssuerError, NotFound
 from issuer.extensions import db
-from issuer.models import Assignment, AuditEvent, Framework, Role, User
+from issuer.models import Assignment, AuditEvent, Credential, Framework, Role, User
 from issuer.web.auth import role_required
 from issuer.web.forms import AssignForm, ConfirmForm, FrameworkUploadForm, SettingsForm, UserForm
 
@@ -142,6 +143,50 @@ def frameworks_page() -> ResponseReturnValue:
         return redirect(url_for(".frameworks_page"))
     rows = db.session.scalars(select(Framework).order_by(Framework.title, Framework.version)).all()
     return render_template("admin/frameworks.html", form=form, frameworks=rows)
+
+
+MAX_CSV_BYTES = 1024 * 1024
+
+
+@bp.route("/bulk", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def bulk_issue() -> ResponseReturnValue:
+    """Upload a CSV, see the dry run with errors by line, then issue the good rows."""
+    form = ConfirmForm()
+    if request.method == "GET":
+        return render_template("admin/bulk.html", form=form, rows=None, text="")
+    _valid(form)
+    upload = request.files.get("file")
+    if upload is not None and upload.filename:
+        raw = upload.read(MAX_CSV_BYTES + 1)
+    else:
+        raw = (request.form.get("csv") or "").encode()
+    if len(raw) > MAX_CSV_BYTES:
+        raise InvalidInput("the CSV is larger than 1 MB")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidInput("the CSV is not UTF-8 text") from None
+    rows = bulk.check(db.session, bulk.parse(text))
+    issued = 0
+    if request.form.get("action") == "issue":
+        for row in rows:
+            if row.status != "ok":
+                continue
+            try:
+                bulk.issue_row(db.session, row)
+                db.session.commit()  # one issuance per row: a bad row never undoes a good one
+                issued += 1
+                notify.credential_issued(db.session.get(Credential, uuid.UUID(row.credential_id)))
+            except IssuerError as error:
+                db.session.rollback()
+                row.status, row.message = "error", error.message
+        audit.record(db.session, "bulk.issued", actor=current_user, subject_type="bulk", subject_id=None,
+                     issued=issued, rows=len(rows))
+        db.session.commit()
+    db.session.rollback()  # the dry run wrote nothing; make sure of it
+    return render_template("admin/bulk.html", form=form, rows=rows, text=text, issued=issued,
+                           issuing=request.form.get("action") == "issue")
 
 
 @bp.route("/settings", methods=["GET", "POST"])

@@ -68,6 +68,8 @@ MATRIX = [
     ("GET", "/admin/settings", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 200}),
     ("POST", "/admin/settings", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 302}),
     ("GET", "/admin/audit", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 200}),
+    ("GET", "/admin/bulk", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 200}),
+    ("POST", "/admin/bulk", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 400}),
 ]
 #: Routes anyone may use (sign-in, the public verifier): not part of the matrix.
 PUBLIC_ENDPOINTS = {"auth.login", "auth.logout", "credentials.verify_submit"}

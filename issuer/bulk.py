@@ -1,0 +1,112 @@
+"""Bulk issuance from a CSV of past completions: check every row first, then issue the good ones.
+
+Columns (header required): ``therapist_email, level, completion_date, supervisor_email``.
+Each row is its own issuance (completion, credential, status entries, audit
+event); a row already issued is reported as such, so uploading the same file
+again issues nothing twice.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from issuer import accounts, frameworks, issuance, records
+from issuer.errors import InvalidInput, IssuerError
+from issuer.models import Credential, Level, Role, User, utcnow
+
+COLUMNS = ("therapist_email", "level", "completion_date", "supervisor_email")
+MAX_ROWS = 5000
+
+
+@dataclass
+class Row:
+    line: int
+    therapist_email: str
+    level: str
+    completion_date: str
+    supervisor_email: str
+    status: str = "pending"  # ok | error | already issued | issued
+    message: str = ""
+    credential_id: str | None = None
+    _ids: tuple[int, int, int] | None = field(default=None, repr=False)
+
+
+def parse(text: str) -> list[Row]:
+    """:raise InvalidInput: not CSV, wrong header, or too many rows."""
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    if tuple(header) != COLUMNS:
+        raise InvalidInput(f"the first line must be the header {','.join(COLUMNS)} (found {','.join(header) or 'nothing'})")
+    reader.fieldnames = list(COLUMNS)
+    rows = []
+    for record in reader:
+        if len(rows) >= MAX_ROWS:
+            raise InvalidInput(f"at most {MAX_ROWS} rows per file")
+        values = {k: (record.get(k) or "").strip() for k in COLUMNS}
+        if not any(values.values()):
+            continue
+        rows.append(Row(line=reader.line_num, **values))
+    if not rows:
+        raise InvalidInput("the file has no rows")
+    return rows
+
+
+def check(session: Session, rows: list[Row]) -> list[Row]:
+    """The dry run: each row marked ok, error (with the reason) or already issued. Writes nothing."""
+    framework = frameworks.find_framework(session)
+    today = utcnow().date()
+    for row in rows:
+        try:
+            therapist = accounts.get_user_by_email(session, row.therapist_email)
+            supervisor = accounts.get_user_by_email(session, row.supervisor_email)
+            if therapist.role is not Role.THERAPIST or not therapist.active:
+                raise InvalidInput(f"{row.therapist_email} is not an active therapist")
+            accounts.require_assignment(session, supervisor=supervisor, therapist=therapist)
+            wanted = row.level.lower()
+            level = next((lv for lv in framework.levels if wanted in (lv.key, lv.label.lower())), None)
+            if level is None:
+                raise InvalidInput(f"no level {row.level!r} (levels: {', '.join(lv.label for lv in framework.levels)})")
+            try:
+                date = dt.date.fromisoformat(row.completion_date)
+            except ValueError:
+                raise InvalidInput(f"completion_date {row.completion_date!r} is not a date like 2026-11-28") from None
+            if date > today:
+                raise InvalidInput("completion_date is in the future")
+        except IssuerError as error:
+            row.status, row.message = "error", error.message
+            continue
+        existing = session.scalars(select(Credential).filter_by(therapist_id=therapist.id, level_id=level.id)).first()
+        if existing is not None:
+            row.status, row.message, row.credential_id = "already issued", "issued before; skipped", str(existing.id)
+            continue
+        duplicate = next((r for r in rows if r is not row and r._ids == (therapist.id, level.id, supervisor.id)), None)
+        if duplicate is not None and duplicate.line < row.line:
+            row.status, row.message = "error", f"same therapist and level as line {duplicate.line}"
+            continue
+        row.status, row.message, row._ids = "ok", f"{level.label} for {therapist.name}", (therapist.id, level.id,
+                                                                                          supervisor.id)
+    return rows
+
+
+def issue_row(session: Session, row: Row) -> None:
+    """Issue one checked row: record its statements as met on the completion date, then complete. Flushes only."""
+    assert row._ids is not None
+    therapist, level, supervisor = (session.get(User, row._ids[0]), session.get(Level, row._ids[1]),
+                                    session.get(User, row._ids[2]))
+    assert therapist is not None and level is not None and supervisor is not None
+    observed = dt.date.fromisoformat(row.completion_date)
+    met = records.met_statements(session, therapist)
+    for statement in level.statements:
+        if statement.id not in met:
+            records.mark_statement(session, supervisor=supervisor, therapist=therapist, statement=statement,
+                                   observed_on=observed, note="Recorded by bulk import of past completions.")
+    awarded = dt.datetime.combine(observed, dt.time(), tzinfo=dt.UTC)
+    credential = issuance.complete_level(session, supervisor=supervisor, therapist=therapist, level=level,
+                                         awarded=awarded)
+    row.status, row.credential_id = "issued", str(credential.id)
