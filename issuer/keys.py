@@ -9,6 +9,7 @@ named error: the service never quietly makes itself a new identity.
 
 from __future__ import annotations
 
+import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,11 +123,35 @@ def current_key(session: Session, algorithm: str) -> IssuerKey:
     return key
 
 
+#: Loaded private keys, by file path and the file's identity. Loading (and checking) an RSA-3072 key costs
+#: about 0.1 s; the file is still stat'ed before every use, so a key file that disappears, is replaced,
+#: or has its permissions changed is noticed at once and goes through every check of a fresh load.
+_LOADED: dict[tuple[str, bytes | None], tuple[tuple[int, int, int, int], Any]] = {}
+
+
+def _file_identity(path: Path) -> tuple[int, int, int, int]:
+    info = os.lstat(path)  # lstat: a symlink is its own identity, and load_private_key refuses it
+    return (info.st_ino, info.st_mtime_ns, info.st_size, info.st_mode)
+
+
 def signing_key(session: Session, algorithm: str) -> SigningKey:
     """The current key of ``algorithm`` with its private half loaded from its file."""
     key = current_key(session, algorithm)
+    path = key_path(key.kid)
     try:
-        private = keyfiles.load_private_key(key_path(key.kid), passphrase=current_app.config.get("ISSUER_KEY_PASSPHRASE"))
+        identity = _file_identity(path)
+    except OSError:
+        identity = None
+    passphrase = current_app.config.get("ISSUER_KEY_PASSPHRASE")
+    slot = (str(path), passphrase)  # a different passphrase must prove itself on the file again
+    cached = _LOADED.get(slot)
+    if identity is not None and cached is not None and cached[0] == identity:
+        return SigningKey(kid=key.kid, algorithm=algorithm, private_key=cached[1])
+    _LOADED.pop(slot, None)
+    try:
+        private = keyfiles.load_private_key(path, passphrase=passphrase)
     except KeyFileError as error:
         raise KeyUnavailable(f"signing key {key.kid}: {error}") from None
+    if identity is not None:
+        _LOADED[slot] = (identity, private)
     return SigningKey(kid=key.kid, algorithm=algorithm, private_key=private)

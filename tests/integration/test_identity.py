@@ -97,3 +97,47 @@ def test_achievement_documents_are_served(client: FlaskClient, app: Flask) -> No
     assert "CC BY 4.0" in doc["criteria"]["narrative"]
     html = client.get(statement_url.replace("http://127.0.0.1:5000", "")).get_data(as_text=True)
     assert "Client needs assessment" in html and "EBSCOed" in html
+
+
+@pytest.mark.parametrize("damage", ["missing", "truncated", "world-readable", "symlinked"])
+def test_key_file_damaged_after_use_stops_the_next_issuance(app: Flask, keys_dir: Path, damage: str) -> None:
+    """Loaded keys are reused, but the file is checked before every use."""
+    people = seed_people(app)
+    issue(app, people, 0)
+    with app.app_context():
+        kid = keys.current_key(db.session, keys.ED25519).kid
+    path = keys_dir / f"{kid}.pem"
+    if damage == "missing":
+        path.unlink()
+    elif damage == "truncated":
+        path.write_bytes(path.read_bytes()[:60])
+    elif damage == "world-readable":
+        path.chmod(0o644)
+    else:
+        elsewhere = keys_dir.parent / "elsewhere.pem"
+        path.rename(elsewhere)
+        path.symlink_to(elsewhere)
+    with pytest.raises(keys.KeyUnavailable, match=kid):
+        issue(app, people, 1)
+    with app.app_context():
+        assert len(db.session.scalars(select(IssuerKey)).all()) == 2  # no new identity
+
+
+def test_wrong_passphrase_stops_signing(app_config: dict, keys_dir: Path) -> None:
+    from issuer import create_app
+
+    app = create_app({**app_config, "ISSUER_KEY_PASSPHRASE": b"the right passphrase"})
+    with app.app_context():
+        db.create_all()
+    people = seed_people(app)
+    assert b"ENCRYPTED" in next(keys_dir.glob("ed25519-*.pem")).read_bytes()
+    wrong = create_app({**app_config, "ISSUER_KEY_PASSPHRASE": b"a wrong passphrase"})
+    with pytest.raises(keys.KeyUnavailable, match="passphrase"):
+        issue(wrong, people, 0)
+    assert issue(app, people, 0)
+    with app.app_context():
+        db.session.remove()
+        db.drop_all()
+        db.engine.dispose()
+    with wrong.app_context():
+        db.engine.dispose()
