@@ -67,7 +67,7 @@ class Seeder:
     def __init__(self, session: Any, supervisor: Any, template: Any) -> None:
         from sqlalchemy import select
 
-        from issuer.models import Level, StatusList
+        from issuer.models import Level
 
         self.s = session
         self.supervisor = supervisor

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from issuer.credentials import keyfiles, multikey
@@ -97,14 +97,6 @@ def rotate(session: Session, algorithms: tuple[str, ...] = ALGORITHMS) -> list[I
             old.retired_at = now
         new.append(generate_key(session, algorithm))
     return new
-
-
-def key_epoch(session: Session) -> int:
-    """Changes whenever a key is added or retired (for caches of verification results)."""
-    count, retired = session.execute(
-        select(func.count(IssuerKey.id), func.count(IssuerKey.retired_at))
-    ).one()
-    return int(count) * 1_000_003 + int(retired)
 
 
 def all_keys(session: Session) -> list[IssuerKey]:

@@ -158,6 +158,20 @@ VERIFY_CACHE_SIZE = 2048
 VERIFY_CACHE_SECONDS = 60.0
 
 
+def _epochs(session: Session) -> tuple[int, int]:
+    """(status epoch, key epoch) in one round trip: whatever could change a cached answer."""
+    from sqlalchemy import func, select
+
+    from issuer.models import StatusList
+
+    row = session.execute(select(
+        select(func.coalesce(func.sum(StatusList.version), 0)).scalar_subquery(),
+        select(func.count(IssuerKey.id)).scalar_subquery(),
+        select(func.count(IssuerKey.retired_at)).scalar_subquery(),
+    )).one()
+    return int(row[0]), int(row[1]) * 1_000_003 + int(row[2])
+
+
 def _digest(data: str | bytes | dict[str, Any]) -> str:
     if isinstance(data, dict):
         data = json.dumps(data, sort_keys=True, ensure_ascii=False)
@@ -197,7 +211,7 @@ def verify_any(session: Session, data: str | bytes | dict[str, Any], *, depth: i
     """Run the full verifier on any credential (cached, see above). Never raises."""
     from issuer import status
 
-    key = (_digest(data), status.epoch(session), keys.key_epoch(session))
+    key = (_digest(data), *_epochs(session))
     now = time.monotonic()
     hit = _VERIFY_CACHE.get(key)
     if hit is not None and now - hit[0] < VERIFY_CACHE_SECONDS:

@@ -15,7 +15,7 @@ import secrets
 import uuid
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -106,11 +106,6 @@ def _sign_list(session: Session, status_list: StatusList, now: dt.datetime) -> N
     status_list.signed_document = signing.serialize(signed)
     status_list.signed_version = status_list.version
     session.flush()
-
-
-def epoch(session: Session) -> int:
-    """A number that changes whenever any status bit changes (the sum of list versions; lists only grow)."""
-    return int(session.scalar(select(func.coalesce(func.sum(StatusList.version), 0))) or 0)
 
 
 def signed_list(session: Session, public_id: uuid.UUID) -> tuple[str | None, str]:

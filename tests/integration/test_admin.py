@@ -21,7 +21,7 @@ from tests.integration.helpers import seed_people
 
 NEW_PASSWORD = "a long enough password"
 GET_ROUTES = ["/admin/users", "/admin/assignments", "/admin/keys", "/admin/frameworks", "/admin/settings",
-              "/admin/audit"]
+              "/admin/audit", "/admin/bulk"]
 #: Every state-changing admin route, with a form that would be valid from an administrator.
 POST_ROUTES = [
     ("/admin/users", {"email": "sneaky@example.test", "name": "Sneaky", "role": "admin", "password": NEW_PASSWORD}),
@@ -32,6 +32,7 @@ POST_ROUTES = [
     ("/admin/keys/rotate", {}),
     ("/admin/frameworks", {}),
     ("/admin/settings", {"allow_override": "y"}),
+    ("/admin/bulk", {"csv": "therapist_email,level\nther@example.test,1\n", "action": "issue"}),
 ]
 
 

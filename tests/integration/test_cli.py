@@ -53,7 +53,7 @@ def test_users_add_reads_the_password_from_stdin(app: Flask) -> None:
 
 
 def test_assign_command(app: Flask) -> None:
-    people = seed_people(app)
+    seed_people(app)
     result = app.test_cli_runner().invoke(args=["assign", "other@example.test", "ther@example.test"])
     assert result.exit_code == 0, result.output
     bad = app.test_cli_runner().invoke(args=["assign", "ther@example.test", "other@example.test"])

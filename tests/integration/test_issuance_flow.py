@@ -187,7 +187,7 @@ def test_twenty_concurrent_completions_issue_one_credential(postgres_app: Flask)
     app = postgres_app
     from issuer import accounts, records
     from issuer.frameworks import import_framework, parse_framework
-    from issuer.models import Level, Statement, utcnow
+    from issuer.models import Level, utcnow
     from tests.conftest import SEED_FRAMEWORK
 
     with app.app_context():
