@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from issuer.credentials import keyfiles, multikey
 from issuer.credentials.errors import KeyFileError
 from issuer.errors import IssuerError
-from issuer.models import IssuerKey, utcnow
+from issuer.models import IssuerKey, User, utcnow
 
 ED25519 = "Ed25519"
 RSA = "RSA"
@@ -88,14 +88,17 @@ def ensure_keys(session: Session) -> list[IssuerKey]:
     return created
 
 
-def rotate(session: Session, algorithms: tuple[str, ...] = ALGORITHMS) -> list[IssuerKey]:
-    """Make new current keys and retire the old ones, which stay published for verification."""
+def rotate(session: Session, algorithms: tuple[str, ...] = ALGORITHMS, *, actor: User | None = None) -> list[IssuerKey]:
+    """Make new current keys and retire the old ones, which stay published for verification. Audited."""
+    from issuer import audit
+
     now = utcnow()
     new = []
     for algorithm in algorithms:
         for old in session.scalars(select(IssuerKey).filter_by(algorithm=algorithm, retired_at=None)):
             old.retired_at = now
         new.append(generate_key(session, algorithm))
+    audit.record(session, "keys.rotated", actor=actor, subject_type="keys", subject_id=",".join(k.kid for k in new))
     return new
 
 
