@@ -8,6 +8,7 @@ required: an unreachable PostgreSQL fails the run, it is never skipped.
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -92,8 +93,7 @@ def keys_dir(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.fixture
-def app_config(database_url: str, keys_dir: Path, tmp_path: Path) -> dict[str, Any]:
+def make_test_config(database_url: str, keys_dir: Path, tmp_path: Path) -> dict[str, Any]:
     return {
         "TESTING": True,
         "SQLALCHEMY_DATABASE_URI": database_url,
@@ -107,9 +107,14 @@ def app_config(database_url: str, keys_dir: Path, tmp_path: Path) -> dict[str, A
 
 
 @pytest.fixture
-def app(app_config: dict[str, Any]) -> Iterator[Flask]:
-    """An app on an empty schema (created from the models; the migration test checks they agree)."""
-    app = create_app(app_config)
+def app_config(database_url: str, keys_dir: Path, tmp_path: Path) -> dict[str, Any]:
+    return make_test_config(database_url, keys_dir, tmp_path)
+
+
+@contextmanager
+def fresh_app(config: dict[str, Any]) -> Iterator[Flask]:
+    """An app on an empty schema (created from the models; the migration test checks they agree), dropped after."""
+    app = create_app(config)
     with app.app_context():
         db.drop_all()
         db.create_all()
@@ -118,6 +123,12 @@ def app(app_config: dict[str, Any]) -> Iterator[Flask]:
         db.session.remove()
         db.drop_all()
         db.engine.dispose()
+
+
+@pytest.fixture
+def app(app_config: dict[str, Any]) -> Iterator[Flask]:
+    with fresh_app(app_config) as app:
+        yield app
 
 
 @pytest.fixture
@@ -210,16 +221,6 @@ def auth(client: FlaskClient) -> AuthActions:
 @pytest.fixture
 def postgres_app(postgres_server_url: str, keys_dir: Path, tmp_path: Path) -> Iterator[Flask]:
     """An app on PostgreSQL only, for the proofs that need real concurrent transactions."""
-    app = create_app({
-        "TESTING": True, "SQLALCHEMY_DATABASE_URI": postgres_server_url, "ISSUER_BASE_URL": "http://127.0.0.1:5000",
-        "ISSUER_KEYS_DIR": str(keys_dir), "ISSUER_KEY_PASSPHRASE": None, "SECRET_KEY": uuid.uuid4().hex,
-        "ISSUER_UPLOADS_DIR": str(tmp_path / "uploads"), "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 30, "max_overflow": 30, "pool_timeout": 60},
-    })
-    with app.app_context():
-        db.drop_all()
-        db.create_all()
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.drop_all()
-        db.engine.dispose()
+    pool = {"pool_size": 30, "max_overflow": 30, "pool_timeout": 60}
+    with fresh_app({**make_test_config(postgres_server_url, keys_dir, tmp_path), "SQLALCHEMY_ENGINE_OPTIONS": pool}) as app:
+        yield app
