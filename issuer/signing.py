@@ -180,6 +180,10 @@ def _digest(data: str | bytes | dict[str, Any]) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+#: A CLR holds one credential per level; this bounds the work one verification can ask for.
+MAX_INNER_CREDENTIALS = 50
+
+
 def _inner_credentials(credential: dict[str, Any] | None) -> list[Any] | None:
     """The credentials a CLR 2.0 ClrCredential carries, or None for any other credential."""
     if not isinstance(credential, dict):
@@ -196,6 +200,8 @@ def _verify_inner(session: Session, inner: list[Any], *, depth: int) -> CheckVie
     """CLR 2.0: each credential inside keeps its own proof; every one must verify too."""
     if depth >= 1:
         return CheckView("credentials", False, "credentials nested inside a nested credential are not accepted")
+    if len(inner) > MAX_INNER_CREDENTIALS:
+        return CheckView("credentials", False, f"more than {MAX_INNER_CREDENTIALS} credentials inside; not checked")
     failed = []
     for n, item in enumerate(inner, start=1):
         result = verify_any(session, item, depth=depth + 1)
@@ -223,7 +229,9 @@ def verify_any(session: Session, data: str | bytes | dict[str, Any], *, depth: i
     readable = not any(c.name == "format" and c.ok is False for c in checks)
     verified = result.verified
     inner = _inner_credentials(result.credential)
-    if inner is not None:
+    if inner is not None and not verified:
+        checks.append(CheckView("credentials", None, "not checked: the outer credential does not verify"))
+    elif inner is not None:
         check = _verify_inner(session, inner, depth=depth)
         checks.append(check)
         verified = verified and bool(check.ok)

@@ -31,6 +31,7 @@ misspelt term "defined". Keys that are already absolute IRIs or compact IRIs
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -47,6 +48,15 @@ DocumentLoader = Callable[..., Any]
 
 ALGORITHM = "URDNA2015"  # RDFC-1.0; pyld would otherwise default to URGNA2012
 NQUADS = "application/n-quads"
+# RDFC-1.0 section 4.8 (Hash N-Degree Quads) tries every permutation of blank nodes whose
+# first-degree hashes collide, recursively: a few hundred bytes of "poison" JSON-LD (seven
+# blank nodes all linked to each other, or an @list of 300 equal values) take seconds to
+# minutes. RDFC-1.0 section 1.4 asks implementations to bound this work. One unit is
+# roughly one identifier issued while trying a permutation (~1-2 us with pyld on our 2-core
+# machine), so the limit caps the N-degree phase at about 0.5 s. Real credentials are far
+# below it: a level credential needs 0 units, our four-level CLR 12, the 1EdTech
+# complete.json sample (42 blank nodes, many alike) about 20,000.
+MAX_RDFC_WORK = 250_000
 # pyld's own test for "absolute IRI" (jsonld._is_absolute_iri): to_rdf drops anything else.
 _ABSOLUTE_IRI = re.compile(r"^([A-Za-z][A-Za-z0-9+-.]*|_):[^\s]*$")
 
@@ -298,13 +308,45 @@ def _describe(error: BaseException) -> str:
     return " <- ".join(messages)
 
 
+class _BoundedURDNA2015(URDNA2015):  # type: ignore[misc]
+    """pyld's RDFC-1.0 with a work budget for Hash N-Degree Quads (see ``MAX_RDFC_WORK``).
+
+    Every call of Hash N-Degree Quads starts by grouping the related blank nodes
+    (``create_hash_to_related``); the permutations it then tries are known at that
+    point, so their cost is charged up front and the budget is enforced before the
+    work is done, not after.
+    """
+
+    def __init__(self, budget: int) -> None:
+        super().__init__()
+        self.budget = budget
+        self.work = 0
+
+    def create_hash_to_related(self, id_: str, issuer: Any) -> dict[str, list[str]]:
+        groups: dict[str, list[str]] = super().create_hash_to_related(id_, issuer)
+        issued = len(issuer.order)
+        # Each permutation copies the issuer and issues one identifier per related node
+        # (RDFC-1.0 4.8.3 step 5.4); beyond 20 nodes the factorial is over any budget anyway.
+        self.work += 1 + sum(math.factorial(min(len(nodes), 21)) * (issued + len(nodes)) for nodes in groups.values())
+        if self.work > self.budget:
+            raise CanonicalizationError(
+                f"RDFC-1.0 canonicalization refused: its blank nodes are so alike and interlinked that "
+                f"canonicalizing them exceeds the work limit ({self.budget:,} steps)"
+            )
+        return groups
+
+
 def _canonical_pyld(dataset: dict[str, list[Any]]) -> str:
-    output: str = URDNA2015().main(dataset, {"algorithm": ALGORITHM, "format": NQUADS})
+    output: str = _BoundedURDNA2015(MAX_RDFC_WORK).main(dataset, {"algorithm": ALGORITHM, "format": NQUADS})
     return output
 
 
 def canonicalize_dataset(dataset: dict[str, list[Any]]) -> str:
-    """RDFC-1.0 canonical N-Quads of a pyld RDF dataset."""
+    """RDFC-1.0 canonical N-Quads of a pyld RDF dataset.
+
+    Raises:
+        CanonicalizationError: the dataset needs more than ``MAX_RDFC_WORK`` steps.
+    """
     return _canonical_pyld(dataset)
 
 
@@ -323,10 +365,13 @@ def canonicalize(document: Mapping[str, Any], *, document_loader: DocumentLoader
         UnknownContextError: a context URL the loader does not serve.
         UndefinedTermError: a property, type or identifier JSON-LD would drop,
             or an inline ``@vocab`` (see module docstring).
-        CanonicalizationError: any other JSON-LD or RDF error.
+        CanonicalizationError: any other JSON-LD or RDF error, or blank nodes that
+            would take more than ``MAX_RDFC_WORK`` steps to canonicalize.
     """
     dataset = to_rdf_dataset(document, document_loader=document_loader)
     try:
         return canonicalize_dataset(dataset)
+    except CanonicalizationError:
+        raise
     except Exception as error:
         raise CanonicalizationError(f"RDFC-1.0 canonicalization failed: {_describe(error)}") from error

@@ -35,6 +35,7 @@ MAX_INPUT_BYTES = 1_000_000
 MAX_JSON_DEPTH = 64
 DEFAULT_CLOCK_SKEW = timedelta(minutes=5)
 VC_CONTEXTS = ("https://www.w3.org/ns/credentials/v2", "https://www.w3.org/2018/credentials/v1")
+LONE_SURROGATE = "the input holds a lone UTF-16 surrogate (such as \\ud800), which is not Unicode text"
 CHECK_NAMES = ("format", "schema", "context", "proof", "issuer", "validity", "status")
 
 StatusChecker = Callable[[Mapping[str, Any]], "Check | None"]
@@ -102,6 +103,14 @@ def _refuse_constant(name: str) -> Any:
     raise _InputError(f"{name} is not JSON")
 
 
+def _refuse_lone_surrogates(value: Any) -> None:
+    """JSON escapes can spell a lone surrogate ("\\ud800"): not Unicode, so not RDF, not UTF-8, not displayable."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise _InputError(LONE_SURROGATE) from None
+
+
 def _parse_json(text: str) -> Any:
     try:
         return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_refuse_constant)
@@ -121,7 +130,11 @@ def _read_input(data: Any) -> tuple[Literal["ldp", "jwt"], dict[str, Any], str |
         except UnicodeDecodeError:
             raise _InputError("input is not UTF-8 text") from None
     if isinstance(data, str):
-        if len(data.encode("utf-8")) > MAX_INPUT_BYTES:
+        try:
+            size = len(data.encode("utf-8"))
+        except UnicodeEncodeError:
+            raise _InputError(LONE_SURROGATE) from None
+        if size > MAX_INPUT_BYTES:
             raise _InputError(f"input larger than {MAX_INPUT_BYTES} bytes")
         text = data.strip()
         if text.startswith(("{", "[")):
@@ -138,6 +151,7 @@ def _read_input(data: Any) -> tuple[Literal["ldp", "jwt"], dict[str, Any], str |
                 raise _InputError("the JWT payload is not a JSON object")
             if not _depth_ok(payload):
                 raise _InputError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+            _refuse_lone_surrogates(payload)
             try:
                 credential = vc_jwt.credential_from_payload(payload)
             except ProofError as error:
@@ -150,7 +164,9 @@ def _read_input(data: Any) -> tuple[Literal["ldp", "jwt"], dict[str, Any], str |
         if not _depth_ok(parsed):
             raise _InputError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
         try:
-            size = len(json.dumps(parsed, ensure_ascii=False, allow_nan=False))
+            size = len(json.dumps(parsed, ensure_ascii=False, allow_nan=False).encode("utf-8"))
+        except UnicodeEncodeError:
+            raise _InputError(LONE_SURROGATE) from None
         except (TypeError, ValueError) as error:
             raise _InputError(f"not a JSON document: {error}") from None
         if size > MAX_INPUT_BYTES:
@@ -161,6 +177,8 @@ def _read_input(data: Any) -> tuple[Literal["ldp", "jwt"], dict[str, Any], str |
         raise _InputError("the credential must be a JSON object")
     if not _depth_ok(parsed):
         raise _InputError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    if not isinstance(data, Mapping):
+        _refuse_lone_surrogates(parsed)
     return "ldp", dict(parsed), None
 
 

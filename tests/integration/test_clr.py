@@ -36,7 +36,18 @@ def test_two_levels_give_a_clr_that_verifies_and_refuses_tampering(app: Flask) -
         tampered["credentialSubject"]["verifiableCredential"][1]["name"] = "Music Therapists: Advanced"
         refused = signing.verify_any(db.session, tampered)
         assert not refused.verified
-        inner = next(c for c in refused.checks if c.name == "credentials")
+        assert next(c for c in refused.checks if c.name == "proof").ok is False
+        # A CLR whose own proof is good but which carries a tampered credential fails on that credential.
+        from issuer import clr as clr_service
+        from issuer.models import User, utcnow
+
+        unsigned = clr_service.build_clr(db.session, db.session.get(User, people["therapist"]), now=utcnow())
+        unsigned["credentialSubject"]["verifiableCredential"][1]["name"] = "Music Therapists: Advanced"
+        resigned = signing.sign(db.session, unsigned, now=utcnow(), schema_name="clrcredential").document
+        result = signing.verify_any(db.session, resigned)
+        assert not result.verified
+        assert next(c for c in result.checks if c.name == "proof").ok is True
+        inner = next(c for c in result.checks if c.name == "credentials")
         assert inner.ok is False and "#2" in inner.message
 
 
