@@ -1,8 +1,33 @@
-"""Badge images, baking credentials into PNG and SVG, and QR codes. Pure: bytes and text in and out."""
+"""Badge images, baking credentials into PNG and SVG (OB 3.0 "Baked Badge"), and QR codes.
 
-from issuer.badges.baking import BakingError, bake_png, bake_svg, unbake_png, unbake_svg
+Pure: bytes and text in, bytes and text out; no app, database or network.
+"""
+
+from __future__ import annotations
+
+from issuer.badges.baking import (
+    MAX_CREDENTIAL_BYTES,
+    MAX_IMAGE_BYTES,
+    bake_png,
+    bake_svg,
+    unbake_png,
+    unbake_svg,
+)
+from issuer.badges.errors import BakingError
 from issuer.badges.images import badge_png, badge_svg
 from issuer.badges.qr import qr_png, qr_svg, qr_svg_inline
 
-__all__ = ["BakingError", "badge_png", "badge_svg", "bake_png", "bake_svg", "qr_png", "qr_svg", "qr_svg_inline",
-           "unbake_png", "unbake_svg"]
+__all__ = [
+    "MAX_CREDENTIAL_BYTES",
+    "MAX_IMAGE_BYTES",
+    "BakingError",
+    "badge_png",
+    "badge_svg",
+    "bake_png",
+    "bake_svg",
+    "qr_png",
+    "qr_svg",
+    "qr_svg_inline",
+    "unbake_png",
+    "unbake_svg",
+]

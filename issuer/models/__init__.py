@@ -7,11 +7,13 @@ from issuer.models.base import Base, utcnow
 from issuer.models.credentials import Credential
 from issuer.models.frameworks import Framework, Level, Statement
 from issuer.models.keys import IssuerKey
+from issuer.models.oauth import CredentialOffer, HeldCredential, OAuthAuthorizationCode, OAuthClient, OAuthToken
 from issuer.models.records import LevelCompletion, Setting, StatementMark
 from issuer.models.status import StatusEntry, StatusList
 
 __all__ = [
-    "ApiToken", "Assignment", "AuditEvent", "Base", "Credential", "Framework", "IdempotencyKey", "IssuerKey",
+    "ApiToken", "Assignment", "AuditEvent", "Base", "Credential", "CredentialOffer", "Framework", "HeldCredential",
+    "IdempotencyKey", "IssuerKey", "OAuthAuthorizationCode", "OAuthClient", "OAuthToken",
     "Level", "LevelCompletion", "LoginAttempt", "Role", "Setting", "Statement", "StatementMark", "StatusEntry",
     "StatusList", "User", "utcnow",
 ]

@@ -15,6 +15,9 @@ def init_app(app: Flask) -> None:
 
     login_manager.init_app(app)
     csrf.init_app(app)
+    from issuer.web import obapi
+
+    obapi.init_app(app)
     for blueprint in (public.bp, auth.bp, supervisor.bp, therapist.bp, records.bp, admin.bp,
                       credentials.bp, wellknown.bp):
         app.register_blueprint(blueprint)

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 33569ca9d74c
+Revision ID: d69f09fb5ce0
 Revises: 
-Create Date: 2026-11-28 07:23:13.936737
+Create Date: 2026-11-28 08:52:11.107799
 
 """
 from alembic import op
@@ -11,7 +11,7 @@ from sqlalchemy import Text  # autogenerate renders JSONB(astext_type=Text())
 from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
-revision = '33569ca9d74c'
+revision = 'd69f09fb5ce0'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -60,6 +60,16 @@ def upgrade():
         batch_op.create_index('ix_login_attempts_address_at', ['address', 'at'], unique=False)
         batch_op.create_index('ix_login_attempts_email_at', ['email', 'at'], unique=False)
 
+    op.create_table('oauth_clients',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('client_id', sa.String(length=64), nullable=False),
+    sa.Column('client_secret_hash', sa.String(length=64), nullable=True),
+    sa.Column('client_metadata', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_oauth_clients')),
+    sa.UniqueConstraint('client_id', name=op.f('uq_oauth_clients_client_id'))
+    )
     op.create_table('settings',
     sa.Column('key', sa.String(length=100), nullable=False),
     sa.Column('value', sa.Text(), nullable=False),
@@ -143,6 +153,22 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_audit_events_actor_id'), ['actor_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_events_at'), ['at'], unique=False)
 
+    op.create_table('held_credentials',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('credential_key', sa.String(length=500), nullable=False),
+    sa.Column('format', sa.String(length=10), nullable=False),
+    sa.Column('content', sa.Text(), nullable=False),
+    sa.Column('content_hash', sa.String(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_held_credentials_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_held_credentials')),
+    sa.UniqueConstraint('user_id', 'credential_key', name=op.f('uq_held_credentials_user_id_credential_key'))
+    )
+    with op.batch_alter_table('held_credentials', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_held_credentials_user_id'), ['user_id'], unique=False)
+
     op.create_table('idempotency_keys',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -168,6 +194,26 @@ def upgrade():
     sa.UniqueConstraint('framework_id', 'key', name=op.f('uq_levels_framework_id_key')),
     sa.UniqueConstraint('framework_id', 'position', name=op.f('uq_levels_framework_id_position'))
     )
+    op.create_table('oauth_authorization_codes',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('code_hash', sa.String(length=64), nullable=False),
+    sa.Column('client_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('redirect_uri', sa.Text(), nullable=False),
+    sa.Column('scope', sa.Text(), nullable=False),
+    sa.Column('code_challenge', sa.String(length=128), nullable=False),
+    sa.Column('code_challenge_method', sa.String(length=10), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['client_id'], ['oauth_clients.id'], name=op.f('fk_oauth_authorization_codes_client_id_oauth_clients'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_oauth_authorization_codes_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_oauth_authorization_codes')),
+    sa.UniqueConstraint('code_hash', name=op.f('uq_oauth_authorization_codes_code_hash'))
+    )
+    with op.batch_alter_table('oauth_authorization_codes', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_oauth_authorization_codes_client_id'), ['client_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_oauth_authorization_codes_user_id'), ['user_id'], unique=False)
+
     op.create_table('status_entries',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('list_id', sa.Integer(), nullable=False),
@@ -262,11 +308,63 @@ def upgrade():
     with op.batch_alter_table('statement_marks', schema=None) as batch_op:
         batch_op.create_index('ix_statement_marks_therapist_statement', ['therapist_id', 'statement_id', 'id'], unique=False)
 
+    op.create_table('credential_offers',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('credential_id', sa.Uuid(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('pre_authorized_code_hash', sa.String(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('redeemed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['credential_id'], ['credentials.id'], name=op.f('fk_credential_offers_credential_id_credentials')),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_credential_offers_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_credential_offers')),
+    sa.UniqueConstraint('pre_authorized_code_hash', name=op.f('uq_credential_offers_pre_authorized_code_hash'))
+    )
+    with op.batch_alter_table('credential_offers', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_credential_offers_credential_id'), ['credential_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_credential_offers_user_id'), ['user_id'], unique=False)
+
+    op.create_table('oauth_tokens',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('client_id', sa.Integer(), nullable=True),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('offer_id', sa.Integer(), nullable=True),
+    sa.Column('access_token_hash', sa.String(length=64), nullable=False),
+    sa.Column('refresh_token_hash', sa.String(length=64), nullable=True),
+    sa.Column('scope', sa.Text(), nullable=False),
+    sa.Column('issued_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('refresh_expires_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['client_id'], ['oauth_clients.id'], name=op.f('fk_oauth_tokens_client_id_oauth_clients'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['offer_id'], ['credential_offers.id'], name=op.f('fk_oauth_tokens_offer_id_credential_offers')),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_oauth_tokens_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_oauth_tokens')),
+    sa.UniqueConstraint('access_token_hash', name=op.f('uq_oauth_tokens_access_token_hash')),
+    sa.UniqueConstraint('refresh_token_hash', name=op.f('uq_oauth_tokens_refresh_token_hash'))
+    )
+    with op.batch_alter_table('oauth_tokens', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_oauth_tokens_client_id'), ['client_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_oauth_tokens_offer_id'), ['offer_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_oauth_tokens_user_id'), ['user_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('oauth_tokens', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_oauth_tokens_user_id'))
+        batch_op.drop_index(batch_op.f('ix_oauth_tokens_offer_id'))
+        batch_op.drop_index(batch_op.f('ix_oauth_tokens_client_id'))
+
+    op.drop_table('oauth_tokens')
+    with op.batch_alter_table('credential_offers', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_credential_offers_user_id'))
+        batch_op.drop_index(batch_op.f('ix_credential_offers_credential_id'))
+
+    op.drop_table('credential_offers')
     with op.batch_alter_table('statement_marks', schema=None) as batch_op:
         batch_op.drop_index('ix_statement_marks_therapist_statement')
 
@@ -281,8 +379,17 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_status_entries_credential_id'))
 
     op.drop_table('status_entries')
+    with op.batch_alter_table('oauth_authorization_codes', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_oauth_authorization_codes_user_id'))
+        batch_op.drop_index(batch_op.f('ix_oauth_authorization_codes_client_id'))
+
+    op.drop_table('oauth_authorization_codes')
     op.drop_table('levels')
     op.drop_table('idempotency_keys')
+    with op.batch_alter_table('held_credentials', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_held_credentials_user_id'))
+
+    op.drop_table('held_credentials')
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_events_at'))
         batch_op.drop_index(batch_op.f('ix_audit_events_actor_id'))
@@ -301,6 +408,7 @@ def downgrade():
     op.drop_table('users')
     op.drop_table('status_lists')
     op.drop_table('settings')
+    op.drop_table('oauth_clients')
     with op.batch_alter_table('login_attempts', schema=None) as batch_op:
         batch_op.drop_index('ix_login_attempts_email_at')
         batch_op.drop_index('ix_login_attempts_address_at')

@@ -1,0 +1,323 @@
+"""OAuth 2.0 for the OB 3.0 API and OID4VCI, built on Authlib.
+
+OB 3.0 "Security": authorization code grant with PKCE (S256 only, always required), refresh tokens,
+RFC 7591 dynamic client registration without an initial access token, RFC 7009 revocation. OID4VCI adds
+the pre-authorized code grant for wallets. Authlib runs the protocol; this module only stores and looks up.
+
+Transport: Authlib refuses plain http except on loopback addresses (RFC 8252 7.3), which is what the tests
+use; behind a TLS proxy set ``ISSUER_TRUSTED_PROXIES`` so requests are seen as https. Never set
+``AUTHLIB_INSECURE_TRANSPORT`` in production.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector
+from authlib.oauth2.rfc6749 import InvalidGrantError, InvalidRequestError, grants
+from authlib.oauth2.rfc6749.grants.base import BaseGrant, TokenEndpointMixin
+from authlib.oauth2.rfc6750 import BearerTokenValidator
+from authlib.oauth2.rfc7009 import RevocationEndpoint
+from authlib.oauth2.rfc7591 import (
+    ClientRegistrationEndpoint,
+    InvalidClientMetadataError,
+)
+from authlib.oauth2.rfc7636 import CodeChallenge
+from flask import Flask, current_app
+from sqlalchemy import select
+
+from issuer.extensions import db
+from issuer.models.accounts import User
+from issuer.models.base import utcnow
+from issuer.models.oauth import (
+    CredentialOffer,
+    OAuthAuthorizationCode,
+    OAuthClient,
+    OAuthToken,
+    secret_hash,
+)
+
+SCOPE_PREFIX = "https://purl.imsglobal.org/spec/ob/v3p0/scope/"
+SCOPE_CREDENTIAL_READONLY = SCOPE_PREFIX + "credential.readonly"
+SCOPE_CREDENTIAL_UPSERT = SCOPE_PREFIX + "credential.upsert"
+SCOPE_PROFILE_READONLY = SCOPE_PREFIX + "profile.readonly"
+SCOPE_PROFILE_UPDATE = SCOPE_PREFIX + "profile.update"
+#: OB 3.0 OpenAPI, components.securitySchemes.OAuth2ACG.flows.authorizationCode.scopes
+SCOPES: dict[str, str] = {
+    SCOPE_CREDENTIAL_READONLY: "Permission to read AchievementCredentials for the authenticated entity.",
+    SCOPE_CREDENTIAL_UPSERT: "Permission to create or update AchievementCredentials for the authenticated entity.",
+    SCOPE_PROFILE_READONLY: "Permission to read the profile for the authenticated entity.",
+    SCOPE_PROFILE_UPDATE: "Permission to update the profile for the authenticated entity.",
+}
+#: The scope of tokens from an OID4VCI pre-authorized code: the offered credential and nothing else.
+SCOPE_OID4VCI = "oid4vci:credential"
+PRE_AUTHORIZED_GRANT_TYPE = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
+
+ACCESS_TOKEN_SECONDS = 3600
+REFRESH_TOKEN_DAYS = 30
+AUTHORIZATION_CODE_SECONDS = 600  # RFC 6749 4.1.2: "a maximum lifetime of 10 minutes is RECOMMENDED"
+PRE_AUTHORIZED_CODE_SECONDS = 600
+PRE_AUTHORIZED_TOKEN_SECONDS = 300
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+# --- storage callbacks ---------------------------------------------------------------------------------------
+def query_client(client_id: str) -> OAuthClient | None:
+    client = db.session.scalars(select(OAuthClient).filter_by(client_id=client_id)).one_or_none()
+    return client if client is not None and client.revoked_at is None else None
+
+
+def save_token(token: dict[str, Any], request: Any) -> None:
+    now = utcnow()
+    client = request.client
+    db.session.add(OAuthToken(
+        client_id=client.id if client is not None else None,
+        user_id=request.user.id,
+        access_token_hash=secret_hash(token["access_token"]),
+        refresh_token_hash=secret_hash(token["refresh_token"]) if token.get("refresh_token") else None,
+        scope=token.get("scope", ""),
+        issued_at=now,
+        expires_at=now + dt.timedelta(seconds=int(token.get("expires_in", ACCESS_TOKEN_SECONDS))),
+        refresh_expires_at=now + dt.timedelta(days=REFRESH_TOKEN_DAYS) if token.get("refresh_token") else None,
+    ))
+    db.session.flush()
+
+
+def token_by_access_token(token_string: str) -> OAuthToken | None:
+    return db.session.scalars(
+        select(OAuthToken).filter_by(access_token_hash=secret_hash(token_string))).one_or_none()
+
+
+def token_by_refresh_token(token_string: str) -> OAuthToken | None:
+    return db.session.scalars(
+        select(OAuthToken).filter_by(refresh_token_hash=secret_hash(token_string))).one_or_none()
+
+
+# --- grants ----------------------------------------------------------------------------------------------------
+class S256CodeChallenge(CodeChallenge):
+    """PKCE, mandatory for every client (OB 3.0 Security), and S256 only (no "plain")."""
+
+    SUPPORTED_CODE_CHALLENGE_METHOD: ClassVar[list[str]] = ["S256"]
+    DEFAULT_CODE_CHALLENGE_METHOD = "S256"
+
+    def validate_code_challenge(self, grant: Any, redirect_uri: str) -> None:
+        data = grant.request.payload.data
+        if not data.get("code_challenge"):
+            raise InvalidRequestError("Missing 'code_challenge': PKCE is required.")
+        if data.get("code_challenge_method") != "S256":
+            raise InvalidRequestError("'code_challenge_method' must be S256.")
+        super().validate_code_challenge(grant, redirect_uri)
+
+    def validate_code_verifier(self, grant: Any, result: Any) -> None:
+        if not grant.request.form.get("code_verifier"):
+            raise InvalidRequestError("Missing 'code_verifier'")
+        super().validate_code_verifier(grant, result)
+
+
+class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post", "none"]
+
+    def save_authorization_code(self, code: str, request: Any) -> None:
+        now = utcnow()
+        data = request.payload.data
+        db.session.add(OAuthAuthorizationCode(
+            code_hash=secret_hash(code), client_id=request.client.id, user_id=request.user.id,
+            redirect_uri=request.payload.redirect_uri or request.client.get_default_redirect_uri() or "",
+            scope=request.scope or "", code_challenge=data.get("code_challenge"),
+            code_challenge_method=data.get("code_challenge_method"),
+            created_at=now, expires_at=now + dt.timedelta(seconds=AUTHORIZATION_CODE_SECONDS),
+        ))
+        db.session.flush()
+
+    def query_authorization_code(self, code: str, client: OAuthClient) -> OAuthAuthorizationCode | None:
+        item = db.session.scalars(select(OAuthAuthorizationCode).filter_by(
+            code_hash=secret_hash(code), client_id=client.id)).one_or_none()
+        return item if item is not None and not item.is_expired() else None
+
+    def delete_authorization_code(self, authorization_code: OAuthAuthorizationCode) -> None:
+        db.session.delete(authorization_code)  # used once: a replayed code finds nothing
+        db.session.flush()
+
+    def authenticate_user(self, authorization_code: OAuthAuthorizationCode) -> User | None:
+        user = db.session.get(User, authorization_code.user_id)
+        return user if user is not None and user.active else None
+
+
+class RefreshTokenGrant(grants.RefreshTokenGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post", "none"]
+    INCLUDE_NEW_REFRESH_TOKEN = True  # rotate: each refresh token works once
+
+    def authenticate_refresh_token(self, refresh_token: str) -> OAuthToken | None:
+        token = token_by_refresh_token(refresh_token)
+        return token if token is not None and token.is_refresh_token_valid() else None
+
+    def authenticate_user(self, refresh_token: OAuthToken) -> User | None:
+        user = db.session.get(User, refresh_token.user_id)
+        return user if user is not None and user.active else None
+
+    def revoke_old_credential(self, refresh_token: OAuthToken) -> None:
+        refresh_token.revoked_at = utcnow()
+        db.session.flush()
+
+
+class PreAuthorizedCodeGrant(BaseGrant, TokenEndpointMixin):
+    """OID4VCI 6.1: ``grant_type=urn:ietf:params:oauth:grant-type:pre-authorized_code``.
+
+    Anonymous access (no client authentication, ``pre-authorized_grant_anonymous_access_supported``); the code
+    is single-use and short-lived, and the token it yields reaches the offered credential only.
+    """
+
+    GRANT_TYPE = PRE_AUTHORIZED_GRANT_TYPE
+    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = ["none"]
+
+    def validate_token_request(self) -> None:
+        code = self.request.form.get("pre-authorized_code")
+        if not code:
+            raise InvalidRequestError("Missing 'pre-authorized_code'.")
+        if self.request.form.get("tx_code"):
+            raise InvalidRequestError("This offer takes no 'tx_code'.")
+        offer = db.session.scalars(select(CredentialOffer).filter_by(
+            pre_authorized_code_hash=secret_hash(code)).with_for_update()).one_or_none()
+        if offer is None or offer.redeemed_at is not None or utcnow() >= offer.expires_at:
+            raise InvalidGrantError("The pre-authorized code is invalid, expired or already used.")
+        self.request.client = None
+        self.request.credential = offer
+
+    def create_token_response(self) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
+        offer: CredentialOffer = self.request.credential
+        now = utcnow()
+        offer.redeemed_at = now
+        access_token = new_secret()
+        db.session.add(OAuthToken(
+            client_id=None, user_id=offer.user_id, offer_id=offer.id, access_token_hash=secret_hash(access_token),
+            refresh_token_hash=None, scope=SCOPE_OID4VCI, issued_at=now,
+            expires_at=now + dt.timedelta(seconds=PRE_AUTHORIZED_TOKEN_SECONDS), refresh_expires_at=None,
+        ))
+        db.session.flush()
+        token = {"access_token": access_token, "token_type": "Bearer", "expires_in": PRE_AUTHORIZED_TOKEN_SECONDS}
+        return 200, token, self.TOKEN_RESPONSE_HEADER
+
+
+# --- endpoints -------------------------------------------------------------------------------------------------
+def _loopback(host: str | None) -> bool:
+    return host in ("localhost", "127.0.0.1", "::1")
+
+
+class ClientRegistration(ClientRegistrationEndpoint):
+    """RFC 7591, as OB 3.0 profiles it: open registration (no initial access token), answered with 201."""
+
+    def authenticate_token(self, request: Any) -> bool:
+        return True  # OB 3.0: dynamic registration needs no initial access token
+
+    def get_server_metadata(self) -> dict[str, Any]:
+        return authorization_server_metadata()
+
+    def extract_client_metadata(self, request: Any) -> dict[str, Any]:
+        metadata: dict[str, Any] = super().extract_client_metadata(request)
+        uris = metadata.get("redirect_uris") or []
+        if not uris:
+            raise InvalidClientMetadataError("redirect_uris is required")
+        for uri in uris:
+            parts = urlsplit(uri)
+            if parts.fragment or not (parts.scheme == "https" or (parts.scheme == "http" and _loopback(parts.hostname))):
+                raise InvalidClientMetadataError(f"redirect URI {uri!r} must be https (or http on loopback), without fragment")
+        metadata.setdefault("grant_types", ["authorization_code"])
+        metadata.setdefault("response_types", ["code"])
+        metadata.setdefault("token_endpoint_auth_method", "client_secret_basic")
+        if not metadata.get("scope"):
+            metadata["scope"] = " ".join(SCOPES)  # the consent page still shows what each request asks
+        return metadata
+
+    def generate_client_info(self, request: Any) -> dict[str, Any]:
+        info: dict[str, Any] = super().generate_client_info(request)
+        if (request.payload.data or {}).get("token_endpoint_auth_method") == "none":
+            info.pop("client_secret")
+            info.pop("client_secret_expires_at")
+        return info
+
+    def save_client(self, client_info: dict[str, Any], client_metadata: dict[str, Any], request: Any) -> OAuthClient:
+        secret = client_info.get("client_secret")
+        client = OAuthClient(client_id=client_info["client_id"],
+                             client_secret_hash=secret_hash(secret) if secret else None,
+                             client_metadata=client_metadata, created_at=utcnow())
+        db.session.add(client)
+        db.session.flush()
+        return client
+
+
+class Revocation(RevocationEndpoint):
+    """RFC 7009. Revoking either token of a pair revokes both."""
+
+    CLIENT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post", "none"]
+
+    def query_token(self, token_string: str, token_type_hint: str | None) -> OAuthToken | None:
+        if token_type_hint == "refresh_token":
+            return token_by_refresh_token(token_string) or token_by_access_token(token_string)
+        return token_by_access_token(token_string) or token_by_refresh_token(token_string)
+
+    def revoke_token(self, token: OAuthToken, request: Any) -> None:
+        if token.revoked_at is None:
+            token.revoked_at = utcnow()
+        db.session.flush()
+
+
+class AccessTokenValidator(BearerTokenValidator):
+    def authenticate_token(self, token_string: str) -> OAuthToken | None:
+        token = token_by_access_token(token_string)
+        if token is not None and not token.user.active:
+            return None
+        return token
+
+
+#: Protects the OB 3.0 resource endpoints and the OID4VCI credential endpoint. Stateless; one for all apps.
+resource_protector = ResourceProtector()
+resource_protector.register_token_validator(AccessTokenValidator(realm="issuer"))
+
+
+def authorization_server_metadata() -> dict[str, Any]:
+    """RFC 8414 metadata (also what registration validates client metadata against)."""
+    from flask import url_for
+
+    base = str(current_app.config["ISSUER_BASE_URL"])
+    return {
+        "issuer": base,
+        "authorization_endpoint": base + url_for("obapi.authorize"),
+        "token_endpoint": base + url_for("obapi.token"),
+        "registration_endpoint": base + url_for("obapi.register"),
+        "revocation_endpoint": base + url_for("obapi.revoke"),
+        "scopes_supported": list(SCOPES),
+        "response_types_supported": ["code"],
+        "grant_types_supported": ["authorization_code", "refresh_token", PRE_AUTHORIZED_GRANT_TYPE],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "code_challenge_methods_supported": ["S256"],
+        "pre-authorized_grant_anonymous_access_supported": True,
+    }
+
+
+def init_app(app: Flask) -> AuthorizationServer:
+    """Build this app's authorization server (one per app: tests build many apps)."""
+    app.config.setdefault("OAUTH2_REFRESH_TOKEN_GENERATOR", True)
+    app.config.setdefault("OAUTH2_TOKEN_EXPIRES_IN", {"authorization_code": ACCESS_TOKEN_SECONDS,
+                                                      "refresh_token": ACCESS_TOKEN_SECONDS})
+    app.config.setdefault("OAUTH2_SCOPES_SUPPORTED", list(SCOPES))
+    server = AuthorizationServer()
+    server.init_app(app, query_client=query_client, save_token=save_token)
+    server.register_grant(AuthorizationCodeGrant, [S256CodeChallenge(required=True)])
+    server.register_grant(RefreshTokenGrant)
+    server.register_grant(PreAuthorizedCodeGrant)
+    server.register_endpoint(ClientRegistration())
+    server.register_endpoint(Revocation())
+    app.extensions["issuer.oauth"] = server
+    return server
+
+
+def authorization_server() -> AuthorizationServer:
+    server: AuthorizationServer = current_app.extensions["issuer.oauth"]
+    return server
