@@ -97,7 +97,8 @@ def _layout(level_name: str, level_number: int, framework_name: str, levels_tota
 def _hexagon(r: float) -> list[tuple[float, float]]:
     """Pointy-top hexagon centred on the canvas."""
     c = CANVAS / 2
-    return [(c + r * math.cos(math.radians(60 * i - 90)), c + r * math.sin(math.radians(60 * i - 90))) for i in range(6)]
+    angles = [math.radians(60 * i - 90) for i in range(6)]
+    return [(c + r * math.cos(a), c + r * math.sin(a)) for a in angles]
 
 
 def _note_head(cx: float, cy: float) -> list[tuple[float, float]]:
@@ -137,12 +138,12 @@ def badge_svg(*, level_name: str, level_number: int, framework_name: str, levels
         + "".join(f'<polygon points="{_points(head)}"/>' for head in _NOTE_HEADS)
         + "".join(f'<rect x="{x0}" y="{y0}" width="{x1 - x0}" height="{y1 - y0}"/>' for x0, y0, x1, y1 in _STEMS)
         + f'<polygon points="{_points(_BEAM)}"/></g>',
-        f'<g font-family="{escape(FONT_STACK)}" text-anchor="middle">'
+        (f'<g font-family="{escape(FONT_STACK)}" text-anchor="middle">'
         f'<text x="256" y="{NAME_Y}" font-size="{lay.name_px}" font-weight="700" fill="{lay.medal}">'
         f"{escape(lay.name)}</text>"
         f'<text x="256" y="{FRAMEWORK_Y}" font-size="{lay.framework_px}" fill="{INK}">{escape(lay.framework)}</text>'
         f'<text x="256" y="{RANK_Y}" font-size="{RANK_PX}" font-weight="700" letter-spacing="2" '
-        f'fill="{lay.medal}">{escape(lay.rank)}</text></g>',
+        f'fill="{lay.medal}">{escape(lay.rank)}</text></g>'),
         "".join(
             f'<circle cx="{dot.cx:.1f}" cy="{DOTS_Y}" r="{dot.r:.1f}" fill="{lay.medal if dot.filled else "#ffffff"}" '
             f'stroke="{lay.medal}" stroke-width="3"/>'

@@ -5,7 +5,7 @@ scuffed, and the URLs are short enough that the larger symbol costs nothing.
 The SVG takes its geometry from qrcode's path image factory but gets our own
 wrapper: a white background (so the code still scans on a dark page), a
 ``<title>`` for screen readers, and a unitless viewBox instead of qrcode's
-millimetre size, so CSS decides how big it is.
+millimetre size (pixel width and height remain as a default that CSS overrides).
 """
 
 from __future__ import annotations
@@ -21,9 +21,11 @@ from qrcode.constants import ERROR_CORRECT_Q
 SVG_NAMESPACE = "http://www.w3.org/2000/svg"
 #: ISO/IEC 18004: four modules of quiet zone.
 BORDER = 4
+#: Matches ``img.qr`` in site.css, for pages that embed the SVG without sizing it.
+DEFAULT_SIZE_PX = 180
 
 
-def _code(url: str, box_size: int) -> qrcode.QRCode:  # type: ignore[type-arg]
+def _code(url: str, box_size: int) -> qrcode.QRCode:
     if not url:
         raise ValueError("a QR code needs a URL")
     code = qrcode.QRCode(error_correction=ERROR_CORRECT_Q, box_size=box_size, border=BORDER)
@@ -44,27 +46,29 @@ def _svg_parts(url: str) -> tuple[str, str]:
     return root.get("viewBox", ""), path.get("d", "")
 
 
-def qr_svg_inline(url: str, *, title: str | None = None) -> str:
+def qr_svg_inline(url: str, *, title: str | None = None, size_px: int = DEFAULT_SIZE_PX) -> str:
     """An ``<svg>`` element encoding ``url``, with no XML declaration, to embed in an HTML page.
 
     Args:
         url: the text to encode (a verification URL).
         title: the accessible name; defaults to "QR code for <url>".
+        size_px: the default rendered size; CSS ``width``/``height`` override it.
     """
     view_box, d = _svg_parts(url)
     label = escape(title if title is not None else f"QR code for {url}")
     width = view_box.split()[2]
     return (
-        f'<svg xmlns="{SVG_NAMESPACE}" viewBox="{escape(view_box)}" role="img" aria-label="{label}" '
+        f'<svg xmlns="{SVG_NAMESPACE}" viewBox="{escape(view_box)}" width="{size_px}" height="{size_px}" '
+        f'role="img" aria-label="{label}" '
         f'shape-rendering="crispEdges"><title>{label}</title>'
         f'<rect width="{escape(width)}" height="{escape(width)}" fill="#ffffff"/>'
         f'<path d="{escape(d)}" fill="#000000"/></svg>'
     )
 
 
-def qr_svg(url: str, *, title: str | None = None) -> str:
+def qr_svg(url: str, *, title: str | None = None, size_px: int = DEFAULT_SIZE_PX) -> str:
     """A standalone SVG document (XML declaration included) encoding ``url``, to serve as image/svg+xml."""
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + qr_svg_inline(url, title=title)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + qr_svg_inline(url, title=title, size_px=size_px)
 
 
 def qr_png(url: str, *, box_size: int = 8) -> bytes:

@@ -37,6 +37,7 @@ ACTIVE_ELEMENTS = frozenset({"script", "foreignobject", "handler", "iframe", "em
 URL_ATTRIBUTES = frozenset({"href", "src", "to", "from", "values", "by"})
 #: Browsers drop ASCII whitespace and control characters from URLs, so "java\tscript:" still runs.
 _IGNORED_IN_URLS = re.compile(r"[\x00-\x20]+")
+_LEADING_IGNORED = "".join(map(chr, range(0x21)))
 
 
 @dataclass(slots=True)
@@ -64,7 +65,8 @@ def _local(name: str) -> str:
 
 
 def _is_script_url(value: str) -> bool:
-    return _IGNORED_IN_URLS.sub("", value[:256]).lower().startswith(("javascript:", "vbscript:"))
+    head = value.lstrip(_LEADING_IGNORED)[:64]
+    return _IGNORED_IN_URLS.sub("", head).lower().startswith(("javascript:", "vbscript:"))
 
 
 class _Target:
