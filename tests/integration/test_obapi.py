@@ -8,7 +8,6 @@ import hashlib
 import json
 import re
 import secrets
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -16,7 +15,6 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from issuer import create_app
 from issuer.extensions import db
 from issuer.models import Credential
 from tests.conftest import CSRF_PATTERN
@@ -30,27 +28,6 @@ REDIRECT_URI = "https://client.example.test/callback"
 API = "/ims/ob/v3p0"
 
 
-def build_app(app_config: dict[str, Any]) -> Flask:
-    """The app with the OB 3.0 blueprint (registered here until ``issuer.web.init_app`` does it)."""
-    from issuer.web import obapi
-
-    app = create_app(app_config)
-    if "obapi" not in app.blueprints:
-        obapi.init_app(app)
-    return app
-
-
-@pytest.fixture
-def app(app_config: dict[str, Any]) -> Iterator[Flask]:
-    app = build_app(app_config)
-    with app.app_context():
-        db.drop_all()
-        db.create_all()
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.drop_all()
-        db.engine.dispose()
 
 
 @pytest.fixture

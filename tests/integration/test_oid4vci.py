@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -17,22 +16,9 @@ from issuer import signing
 from issuer.extensions import db
 from tests.conftest import CSRF_PATTERN
 from tests.integration.helpers import issue, seed_people
-from tests.integration.test_obapi import build_app
 
 PRE_AUTH = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
 
-
-@pytest.fixture
-def app(app_config: dict[str, Any]) -> Iterator[Flask]:
-    app = build_app(app_config)
-    with app.app_context():
-        db.drop_all()
-        db.create_all()
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.drop_all()
-        db.engine.dispose()
 
 
 @pytest.fixture
