@@ -162,8 +162,10 @@ def test_indexes_are_random_and_unique(app: Flask) -> None:
         assert len(entries) == 8
         assert len({(e.list_id, e.index) for e in entries}) == 8
         revocation_indexes = [e.index for e in entries if e.purpose == "revocation"]
-        assert revocation_indexes != sorted(revocation_indexes) or revocation_indexes[0] > 16
-        assert len(ids) == 4
+        # Random positions, not issue order: four draws from 131,072 land within 1,000 of each other
+        # about twice in a million runs; sequential allocation (from 0 or from any start) always does.
+        assert max(revocation_indexes) - min(revocation_indexes) > 1000
+        assert len(set(ids)) == 4
 
 
 def test_cached_verification_sees_a_revocation_at_once(app: Flask, client: FlaskClient, issued) -> None:
