@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from issuer import audit
+from issuer.database import transaction_of
 from issuer.errors import Conflict, InvalidInput, IssuerError, NotFound, PermissionDenied
 from issuer.models import ApiToken, Assignment, LoginAttempt, Role, User, utcnow
 
@@ -122,15 +123,33 @@ def assign(session: Session, *, supervisor: User, therapist: User, actor: User |
 
 
 def unassign(session: Session, *, supervisor: User, therapist: User, actor: User) -> None:
+    session.info.pop(_ASSIGNED, None)
     session.execute(delete(Assignment).filter_by(supervisor_id=supervisor.id, therapist_id=therapist.id))
     audit.record(session, "assignment.removed", actor=actor, subject_type="user", subject_id=therapist.id,
                  supervisor=supervisor.email, therapist=therapist.email)
 
 
+#: ``session.info`` key: the (supervisor id, therapist id) pairs found assigned in the current transaction, so
+#: that one request asks the database once when both the view and the service check. Tied to the transaction
+#: object: after a commit or rollback the pairs are asked again.
+_ASSIGNED = "issuer.assigned"
+
+
 def is_assigned(session: Session, *, supervisor: User, therapist: User) -> bool:
-    return session.scalar(
-        select(func.count()).select_from(Assignment).filter_by(supervisor_id=supervisor.id, therapist_id=therapist.id)
-    ) > 0
+    pair = (supervisor.id, therapist.id)
+    transaction, known = session.info.get(_ASSIGNED, (None, set()))
+    if transaction is not None and transaction is transaction_of(session) and pair in known:
+        return True
+    assigned = session.scalar(
+        select(Assignment.id).filter_by(supervisor_id=supervisor.id, therapist_id=therapist.id).limit(1)
+    ) is not None
+    if assigned:
+        current = transaction_of(session)
+        if transaction is not current:
+            known = set()
+        known.add(pair)
+        session.info[_ASSIGNED] = (current, known)
+    return assigned
 
 
 def require_assignment(session: Session, *, supervisor: User, therapist: User) -> None:

@@ -38,3 +38,28 @@ def configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN")
+
+
+def insert_or_ignore(session: Any, model: Any) -> Any:
+    """``INSERT … ON CONFLICT DO NOTHING`` for the session's backend (PostgreSQL and SQLite both have it).
+
+    A row that would break a unique constraint is skipped instead of failing the
+    statement, so a caller can claim a unique value with one round trip and learn
+    from ``RETURNING`` whether it won, with no SAVEPOINT around it.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(model).on_conflict_do_nothing()
+
+
+def transaction_of(session: Any) -> Any:
+    """The session's current transaction (also through Flask-SQLAlchemy's scoped session), or None.
+
+    Used to tie per-transaction memos in ``session.info`` to the transaction that saw them.
+    """
+    from sqlalchemy.orm import scoped_session
+
+    real = session() if isinstance(session, scoped_session) else session
+    return real.get_transaction()

@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, text
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from issuer import achievements, audit, records, signing, status
 from issuer.accounts import require_assignment
+from issuer.database import insert_or_ignore
 from issuer.errors import Conflict, InvalidInput, IssuerError
 from issuer.identity import base_url, issuer_profile
 from issuer.models import Credential, Level, LevelCompletion, Role, User, utcnow
@@ -48,30 +50,82 @@ def credential_url(credential_id: uuid.UUID) -> str:
     return f"{base_url()}/credentials/{credential_id}"
 
 
+#: How long a measured offset between the database clock and ours is trusted before it is measured again.
+CLOCK_CHECK_SECONDS = 5.0
+#: (monotonic time of the measurement, database clock minus application clock), per process.
+_clock_offset: tuple[float, dt.timedelta] | None = None
+
+
+def database_now(session: Session) -> dt.datetime | None:
+    """The database's clock, asked once every few seconds per process (clocks drift slowly, not per request)."""
+    global _clock_offset
+    if _clock_offset is not None and time.monotonic() - _clock_offset[0] < CLOCK_CHECK_SECONDS:
+        return utcnow() + _clock_offset[1]
+    if session.get_bind().dialect.name == "postgresql":
+        db_now = session.scalar(text("SELECT statement_timestamp()"))
+    else:
+        db_now = dt.datetime.fromisoformat(session.scalar(text("SELECT strftime('%Y-%m-%dT%H:%M:%S', 'now')")) + "+00:00")
+    if db_now is not None:
+        _clock_offset = (time.monotonic(), db_now - utcnow())
+    return db_now
+
+
 def check_clock(session: Session, now: dt.datetime) -> None:
     """Refuse to issue when the app's clock and the database's disagree by more than a minute.
 
     A credential's dates are claims anyone can check later; a wrong clock would sign wrong ones.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        db_now = session.scalar(text("SELECT statement_timestamp()"))
-    else:
-        db_now = dt.datetime.fromisoformat(session.scalar(text("SELECT strftime('%Y-%m-%dT%H:%M:%S', 'now')")) + "+00:00")
+    db_now = database_now(session)
     if db_now is None or abs(db_now - now) > MAX_CLOCK_DRIFT:
         raise ClockDrift(f"the application clock ({now.isoformat()}) and the database clock ({db_now}) disagree; "
                          "issuing is paused until they agree")
 
 
-def evidence_for(level: Level, marks: dict[int, Any], supervisor: User, justification: str | None) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class LevelParts:
+    """What every credential of a level shares: its Achievement and the names it is built from."""
+
+    achievement: dict[str, Any]
+    statements: tuple[tuple[int, str], ...]  # (statement id, name) in framework order
+    label: str
+    framework_title: str
+    framework_name: str
+    framework_version: str
+
+
+#: Frameworks are immutable once imported (a changed text must come as a new version), so a level's
+#: Achievement is computed once per process, per issuer identity. Keys: (level id, base URL, issuer profile).
+_LEVEL_PARTS: dict[tuple[int, str, str], LevelParts] = {}
+_LEVEL_PARTS_SIZE = 256
+
+
+def level_parts(level: Level, profile: dict[str, Any]) -> LevelParts:
+    key = (level.id, base_url(), json.dumps(profile, sort_keys=True))
+    parts = _LEVEL_PARTS.get(key)
+    if parts is None:
+        framework = level.framework
+        parts = LevelParts(
+            achievement=achievements.level_achievement(level, base_url=base_url(), creator=profile),
+            statements=tuple((s.id, s.name) for s in level.statements),
+            label=level.label, framework_title=framework.title, framework_name=framework.name,
+            framework_version=framework.version,
+        )
+        if len(_LEVEL_PARTS) >= _LEVEL_PARTS_SIZE:
+            _LEVEL_PARTS.clear()
+        _LEVEL_PARTS[key] = parts
+    return parts
+
+
+def evidence_for(parts: LevelParts, marks: dict[int, Any], supervisor: User, justification: str | None) -> list[dict[str, Any]]:
     """One Evidence per statement met: what, when observed, and who attested it."""
     evidence = []
-    for statement in level.statements:
-        mark = marks.get(statement.id)
+    for statement_id, statement_name in parts.statements:
+        mark = marks.get(statement_id)
         if mark is None:
             continue
         item: dict[str, Any] = {
             "type": ["Evidence"],
-            "name": statement.name,
+            "name": statement_name,
             "description": f"Observed on {mark.observed_on.isoformat()}; attested by {mark.supervisor.name} (clinical supervisor).",
             "genre": "Supervisor observation",
             "audience": "Employers and credentialing bodies",
@@ -114,45 +168,48 @@ def complete_level(
     now = now or utcnow()
     check_clock(session, now)
 
-    existing = session.scalars(select(Credential).filter_by(therapist_id=therapist.id, level_id=level.id)).first()
+    existing = session.scalar(select(Credential.id).filter_by(therapist_id=therapist.id, level_id=level.id))
     if existing is not None:
-        raise AlreadyIssued(existing.id, level)
-    met = records.met_statements(session, therapist)
-    missing = [s for s in level.statements if s.id not in met]
+        raise AlreadyIssued(existing, level)
+    profile = issuer_profile()
+    parts = level_parts(level, profile)
+    met = records.met_statements(session, therapist, [statement_id for statement_id, _name in parts.statements])
+    missing = [name for statement_id, name in parts.statements if statement_id not in met]
     if missing:
         if not justification:
-            names = ", ".join(s.name for s in missing[:3]) + ("…" if len(missing) > 3 else "")
+            names = ", ".join(missing[:3]) + ("…" if len(missing) > 3 else "")
             raise InvalidInput(f"{len(missing)} statement(s) of {level.label} are not yet met ({names})")
         if not override_allowed(session):
             raise InvalidInput("completing a level by override is not enabled by the administrator")
     justification = justification if missing else None
 
-    completion = LevelCompletion(therapist_id=therapist.id, level_id=level.id, supervisor_id=supervisor.id,
-                                 completed_at=now, override_justification=justification)
-    try:
-        with session.begin_nested():  # a duplicate leaves the outer transaction usable
-            session.add(completion)
-    except IntegrityError:
-        winner = session.scalars(select(Credential).filter_by(therapist_id=therapist.id, level_id=level.id)).first()
-        raise AlreadyIssued(winner.id if winner else None, level) from None
+    # The unique (therapist, level) constraint decides between concurrent requests: the loser's insert does
+    # nothing (after waiting for the winner to commit) and it answers 409, its transaction still usable.
+    completion_id = session.scalar(
+        insert_or_ignore(session, LevelCompletion).values(
+            therapist_id=therapist.id, level_id=level.id, supervisor_id=supervisor.id, completed_at=now,
+            override_justification=justification,
+        ).returning(LevelCompletion.id)
+    )
+    if completion_id is None:
+        winner = session.scalar(select(Credential.id).filter_by(therapist_id=therapist.id, level_id=level.id))
+        raise AlreadyIssued(winner, level)
 
     credential_id = uuid.uuid4()
     entries = status.allocate(session, credential_id=credential_id, now=now)
-    profile = issuer_profile()
-    framework = level.framework
     unsigned = signing.build_achievement_credential(
         credential_id=credential_url(credential_id),
         issuer=profile,
-        achievement=achievements.level_achievement(level, base_url=base_url(), creator=profile),
+        achievement=parts.achievement,
         recipient_email=therapist.email,
         salt=therapist.recipient_salt,
         recipient_did=therapist.did,
-        name=f"{framework.title}: {level.label}",
-        description=f"{therapist.name} has shown every competency of the {level.label} level of the "
-                    f"{framework.name} {framework.version}.",
+        name=f"{parts.framework_title}: {parts.label}",
+        description=f"{therapist.name} has shown every competency of the {parts.label} level of the "
+                    f"{parts.framework_name} {parts.framework_version}.",
         valid_from=now,
         valid_until=None,
-        evidence=evidence_for(level, met, supervisor, justification),
+        evidence=evidence_for(parts, met, supervisor, justification),
         # OB 3.0 allows one credentialStatus ([0..1]; the 1EdTech schema requires an object): the revocation
         # entry. The suspension index is reserved too; this service's verifier reads it from the database.
         credential_status=[e for e in entries if e["statusPurpose"] == "revocation"],
@@ -160,7 +217,7 @@ def complete_level(
     )
     signed = signing.sign(session, unsigned, now=now)
     credential = Credential(
-        id=credential_id, therapist_id=therapist.id, level_id=level.id, completion_id=completion.id,
+        id=credential_id, therapist_id=therapist.id, level_id=level.id, completion_id=completion_id,
         issued_by_id=supervisor.id, document=signed.document_text, jwt=signed.jwt, issued_at=now, valid_from=now,
         valid_until=None, public=True, key_id=signed.key_id,
     )

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from issuer.credentials import keyfiles, multikey
 from issuer.credentials.errors import KeyFileError
+from issuer.database import transaction_of
 from issuer.errors import IssuerError
 from issuer.models import IssuerKey, User, utcnow
 
@@ -72,6 +73,7 @@ def generate_key(session: Session, algorithm: str) -> IssuerKey:
     )
     session.add(key)
     session.flush()
+    session.info.pop(_CURRENT, None)
     return key
 
 
@@ -97,6 +99,7 @@ def rotate(session: Session, algorithms: tuple[str, ...] = ALGORITHMS, *, actor:
     for algorithm in algorithms:
         for old in session.scalars(select(IssuerKey).filter_by(algorithm=algorithm, retired_at=None)):
             old.retired_at = now
+        session.info.pop(_CURRENT, None)
         new.append(generate_key(session, algorithm))
     audit.record(session, "keys.rotated", actor=actor, subject_type="keys", subject_id=",".join(k.kid for k in new))
     return new
@@ -106,13 +109,21 @@ def all_keys(session: Session) -> list[IssuerKey]:
     return list(session.scalars(select(IssuerKey).order_by(IssuerKey.created_at, IssuerKey.id)))
 
 
+#: ``session.info`` key: the current key of each algorithm, read once per transaction (signing a credential
+#: needs both; a rotation in the same transaction drops it).
+_CURRENT = "issuer.current_keys"
+
+
 def current_key(session: Session, algorithm: str) -> IssuerKey:
-    key = session.scalars(
-        select(IssuerKey)
-        .filter_by(algorithm=algorithm, retired_at=None)
-        .order_by(IssuerKey.created_at.desc(), IssuerKey.id.desc())
-        .limit(1)
-    ).first()
+    transaction, current = session.info.get(_CURRENT, (None, None))
+    if current is None or transaction is not transaction_of(session):
+        current = {}
+        for key in session.scalars(
+            select(IssuerKey).filter_by(retired_at=None).order_by(IssuerKey.created_at, IssuerKey.id)
+        ):
+            current[key.algorithm] = key  # the newest of each algorithm wins
+        session.info[_CURRENT] = (transaction_of(session), current)
+    key = current.get(algorithm)
     if key is None:
         raise KeyUnavailable(f"no current {algorithm} signing key; run `issuer keys generate`")
     return key

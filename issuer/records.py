@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -108,20 +109,18 @@ def mark_statement(
     return mark
 
 
-def latest_marks(session: Session, therapist: User) -> dict[int, StatementMark]:
-    """The latest mark of each statement the therapist has a mark for."""
-    newest = (
-        select(func.max(StatementMark.id))
-        .where(StatementMark.therapist_id == therapist.id)
-        .group_by(StatementMark.statement_id)
-    )
-    marks = session.scalars(select(StatementMark).where(StatementMark.id.in_(newest)))
+def latest_marks(session: Session, therapist: User, statement_ids: Collection[int] | None = None) -> dict[int, StatementMark]:
+    """The latest mark of each statement the therapist has a mark for (of ``statement_ids`` only, if given)."""
+    newest = select(func.max(StatementMark.id)).where(StatementMark.therapist_id == therapist.id)
+    if statement_ids is not None:
+        newest = newest.where(StatementMark.statement_id.in_(statement_ids))
+    marks = session.scalars(select(StatementMark).where(StatementMark.id.in_(newest.group_by(StatementMark.statement_id))))
     return {m.statement_id: m for m in marks}
 
 
-def met_statements(session: Session, therapist: User) -> dict[int, StatementMark]:
-    """Statements whose latest mark is ``met``, with that mark."""
-    return {sid: m for sid, m in latest_marks(session, therapist).items() if m.kind == MET}
+def met_statements(session: Session, therapist: User, statement_ids: Collection[int] | None = None) -> dict[int, StatementMark]:
+    """Statements whose latest mark is ``met``, with that mark (of ``statement_ids`` only, if given)."""
+    return {sid: m for sid, m in latest_marks(session, therapist, statement_ids).items() if m.kind == MET}
 
 
 def undo_mark(session: Session, *, supervisor: User, therapist: User, mark_id: int, reason: str) -> StatementMark:

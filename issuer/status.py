@@ -2,24 +2,27 @@
 
 Each credential gets two entries, ``revocation`` and ``suspension``, at random
 positions (herd privacy) in lists of 131,072 entries. Uniqueness of an index
-is a database constraint; allocation probes random positions inside a
-savepoint, so concurrent workers never share one. A list is re-signed when a
+is a database constraint; allocation claims random positions with
+``INSERT … ON CONFLICT DO NOTHING`` and probes again where it lost, so
+concurrent workers never share one. A list is re-signed when a
 bit changes, never on a plain read.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import secrets
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, load_only
 
 from issuer.credentials import status_list as bsl
+from issuer.database import insert_or_ignore
 from issuer.identity import base_url, issuer_did
 from issuer.models import StatusEntry, StatusList, utcnow
 
@@ -44,38 +47,48 @@ def _new_list(session: Session, purpose: str, now: dt.datetime) -> StatusList:
     return status_list
 
 
-def _current_list(session: Session, purpose: str, now: dt.datetime) -> StatusList:
-    found = session.scalars(
-        select(StatusList).filter_by(purpose=purpose).order_by(StatusList.id.desc()).limit(1)
-    ).first()
-    return found if found is not None else _new_list(session, purpose, now)
+def _current_lists(session: Session, now: dt.datetime) -> dict[str, StatusList]:
+    """The newest list of each purpose (created if there is none yet), in one query."""
+    newest = select(func.max(StatusList.id)).group_by(StatusList.purpose)
+    lists = session.scalars(
+        select(StatusList).where(StatusList.id.in_(newest))
+        # not the 16 KB bitstring nor the signed document: allocating needs neither
+        .options(load_only(StatusList.id, StatusList.public_id, StatusList.purpose, StatusList.length))
+    )
+    found = {s.purpose: s for s in lists}
+    for purpose in PURPOSES:
+        if purpose not in found:
+            found[purpose] = _new_list(session, purpose, now)
+    return found
 
 
 def allocate(session: Session, *, credential_id: uuid.UUID, now: dt.datetime) -> list[dict[str, Any]]:
-    """Reserve a revocation and a suspension index for ``credential_id``; returns the credentialStatus entries."""
-    entries = []
-    for purpose in PURPOSES:
-        status_list = _current_list(session, purpose, now)
-        while True:
-            index = _reserve(session, status_list, purpose, credential_id)
-            if index is not None:
-                break
-            status_list = _new_list(session, purpose, now)  # full (or nearly): start the next list
-        entries.append(bsl.status_entry(list_url=list_url(status_list), purpose=purpose, index=index))
-    return entries
+    """Reserve a revocation and a suspension index for ``credential_id``; returns the credentialStatus entries.
 
-
-def _reserve(session: Session, status_list: StatusList, purpose: str, credential_id: uuid.UUID) -> int | None:
-    for _ in range(MAX_PROBES):
-        index = secrets.randbelow(status_list.length)
-        try:
-            with session.begin_nested():
-                session.add(StatusEntry(list_id=status_list.id, index=index, purpose=purpose,
-                                        credential_id=credential_id))
-        except IntegrityError:
-            continue  # taken (perhaps by a concurrent worker): probe elsewhere
-        return index
-    return None
+    Both indexes are claimed with one ``INSERT … ON CONFLICT DO NOTHING RETURNING``: a position that is taken
+    (perhaps by a concurrent worker a moment ago) simply comes back missing and is probed again elsewhere. The
+    unique constraint on (list, index) decides, so two credentials never share an index. After ``MAX_PROBES``
+    misses a list counts as full and the next one starts.
+    """
+    lists = _current_lists(session, now)
+    indexes: dict[str, int] = {}
+    pending = list(PURPOSES)
+    probes = 0
+    while pending:
+        if probes == MAX_PROBES:  # full (or nearly): start the next list for whatever is still pending
+            for purpose in pending:
+                lists[purpose] = _new_list(session, purpose, now)
+            probes = 0
+        probes += 1
+        rows = [{"list_id": lists[p].id, "index": secrets.randbelow(lists[p].length), "purpose": p,
+                 "credential_id": credential_id} for p in pending]
+        claimed = session.execute(
+            insert_or_ignore(session, StatusEntry).values(rows).returning(StatusEntry.purpose, StatusEntry.index)
+        ).all()
+        for purpose, index in claimed:
+            indexes[purpose] = index
+        pending = [p for p in pending if p not in indexes]
+    return [bsl.status_entry(list_url=list_url(lists[p]), purpose=p, index=indexes[p]) for p in PURPOSES]
 
 
 def set_bit(session: Session, *, credential_id: uuid.UUID, purpose: str, value: bool, now: dt.datetime) -> None:
@@ -108,14 +121,49 @@ def _sign_list(session: Session, status_list: StatusList, now: dt.datetime) -> N
     session.flush()
 
 
-def signed_list(session: Session, public_id: uuid.UUID) -> tuple[str | None, str]:
-    """The signed list credential and its ETag; signed now if it never was (a new, all-zero list)."""
-    status_list = session.scalars(select(StatusList).filter_by(public_id=public_id)).one_or_none()
-    if status_list is None:
-        return None, ""
-    if status_list.signed_version != status_list.version or status_list.signed_document is None:
+#: What a reader of a list saw: (version, signed version, SHA-256 of the signed text). The version alone could
+#: come round again after a rolled-back change; the signed text cannot change without its digest changing.
+ListState = tuple[int, int | None, str | None]
+
+
+def list_state(version: int, signed_version: int | None, signed_document: str | None) -> ListState:
+    """The state a cached answer that read this list is checked against (see ``issuer.signing``)."""
+    digest = hashlib.sha256(signed_document.encode()).hexdigest() if signed_document is not None else None
+    return version, signed_version, digest
+
+
+@dataclass(frozen=True)
+class PublishedList:
+    """A signed list as served. ``signed_now``: this read signed it, and only a commit keeps that signature."""
+
+    document: str
+    etag: str
+    state: ListState
+    signed_now: bool
+
+
+def signed_list(session: Session, public_id: uuid.UUID) -> PublishedList | None:
+    """The signed list credential and its ETag; signed now if it never was (a new, all-zero list).
+
+    A plain read selects the signed text and the versions only: the row's 16 KB of bits are needed to sign, not
+    to serve, and this runs on every status-list request and every uncached verification.
+    """
+    row = session.execute(
+        select(StatusList.id, StatusList.version, StatusList.signed_version, StatusList.signed_document)
+        .filter_by(public_id=public_id)
+    ).one_or_none()
+    if row is None:
+        return None
+    version, signed_version, document = row.version, row.signed_version, row.signed_document
+    signed_now = signed_version != version or document is None
+    if signed_now:
+        status_list = session.get(StatusList, row.id)
+        assert status_list is not None
         _sign_list(session, status_list, utcnow())
-    return status_list.signed_document, f"{status_list.public_id}-{status_list.version}"
+        version, signed_version, document = status_list.version, status_list.signed_version, status_list.signed_document
+        assert document is not None
+    return PublishedList(document=document, etag=f"{public_id}-{version}",
+                         state=list_state(version, signed_version, document), signed_now=signed_now)
 
 
 def _own_suspension_entry(session: Session, credential: dict[str, Any]) -> dict[str, Any] | None:
@@ -136,12 +184,25 @@ def _own_suspension_entry(session: Session, credential: dict[str, Any]) -> dict[
     return bsl.status_entry(list_url=list_url(status_list), purpose="suspension", index=row.index)
 
 
-def checker(session: Session) -> Any:
-    """A status checker for the verifier: reads this service's lists from the database, never over HTTP."""
+def checker(session: Session, *, seen: dict[uuid.UUID, ListState | None] | None = None) -> Any:
+    """A status checker for the verifier: reads this service's lists from the database, never over HTTP.
+
+    Each list is read once per checker, and its state goes into ``seen`` (None: no such list), so that whoever
+    caches the answer knows exactly which lists, in which state, it rests on.
+    """
     from issuer import signing
     from issuer.credentials.verify import Check
 
     prefix = f"{base_url()}/status/"
+    read: dict[uuid.UUID, PublishedList | None] = {}
+
+    def read_list(public_id: uuid.UUID) -> PublishedList | None:
+        if public_id not in read:
+            read[public_id] = signed_list(session, public_id)
+            if seen is not None:
+                published = read[public_id]
+                seen[public_id] = published.state if published is not None else None
+        return read[public_id]
 
     def read_entry(entry: Any) -> tuple[str, Any]:
         """("unchecked" | "error" | "ok", detail)."""
@@ -152,10 +213,10 @@ def checker(session: Session) -> Any:
             public_id = uuid.UUID(url[len(prefix):])
         except ValueError:
             return "error", f"unknown status list {url}"
-        document, _etag = signed_list(session, public_id)
-        if document is None:
+        published = read_list(public_id)
+        if published is None:
             return "error", f"unknown status list {url}"
-        list_credential = json.loads(document)
+        list_credential = json.loads(published.document)
         if not signing.verify_list_credential(session, list_credential):
             return "error", f"the status list {url} does not verify"
         try:
@@ -176,11 +237,10 @@ def checker(session: Session) -> Any:
             entries = [*entries, own_suspension]
         if not entries:
             return None
-        checked, unchecked = [], 0
+        checked = []
         for entry in entries:
             state, detail = read_entry(entry)
             if state == "unchecked":
-                unchecked += 1
                 continue
             if state == "error":
                 return Check("status", False, detail)

@@ -133,11 +133,14 @@ def complete_level(therapist_id: int, level_id: int) -> ResponseReturnValue:
         raise InvalidInput("justification must be a string")
     credential = issuance.complete_level(db.session, supervisor=current_api_user(), therapist=therapist, level=level,
                                          justification=(justification or "").strip() or None)
+    # Answer and notice are built from the rows at hand; after the commit they would be read again.
+    body = json.dumps(credential_json(credential), ensure_ascii=False)
+    notice = notify.issuance_message(credential)
+    location = f"{base_url()}/credentials/{credential.id}"
     db.session.commit()
-    notify.credential_issued(credential)
-    response = Response(json.dumps(credential_json(credential), ensure_ascii=False), status=201,
-                        mimetype="application/json")
-    response.headers["Location"] = f"{base_url()}/credentials/{credential.id}"
+    notify.send_quietly(notice, about=location)
+    response = Response(body, status=201, mimetype="application/json")
+    response.headers["Location"] = location
     return response
 
 

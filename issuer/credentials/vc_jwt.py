@@ -16,6 +16,7 @@ The JWS itself is joserfc's.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
@@ -107,6 +108,21 @@ def credential_claims(credential: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _joserfc_key(key: PrivateKey | PublicKey) -> RSAKey | OKPKey:
+    if isinstance(key, (rsa.RSAPrivateKey, ed25519.Ed25519PrivateKey)):
+        return _signing_key(key)
+    return _import_key(key)
+
+
+@functools.lru_cache(maxsize=16)
+def _signing_key(key: PrivateKey) -> RSAKey | OKPKey:
+    """The joserfc wrapper of a private key object, kept (importing one costs about half a signature).
+
+    Only private keys: they are few, long-lived and hashable; public keys come and go with each verification.
+    """
+    return _import_key(key)
+
+
+def _import_key(key: PrivateKey | PublicKey) -> RSAKey | OKPKey:
     if isinstance(key, (rsa.RSAPrivateKey, rsa.RSAPublicKey)):
         return RSAKey.import_key(key)
     if isinstance(key, (ed25519.Ed25519PrivateKey, ed25519.Ed25519PublicKey)):

@@ -72,7 +72,7 @@ class ApiToken(Base):
     last_used_at: Mapped[dt.datetime | None]
     revoked_at: Mapped[dt.datetime | None]
 
-    user: Mapped[User] = relationship()
+    user: Mapped[User] = relationship(lazy="joined")  # every use of a token needs its account
 
 
 class LoginAttempt(Base):

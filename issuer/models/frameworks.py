@@ -66,7 +66,7 @@ class Level(Base):
     position: Mapped[int]
     achievement_id: Mapped[uuid.UUID] = mapped_column(unique=True)
 
-    framework: Mapped[Framework] = relationship(back_populates="levels")
+    framework: Mapped[Framework] = relationship(back_populates="levels", lazy="joined")  # always wanted
     statements: Mapped[list[Statement]] = relationship(
         back_populates="level", order_by="Statement.position", cascade="all, delete-orphan"
     )
