@@ -27,6 +27,16 @@ def test_upgrade_from_blank_matches_models(app_config: dict[str, Any]) -> None:
             context = MigrationContext.configure(conn, opts={"compare_type": True, "render_as_batch": True})
             diff = compare_metadata(context, db.metadata)
         assert diff == [], f"models and migrations disagree: {diff}"
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.connect() as conn:
+                lz4 = "lz4" in conn.exec_driver_sql(
+                    "SELECT enumvals FROM pg_settings WHERE name = 'default_toast_compression'").scalar()
+                compression = dict(conn.exec_driver_sql(
+                    "SELECT attrelid::regclass::text || '.' || attname, attcompression FROM pg_attribute "
+                    "WHERE attname IN ('document', 'jwt', 'signed_document') AND attnum > 0").all())
+            expected = "l" if lz4 else ""
+            assert {compression[c] for c in ("credentials.document", "credentials.jwt",
+                                             "status_lists.signed_document")} == {expected}
         db.drop_all()
         with db.engine.begin() as conn:
             conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
