@@ -152,6 +152,22 @@ def is_assigned(session: Session, *, supervisor: User, therapist: User) -> bool:
     return assigned
 
 
+def assigned_therapist(session: Session, *, supervisor: User, therapist_id: int) -> User | None:
+    """The therapist with ``therapist_id`` if ``supervisor`` is assigned to them, in one query (remembered
+    for the transaction like ``is_assigned``)."""
+    therapist = session.scalar(
+        select(User).join(Assignment, Assignment.therapist_id == User.id)
+        .where(User.id == therapist_id, Assignment.supervisor_id == supervisor.id)
+    )
+    if therapist is not None:
+        transaction, known = session.info.get(_ASSIGNED, (None, set()))
+        current = transaction_of(session)
+        known = known if transaction is current else set()
+        known.add((supervisor.id, therapist.id))
+        session.info[_ASSIGNED] = (current, known)
+    return therapist
+
+
 def require_assignment(session: Session, *, supervisor: User, therapist: User) -> None:
     """:raise PermissionDenied: ``supervisor`` is not an active supervisor assigned to ``therapist``."""
     if supervisor.role is not Role.SUPERVISOR or not supervisor.active:

@@ -23,10 +23,12 @@ from issuer.web.converters import MAX_ID
 def _therapist_for(therapist_id: int) -> User:
     """The therapist, if the caller may see them: assigned supervisor, admin, or the therapist themself."""
     caller = current_api_user()
-    therapist = db.session.get(User, therapist_id)
+    if caller.role is Role.SUPERVISOR:
+        therapist = accounts.assigned_therapist(db.session, supervisor=caller, therapist_id=therapist_id)
+    else:
+        therapist = db.session.get(User, therapist_id)
     visible = therapist is not None and therapist.role is Role.THERAPIST and (
-        caller.role is Role.ADMIN or caller.id == therapist.id
-        or (caller.role is Role.SUPERVISOR and accounts.is_assigned(db.session, supervisor=caller, therapist=therapist))
+        caller.role in (Role.ADMIN, Role.SUPERVISOR) or caller.id == therapist.id
     )
     if not visible:
         raise NotFound("no therapist with that id is visible to you")
