@@ -1,15 +1,17 @@
 """JSON-LD → RDFC-1.0 canonical N-Quads, refusing data that JSON-LD would drop.
 
-pyld converts JSON-LD to RDF (expansion + deserialization) and canonicalizes
-with RDFC-1.0 (= URDNA2015; pyld's default is the older URGNA2012, so the
-algorithm is always named explicitly).
+pyld expands the JSON-LD. The expanded document is deserialized to RDF here
+(``_Deserializer``) when it keeps to the node and value objects our credentials
+use, and by pyld's node map otherwise; either way the dataset is the one pyld's
+``to_rdf`` returns, triple for triple and label for label. ``rdfc`` then
+canonicalizes it with RDFC-1.0. pyld's generic conversion (node map, then
+``_graph_to_rdf``) cost more than the expansion itself on a level credential.
 
 pyoxigraph's RDFC-1.0 was measured as an alternative and is not used: on our
-level credentials (~130 quads) pyld's URDNA2015 is faster once the N-Quads
-round trip into Rust is counted (0.76 ms vs 1.0 ms), expansion dominates
-anyway (~3 ms), and pyoxigraph 0.5 labels the 1EdTech ``complete.json``
-(blank-node named graphs) differently from the JavaScript reference, whose
-signature pyld's output verifies.
+level credentials (~130 quads) pyld's URDNA2015 was already faster once the
+N-Quads round trip into Rust is counted (0.76 ms vs 1.0 ms), and pyoxigraph 0.5
+labels the 1EdTech ``complete.json`` (blank-node named graphs) differently
+from the JavaScript reference, whose signature pyld's output verifies.
 
 Safe mode (like Digital Bazaar ``canonize(..., {safe: true})``): pyld silently
 drops whatever no context defines, and dropped data is not signed. We refuse:
@@ -30,35 +32,34 @@ misspelt term "defined". Keys that are already absolute IRIs or compact IRIs
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import re
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Hashable, Mapping
+from typing import Any, TypeVar
 
 from pyld import jsonld
-from pyld.canon import URDNA2015
 from pyld.context_resolver import ContextResolver
+from pyld.identifier_issuer import IdentifierIssuer
 from cachetools import LRUCache
 from frozendict import frozendict
 
+from issuer.credentials import rdfc
 from issuer.credentials.errors import CanonicalizationError, UndefinedTermError, UnknownContextError
 
 DocumentLoader = Callable[..., Any]
 
-ALGORITHM = "URDNA2015"  # RDFC-1.0; pyld would otherwise default to URGNA2012
-NQUADS = "application/n-quads"
-# RDFC-1.0 section 4.8 (Hash N-Degree Quads) tries every permutation of blank nodes whose
-# first-degree hashes collide, recursively: a few hundred bytes of "poison" JSON-LD (seven
-# blank nodes all linked to each other, or an @list of 300 equal values) take seconds to
-# minutes. RDFC-1.0 section 1.4 asks implementations to bound this work. One unit is
-# roughly one identifier issued while trying a permutation (~1-2 us with pyld on our 2-core
-# machine), so the limit caps the N-degree phase at about 0.5 s. Real credentials are far
-# below it: a level credential needs 0 units, our four-level CLR 12, the 1EdTech
-# complete.json sample (42 blank nodes, many alike) about 20,000.
-MAX_RDFC_WORK = 250_000
 # pyld's own test for "absolute IRI" (jsonld._is_absolute_iri): to_rdf drops anything else.
 _ABSOLUTE_IRI = re.compile(r"^([A-Za-z][A-Za-z0-9+-.]*|_):[^\s]*$")
+_RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+_RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+_XSD_BOOLEAN = "http://www.w3.org/2001/XMLSchema#boolean"
+_XSD_DOUBLE = "http://www.w3.org/2001/XMLSchema#double"
+_XSD_INTEGER = "http://www.w3.org/2001/XMLSchema#integer"
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+_VALUE_KEYS = frozenset(("@value", "@type", "@language"))
+_JSON_SCALARS = frozenset((str, int, float, bool, type(None)))
 
 
 class _SafeProcessor(jsonld.JsonLdProcessor):  # type: ignore[misc]
@@ -99,12 +100,16 @@ class _SafeProcessor(jsonld.JsonLdProcessor):  # type: ignore[misc]
         identically; the key is the element's canonical JSON text. Nothing
         downstream (node map, RDF conversion) modifies expanded values, so the
         cached result is shared. Subtrees with dropped properties are never cached,
-        so the undefined-term check still sees every drop.
+        so the undefined-term check still sees every drop. Nor are the values of
+        an index, id or type map (``inside_index``): pyld writes the map's key into
+        each of them after expanding it (``_expand_index_map``), which would
+        change the cached copy.
         """
         cache = self._expansions
         if (
             cache is None
             or active_property is None
+            or inside_index
             or type(element) is not dict
             or ("id" not in element and "@id" not in element)
         ):
@@ -172,6 +177,31 @@ class _SafeProcessor(jsonld.JsonLdProcessor):  # type: ignore[misc]
             )
         _check_expanded(expanded)
         return expanded
+
+
+class _Document(dict):  # type: ignore[type-arg]
+    """A document for pyld's ``expand``, which starts by deep-copying its input: here a quick copy.
+
+    ``copy.deepcopy`` spends most of its time on bookkeeping JSON does not need
+    (a memo for shared and cyclic references): on a level credential it took a
+    tenth of the expansion. ``_json_copy`` rebuilds dicts and lists and shares
+    the immutable scalars; a subtree the document holds twice comes out as two
+    equal copies, which expansion treats alike, and a cycle still ends in
+    RecursionError.
+    """
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, Any]:
+        return {key: _json_copy(value) for key, value in self.items()}
+
+
+def _json_copy(value: Any) -> Any:
+    """Deep copy of JSON data; anything that is not a dict, list or JSON scalar goes to ``copy.deepcopy``."""
+    kind = type(value)
+    if kind is dict:
+        return {key: _json_copy(item) for key, item in value.items()}
+    if kind is list:
+        return [_json_copy(item) for item in value]
+    return value if kind in _JSON_SCALARS else copy.deepcopy(value)
 
 
 class _NamingProcessor(jsonld.JsonLdProcessor):  # type: ignore[misc]
@@ -266,7 +296,7 @@ def _unknown_context(error: BaseException) -> UnknownContextError | None:
     return None
 
 
-def to_rdf_dataset(document: Mapping[str, Any], *, document_loader: DocumentLoader) -> dict[str, list[Any]]:
+def to_rdf_dataset(document: Mapping[str, Any], *, document_loader: DocumentLoader) -> rdfc.Dataset:
     """Expand ``document`` safely and deserialize it to a pyld RDF dataset.
 
     Raises:
@@ -274,84 +304,26 @@ def to_rdf_dataset(document: Mapping[str, Any], *, document_loader: DocumentLoad
         UndefinedTermError: data JSON-LD would drop (see module docstring).
         CanonicalizationError: any other JSON-LD error.
     """
-    if not isinstance(document, Mapping):
-        raise CanonicalizationError("a JSON-LD document must be a JSON object")
-    _check_inline_contexts(document)
-    options = {
-        "documentLoader": document_loader,
-        "contextResolver": ContextResolver(_resolver_cache(document_loader), document_loader),
-        "produceGeneralizedRdf": False,
-        "base": None,  # pyld resolves relative IRIs against http://example.org/base/ when base is ""
-    }
-    try:
-        processor = _SafeProcessor(
-            getattr(document_loader, "processed_contexts", None), getattr(document_loader, "expanded_nodes", None)
-        )
-        dataset: dict[str, list[Any]] = processor.to_rdf(dict(document), options)
-    except UndefinedTermError:
-        raise
-    except Exception as error:  # pyld raises JsonLdError wrapping the loader's error
-        unknown = _unknown_context(error)
-        if unknown is not None:
-            raise UnknownContextError(unknown.url) from None
-        raise CanonicalizationError(f"JSON-LD processing failed: {_describe(error)}") from error
-    return dataset
+    rdf = _rdf(document, document_loader)
+    return rdf.dataset() if isinstance(rdf, _Deserializer) else rdf
 
 
-def _describe(error: BaseException) -> str:
-    messages: list[str] = []
-    seen: BaseException | None = error
-    while seen is not None and len(messages) < 4:
-        text = seen.args[0] if seen.args else type(seen).__name__
-        messages.append(str(text))
-        seen = seen.__cause__
-    return " <- ".join(messages)
-
-
-class _BoundedURDNA2015(URDNA2015):  # type: ignore[misc]
-    """pyld's RDFC-1.0 with a work budget for Hash N-Degree Quads (see ``MAX_RDFC_WORK``).
-
-    Every call of Hash N-Degree Quads starts by grouping the related blank nodes
-    (``create_hash_to_related``); the permutations it then tries are known at that
-    point, so their cost is charged up front and the budget is enforced before the
-    work is done, not after.
-    """
-
-    def __init__(self, budget: int) -> None:
-        super().__init__()
-        self.budget = budget
-        self.work = 0
-
-    def create_hash_to_related(self, id_: str, issuer: Any) -> dict[str, list[str]]:
-        groups: dict[str, list[str]] = super().create_hash_to_related(id_, issuer)
-        issued = len(issuer.order)
-        # Each permutation copies the issuer and issues one identifier per related node
-        # (RDFC-1.0 4.8.3 step 5.4); beyond 20 nodes the factorial is over any budget anyway.
-        self.work += 1 + sum(math.factorial(min(len(nodes), 21)) * (issued + len(nodes)) for nodes in groups.values())
-        if self.work > self.budget:
-            raise CanonicalizationError(
-                f"RDFC-1.0 canonicalization refused: its blank nodes are so alike and interlinked that "
-                f"canonicalizing them exceeds the work limit ({self.budget:,} steps)"
-            )
-        return groups
-
-
-def _canonical_pyld(dataset: dict[str, list[Any]]) -> str:
-    output: str = _BoundedURDNA2015(MAX_RDFC_WORK).main(dataset, {"algorithm": ALGORITHM, "format": NQUADS})
-    return output
-
-
-def canonicalize_dataset(dataset: dict[str, list[Any]]) -> str:
-    """RDFC-1.0 canonical N-Quads of a pyld RDF dataset.
+def canonicalize_dataset(dataset: rdfc.Dataset) -> str:
+    """RDFC-1.0 canonical N-Quads of a pyld RDF dataset (see ``rdfc.canonical_nquads``).
 
     Raises:
-        CanonicalizationError: the dataset needs more than ``MAX_RDFC_WORK`` steps.
+        CanonicalizationError: the dataset needs more than ``rdfc.MAX_RDFC_WORK`` steps.
     """
-    return _canonical_pyld(dataset)
+    return rdfc.canonical_nquads(dataset)
 
 
 def canonicalize(document: Mapping[str, Any], *, document_loader: DocumentLoader) -> str:
     """Canonicalize a JSON-LD document with RDFC-1.0 (URDNA2015) to N-Quads, in safe mode.
+
+    The same as ``canonicalize_dataset(to_rdf_dataset(document))``. When
+    ``_Deserializer`` takes the document, its quads go to RDFC-1.0 as N-Quads
+    tokens, and pyld's dataset is built only if the blank nodes need pyld's
+    general algorithm.
 
     Args:
         document: the JSON-LD document (not modified).
@@ -366,12 +338,287 @@ def canonicalize(document: Mapping[str, Any], *, document_loader: DocumentLoader
         UndefinedTermError: a property, type or identifier JSON-LD would drop,
             or an inline ``@vocab`` (see module docstring).
         CanonicalizationError: any other JSON-LD or RDF error, or blank nodes that
-            would take more than ``MAX_RDFC_WORK`` steps to canonicalize.
+            would take more than ``rdfc.MAX_RDFC_WORK`` steps to canonicalize.
     """
-    dataset = to_rdf_dataset(document, document_loader=document_loader)
+    rdf = _rdf(document, document_loader)
+    if not isinstance(rdf, _Deserializer):
+        return _canonical(rdfc.canonical_nquads, rdf)
+    direct = _canonical(rdfc.canonical_nquads_if_distinct, rdf.quads())
+    return direct if direct is not None else _canonical(rdfc.pyld_canonical_nquads, rdf.dataset())
+
+
+def _canonicalize_reference(document: Mapping[str, Any], *, document_loader: DocumentLoader) -> str:
+    """``canonicalize`` by pyld alone, as before ``_Deserializer`` and ``rdfc``'s direct path.
+
+    Kept so that tests can compare the two byte for byte.
+    """
+    return _canonical(rdfc.pyld_canonical_nquads, _rdf(document, document_loader, pyld_only=True))
+
+
+_Result = TypeVar("_Result")
+
+
+def _canonical(canonicalizer: Callable[[Any], _Result], rdf: Any) -> _Result:
+    """Run an RDFC-1.0 step, reporting any failure but the work limit as a ``CanonicalizationError``."""
     try:
-        return canonicalize_dataset(dataset)
+        return canonicalizer(rdf)
     except CanonicalizationError:
         raise
     except Exception as error:
         raise CanonicalizationError(f"RDFC-1.0 canonicalization failed: {_describe(error)}") from error
+
+
+def _rdf(
+    document: Mapping[str, Any], document_loader: DocumentLoader, *, pyld_only: bool = False
+) -> _Deserializer | rdfc.Dataset:
+    """Expand ``document`` safely, then deserialize it with ``_Deserializer`` or, outside its subset, pyld.
+
+    With ``pyld_only``, pyld's ``to_rdf`` does all of it (the reference path).
+    """
+    if not isinstance(document, Mapping):
+        raise CanonicalizationError("a JSON-LD document must be a JSON object")
+    _check_inline_contexts(document)
+    options = {
+        "documentLoader": document_loader,
+        "contextResolver": ContextResolver(_resolver_cache(document_loader), document_loader),
+        "produceGeneralizedRdf": False,
+        "processingMode": "json-ld-1.1",
+        "base": None,  # pyld resolves relative IRIs against http://example.org/base/ when base is ""
+    }
+    try:
+        processor = _SafeProcessor(
+            getattr(document_loader, "processed_contexts", None), getattr(document_loader, "expanded_nodes", None)
+        )
+        if pyld_only:
+            dataset: rdfc.Dataset = processor.to_rdf(dict(document), options)
+            return dataset
+        try:
+            expanded = processor.expand(_Document(document), options)
+        except jsonld.JsonLdError as cause:  # worded as pyld's to_rdf words it, so messages stay the same
+            raise jsonld.JsonLdError(
+                "Could not expand input before serialization to RDF.", "jsonld.RdfError"
+            ) from cause
+        deserializer = _Deserializer()
+        try:
+            deserializer.add(expanded)
+        except _OutsideSubset:
+            return _pyld_dataset(processor, expanded, options)
+        return deserializer
+    except UndefinedTermError:
+        raise
+    except Exception as error:  # pyld raises JsonLdError wrapping the loader's error
+        unknown = _unknown_context(error)
+        if unknown is not None:
+            raise UnknownContextError(unknown.url) from None
+        raise CanonicalizationError(f"JSON-LD processing failed: {_describe(error)}") from error
+
+
+def _pyld_dataset(processor: jsonld.JsonLdProcessor, expanded: list[Any], options: dict[str, Any]) -> rdfc.Dataset:
+    """The rest of pyld's ``to_rdf`` after expansion: node map, then RDF for each graph it keeps."""
+    issuer = IdentifierIssuer("_:b")
+    node_map: dict[str, dict[str, Any]] = {"@default": {}}
+    processor._create_node_map(expanded, node_map, "@default", issuer)
+    return {
+        name: processor._graph_to_rdf(graph, issuer, options)
+        for name, graph in sorted(node_map.items())
+        if name == "@default" or _ABSOLUTE_IRI.match(name)
+    }
+
+
+class _OutsideSubset(Exception):
+    """Expanded JSON-LD that ``_Deserializer`` leaves to pyld's node map."""
+
+
+#: An RDF object as ``_Deserializer`` keeps it: (kind, value, datatype, language), pyld's names for the
+#: kinds: ("IRI", iri, "", None), ("blank node", label, "", None), ("literal", lexical form, datatype, tag or None).
+_Term = tuple[str, str, str, str | None]
+
+
+class _Deserializer:
+    """JSON-LD 1.1 "Deserialize JSON-LD to RDF" for the expanded form our documents take.
+
+    That subset is node objects (``@id``, ``@type`` and properties, nested or
+    referenced, blank or identified) and value objects (``@value`` with an
+    optional ``@type`` or ``@language``) holding strings, booleans, integers
+    and finite floats, all in the default graph. Anything else raises
+    ``_OutsideSubset`` and pyld converts the document instead: ``@list``,
+    ``@graph``, ``@reverse``, ``@included``, ``@index``, ``@direction``,
+    ``@json`` literals, blank node types, integers of 1e21 and more (pyld
+    writes them as doubles and fails on those beyond float range) and
+    ``xsd:double`` values that are not JSON numbers (pyld parses them with
+    Python's ``float``).
+
+    ``dataset()`` equals pyld's ``to_rdf`` exactly, down to the blank node
+    labels and the order of the triples, so that ``to_rdf_dataset`` keeps its
+    contract and pyld's general RDFC-1.0 sees the same input as before. So the
+    walk follows pyld's node map: blank nodes are labelled ``_:b0``, ``_:b1``, …
+    in the order a depth-first walk meets them, properties in sorted order; a
+    node met twice (an issuer that is also the achievement's creator) is
+    merged, and a value is added to a property only if the property does not
+    hold an equal one yet, equal as pyld's ``compare_values`` has it (same
+    ``@type`` and ``@language``; ``1 == 1.0`` but ``True != 1``); triples come
+    out by subject, then property (``@type`` first), sorted as strings.
+
+    It expects an expansion ``_check_expanded`` accepted: every ``@id``,
+    ``@type`` and property an absolute IRI, so no triple is dropped.
+    """
+
+    def __init__(self) -> None:
+        #: subject -> property ("@type" or an IRI) -> (duplicate key -> object), in insertion order.
+        self.nodes: dict[str, dict[str, dict[Hashable, _Term]]] = {}
+        #: blank node labels written in the document -> the labels issued for them.
+        self.blank_nodes: dict[str, str] = {}
+        self.issued = 0
+
+    def add(self, expanded: list[Any]) -> None:
+        """Walk an expanded document (a list of node objects)."""
+        for element in expanded:
+            self._node(element, None)
+
+    def dataset(self) -> rdfc.Dataset:
+        """The default graph's triples as pyld's ``_graph_to_rdf`` builds and orders them."""
+        triples = []
+        for subject in sorted(self.nodes):
+            subject_kind = "blank node" if subject.startswith("_:") else "IRI"
+            for name, objects in sorted(self.nodes[subject].items()):
+                predicate = _RDF_TYPE if name == "@type" else name
+                for kind, value, datatype, language in objects.values():
+                    obj = {"type": kind, "value": value}
+                    if kind == "literal":
+                        obj["datatype"] = datatype
+                        if language is not None:
+                            obj["language"] = language
+                    triples.append(
+                        {
+                            "subject": {"type": subject_kind, "value": subject},
+                            "predicate": {"type": "IRI", "value": predicate},
+                            "object": obj,
+                        }
+                    )
+        return {"@default": triples}
+
+    def quads(self) -> list[rdfc.Quad]:
+        """The same triples as ``rdfc`` tokens, in no particular order."""
+        quads: list[rdfc.Quad] = []
+        for subject, properties in self.nodes.items():
+            subject_token = subject if subject.startswith("_:") else f"<{subject}>"
+            for name, objects in properties.items():
+                predicate_token = f"<{_RDF_TYPE if name == '@type' else name}>"
+                for kind, value, datatype, language in objects.values():
+                    if kind == "IRI":
+                        obj = f"<{value}>"
+                    elif kind == "blank node":
+                        obj = value
+                    else:
+                        obj = rdfc.literal_token(value, datatype, language)
+                    quads.append((subject_token, predicate_token, obj, ""))
+        return quads
+
+    def _label(self, node_id: Any) -> str:
+        """The node's subject: its IRI, or a blank node label issued in walk order."""
+        if node_id is None:
+            label = f"_:b{self.issued}"
+            self.issued += 1
+            return label
+        if type(node_id) is not str:
+            raise _OutsideSubset
+        if not node_id.startswith("_:"):
+            return node_id
+        label = self.blank_nodes.get(node_id)
+        if label is None:
+            label = self.blank_nodes[node_id] = self._label(None)
+        return label
+
+    def _node(self, element: Any, referrer: dict[Hashable, _Term] | None) -> None:
+        """Add a node object's triples; ``referrer`` holds the objects of the property that points at it."""
+        if type(element) is not dict or "@value" in element or "@list" in element or "@set" in element:
+            raise _OutsideSubset
+        label = self._label(element.get("@id"))
+        properties = self.nodes.setdefault(label, {})
+        if referrer is not None:
+            key = ("@id", label)
+            if key not in referrer:
+                referrer[key] = ("blank node" if label.startswith("_:") else "IRI", label, "", None)
+        for name in sorted(element):
+            values = element[name]
+            if name == "@id":
+                continue
+            if type(values) is not list:
+                raise _OutsideSubset
+            if name == "@type":
+                types = properties.setdefault("@type", {})
+                for node_type in values:
+                    if type(node_type) is not str or node_type.startswith("_:"):
+                        raise _OutsideSubset
+                    if node_type not in types:
+                        types[node_type] = ("IRI", node_type, "", None)
+                continue
+            if name.startswith("@"):
+                raise _OutsideSubset
+            objects = properties.setdefault(name, {})
+            for value in values:
+                if type(value) is dict and "@value" in value:
+                    key, literal = _literal(value)
+                    if key not in objects:
+                        objects[key] = literal
+                else:
+                    self._node(value, objects)
+
+
+def _literal(value_object: dict[str, Any]) -> tuple[Hashable, _Term]:
+    """pyld's duplicate key for a value object, and the literal pyld's ``_object_to_rdf`` makes of it."""
+    if not _VALUE_KEYS.issuperset(value_object):
+        raise _OutsideSubset
+    value = value_object["@value"]
+    datatype = value_object.get("@type")
+    if datatype is not None and (type(datatype) is not str or datatype == "@json"):
+        raise _OutsideSubset
+    kind = type(value)
+    if kind not in (str, bool, int, float):
+        raise _OutsideSubset
+    language = value_object.get("@language")
+    key = (datatype, language, kind is bool, value)
+    if kind is str:
+        if datatype == _XSD_DOUBLE:
+            raise _OutsideSubset
+        if "@language" in value_object:
+            return key, ("literal", value, datatype or _RDF_LANGSTRING, language)
+        return key, ("literal", value, datatype or _XSD_STRING, None)
+    if kind is bool:
+        return key, ("literal", "true" if value else "false", datatype or _XSD_BOOLEAN, None)
+    if kind is int:
+        if abs(value) >= 1e21:
+            raise _OutsideSubset
+        if datatype == _XSD_DOUBLE:
+            return key, ("literal", _xsd_double(float(value)), _XSD_DOUBLE, None)
+        return key, ("literal", str(value), datatype or _XSD_INTEGER, None)
+    if not math.isfinite(value):
+        raise _OutsideSubset
+    if not value.is_integer() or datatype == _XSD_DOUBLE or abs(value) >= 1e21:
+        return key, ("literal", _xsd_double(value), datatype or _XSD_DOUBLE, None)
+    return key, ("literal", str(int(value)), datatype or _XSD_INTEGER, None)
+
+
+def _xsd_double(value: float) -> str:
+    """The canonical ``xsd:double`` JSON-LD asks for: ``1.5E0``, ``1.0E-1``, ``1.2345E21``.
+
+    That is C's ``%1.15E`` with the mantissa's trailing zeros (but one) and the
+    exponent's ``+`` sign and leading zeros removed.
+    """
+    mantissa, exponent = f"{value:1.15E}".split("E")
+    mantissa = mantissa.rstrip("0")
+    if mantissa.endswith("."):
+        mantissa += "0"
+    return f"{mantissa}E{int(exponent)}"
+
+
+def _describe(error: BaseException) -> str:
+    messages: list[str] = []
+    seen: BaseException | None = error
+    while seen is not None and len(messages) < 4:
+        text = seen.args[0] if seen.args else type(seen).__name__
+        messages.append(str(text))
+        seen = seen.__cause__
+    return " <- ".join(messages)
+
+
