@@ -8,23 +8,26 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
-from collections import OrderedDict
+import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import Row, bindparam, func, select, true
 from sqlalchemy.orm import Session
 
-from issuer import keys
+from issuer import keys, status
+from issuer.cache import LRUCache, app_cache
 from issuer.credentials import credential as credential_builder
 from issuer.credentials import dids, eddsa_rdfc_2022, schema, vc_jwt
+from issuer.credentials.verify import DEFAULT_CLOCK_SKEW
 from issuer.credentials.verify import verify as run_verifier
 from issuer.credentials.errors import CredentialError
 from issuer.credentials.loader import document_loader
 from issuer.errors import IssuerError
 from issuer.identity import issuer_did
-from issuer.models import Credential, IssuerKey
+from issuer.models import Credential, IssuerKey, StatusEntry, StatusList, User
 
 #: One loader for the process: the vendored contexts, parsed once.
 DOCUMENT_LOADER = document_loader
@@ -150,26 +153,76 @@ def resolver(session: Session) -> Any:
     return dids.KeyResolver(known_documents=[did_document(session)])
 
 
-#: Verification results by input digest. A credential's bytes never change; what can change its answer is a
-#: status list (any change bumps the status epoch, which is part of the key), the issuer's keys (the key set is
-#: part of the key too) and the clock (validity dates: entries live at most VERIFY_CACHE_SECONDS).
-_VERIFY_CACHE: OrderedDict[tuple[str, int, int], tuple[float, Verification]] = OrderedDict()
-VERIFY_CACHE_SIZE = 2048
-VERIFY_CACHE_SECONDS = 60.0
+# --------------------------------------------------------------------------- cached verification
+#
+# A verification answer is a function of its input and of three things that can change: the issuer's keys (the
+# DID document the resolver trusts), the status lists the status check read, and the clock (validity dates). An
+# answer is cached with the state of each as it was read, and reused only while one query finds them the same
+# and the clock has not reached the next validity date. A revocation, a suspension or a key rotation therefore
+# shows in the very next answer, in every worker.
+#
+# These reads run on every request to /verify/<id> and /api/v1/verify, so they go to the connection directly: the
+# ORM's per-statement machinery would cost more than the query. They do not autoflush; services flush their
+# writes (``revocation.change``, ``keys.rotate``) before anything reads them back.
+
+#: (keys, newest key id, keys retired): generating, rotating or retiring a key changes it. The DID document is
+#: built from exactly these rows, and a row's kid and public key never change once written.
+KeyEpoch = tuple[int, int, int]
+#: Each of our status lists a verification read, with the state it read (None: there was no such list).
+ListReads = tuple[tuple[uuid.UUID, status.ListState | None], ...]
+
+ANSWER_CACHE_SIZE = 1024
+
+_KEY_EPOCH = select(
+    func.count(IssuerKey.id).label("keys"),
+    func.coalesce(func.max(IssuerKey.id), 0).label("newest"),
+    func.count(IssuerKey.retired_at).label("retired"),
+).subquery("key_epoch")
+_LIST_STATE = (StatusList.public_id, StatusList.version, StatusList.signed_version, StatusList.signed_document)
+
+#: The key epoch and the state of the lists ``public_ids``: what a cached answer for any input is checked against.
+_CURRENT_STATE = (
+    select(_KEY_EPOCH, *_LIST_STATE)
+    .select_from(_KEY_EPOCH)
+    .outerjoin(StatusList, StatusList.public_id.in_(bindparam("public_ids", expanding=True)))
+)
+#: For a credential issued here: its row's status, its own status lists' state and the key epoch, in one query.
+_ISSUED_STATE = (
+    select(Credential.public, Credential.revoked_at, Credential.suspended_at, User.name.label("therapist_name"),
+           _KEY_EPOCH, *_LIST_STATE)
+    .join(User, User.id == Credential.therapist_id)
+    .join(_KEY_EPOCH, true())
+    .outerjoin(StatusEntry, StatusEntry.credential_id == Credential.id)
+    .outerjoin(StatusList, StatusList.id == StatusEntry.list_id)
+    .where(Credential.id == bindparam("credential_id"))
+)
 
 
-def _epochs(session: Session) -> tuple[int, int]:
-    """(status epoch, key epoch) in one round trip: whatever could change a cached answer."""
-    from sqlalchemy import func, select
+@dataclass(frozen=True)
+class _Answer:
+    """A verification and what it rests on: the key epoch read before it ran, the lists it read, and the instant
+    the clock alone would change it (None: never)."""
 
-    from issuer.models import StatusList
+    verification: Verification
+    keys: KeyEpoch
+    lists: ListReads
+    until: datetime | None
 
-    row = session.execute(select(
-        select(func.coalesce(func.sum(StatusList.version), 0)).scalar_subquery(),
-        select(func.count(IssuerKey.id)).scalar_subquery(),
-        select(func.count(IssuerKey.retired_at)).scalar_subquery(),
-    )).one()
-    return int(row[0]), int(row[1]) * 1_000_003 + int(row[2])
+    def holds(self, keys: KeyEpoch, lists: Mapping[uuid.UUID, status.ListState], now: datetime) -> bool:
+        return (self.keys == keys and all(lists.get(public_id) == state for public_id, state in self.lists)
+                and (self.until is None or now < self.until))
+
+
+def _read_state(rows: Sequence[Row[Any]]) -> tuple[KeyEpoch, dict[uuid.UUID, status.ListState]]:
+    """(key epoch, {list public id: state}) from rows of ``_CURRENT_STATE`` or ``_ISSUED_STATE``."""
+    first = rows[0]
+    lists = {row.public_id: status.list_state(row.version, row.signed_version, row.signed_document)
+             for row in rows if row.public_id is not None}
+    return (int(first.keys), int(first.newest), int(first.retired)), lists
+
+
+def _answers() -> LRUCache[tuple[str, Any], _Answer]:
+    return app_cache("signing.answers", ANSWER_CACHE_SIZE)
 
 
 def _digest(data: str | bytes | dict[str, Any]) -> str:
@@ -178,6 +231,27 @@ def _digest(data: str | bytes | dict[str, Any]) -> str:
     if isinstance(data, str):
         data = data.encode("utf-8", "surrogatepass")
     return hashlib.sha256(data).hexdigest()
+
+
+def _validity_turn(credential: Mapping[str, Any] | None, now: datetime) -> datetime | None:
+    """The next instant after ``now`` at which the verifier's validity check flips for ``credential``, or None.
+
+    It follows that check: validFrom/validUntil, or VC 1.1's issuanceDate/expirationDate when validFrom is
+    absent, each widened by the clock skew the verifier allows. A date that cannot be read fails the check at
+    any time, so it sets no limit.
+    """
+    if not isinstance(credential, Mapping):
+        return None
+    start, end = ("validFrom", "validUntil")
+    if "validFrom" not in credential and "issuanceDate" in credential:
+        start, end = "issuanceDate", "expirationDate"
+    try:
+        turns = [vc_jwt.parse_datetime(credential.get(start), start) - DEFAULT_CLOCK_SKEW]
+        if end in credential:
+            turns.append(vc_jwt.parse_datetime(credential[end], end) + DEFAULT_CLOCK_SKEW)
+    except ValueError:
+        return None
+    return min((turn for turn in turns if turn > now), default=None)
 
 
 #: A CLR holds one credential per level; this bounds the work one verification can ask for.
@@ -196,71 +270,128 @@ def _inner_credentials(credential: dict[str, Any] | None) -> list[Any] | None:
     return inner if isinstance(inner, list) else ([inner] if inner is not None else [])
 
 
-def _verify_inner(session: Session, inner: list[Any], *, depth: int) -> CheckView:
+def _verify_inner(session: Session, inner: list[Any], *, depth: int) -> tuple[CheckView, list[_Answer]]:
     """CLR 2.0: each credential inside keeps its own proof; every one must verify too."""
     if depth >= 1:
-        return CheckView("credentials", False, "credentials nested inside a nested credential are not accepted")
+        return CheckView("credentials", False, "credentials nested inside a nested credential are not accepted"), []
     if len(inner) > MAX_INNER_CREDENTIALS:
-        return CheckView("credentials", False, f"more than {MAX_INNER_CREDENTIALS} credentials inside; not checked")
-    failed = []
+        return CheckView("credentials", False, f"more than {MAX_INNER_CREDENTIALS} credentials inside; not checked"), []
+    failed, answers = [], []
     for n, item in enumerate(inner, start=1):
-        result = verify_any(session, item, depth=depth + 1)
-        if not result.verified:
+        answer = _answer(session, item, depth=depth + 1)
+        answers.append(answer)
+        if not answer.verification.verified:
             name = item.get("name") if isinstance(item, dict) else None
-            failed.append(f"#{n} {name or ''}: {result.summary}".strip())
+            failed.append(f"#{n} {name or ''}: {answer.verification.summary}".strip())
     if failed:
-        return CheckView("credentials", False, "inner credentials that do not verify: " + "; ".join(failed))
-    return CheckView("credentials", True, f"all {len(inner)} credentials inside verify")
+        return CheckView("credentials", False, "inner credentials that do not verify: " + "; ".join(failed)), answers
+    return CheckView("credentials", True, f"all {len(inner)} credentials inside verify"), answers
 
 
-def verify_any(session: Session, data: str | bytes | dict[str, Any], *, depth: int = 0) -> Verification:
-    """Run the full verifier on any credential (cached, see above). Never raises."""
-    from issuer import status
-
-    key = (_digest(data), *_epochs(session))
-    now = time.monotonic()
-    hit = _VERIFY_CACHE.get(key)
-    if hit is not None and now - hit[0] < VERIFY_CACHE_SECONDS:
-        _VERIFY_CACHE.move_to_end(key)
-        return hit[1]
+def _verify_now(session: Session, data: str | bytes | dict[str, Any], *, keys: KeyEpoch, now: datetime,
+                depth: int) -> _Answer:
+    """Run the full verifier, noting every list the status check reads and when the validity check would flip."""
+    seen: dict[uuid.UUID, status.ListState | None] = {}
     result = run_verifier(data, document_loader=DOCUMENT_LOADER, resolver=resolver(session),
-                          status_checker=status.checker(session))
+                          status_checker=status.checker(session, seen=seen), now=now)
     checks = [CheckView(c.name, c.ok, c.message) for c in result.checks]
     readable = not any(c.name == "format" and c.ok is False for c in checks)
     verified = result.verified
+    until = _validity_turn(result.credential, now)
     inner = _inner_credentials(result.credential)
     if inner is not None and not verified:
         checks.append(CheckView("credentials", None, "not checked: the outer credential does not verify"))
     elif inner is not None:
-        check = _verify_inner(session, inner, depth=depth)
+        check, answers = _verify_inner(session, inner, depth=depth)
         checks.append(check)
         verified = verified and bool(check.ok)
+        for answer in answers:
+            for public_id, state in answer.lists:
+                if seen.setdefault(public_id, state) != state:
+                    until = now  # a list changed while we read it: this answer serves this request only
+            if answer.until is not None:
+                until = answer.until if until is None else min(until, answer.until)
     verification = Verification(verified=verified, readable=readable, checks=checks,
                                 warnings=list(result.warnings), errors=list(result.errors), credential=result.credential)
-    _VERIFY_CACHE[key] = (now, verification)
-    if len(_VERIFY_CACHE) > VERIFY_CACHE_SIZE:
-        _VERIFY_CACHE.popitem(last=False)
-    return verification
+    return _Answer(verification, keys, tuple(seen.items()), until)
+
+
+def _answer(session: Session, data: str | bytes | dict[str, Any], *, depth: int) -> _Answer:
+    cache = _answers()
+    key = ("input", _digest(data))
+    now = datetime.now(UTC)
+    cached = cache.get(key)
+    keys, lists = _read_state(session.connection().execute(
+        _CURRENT_STATE, {"public_ids": [public_id for public_id, _ in cached.lists] if cached else []}).all())
+    if cached is not None and cached.holds(keys, lists, now):
+        return cached
+    answer = _verify_now(session, data, keys=keys, now=now, depth=depth)
+    cache.put(key, answer)
+    return answer
+
+
+def verify_any(session: Session, data: str | bytes | dict[str, Any]) -> Verification:
+    """Run the full verifier on any credential (cached, see above: one query when the answer is reused). Never raises."""
+    return _answer(session, data, depth=0).verification
 
 
 def verify_stored(session: Session, credential: Credential) -> Verification:
     return verify_any(session, credential.document)
 
 
-#: Verified status-list documents, by their exact text: the same bytes always give the same answer.
-_LIST_CACHE: dict[str, bool] = {}
-_LIST_CACHE_SIZE = 256
+@dataclass(frozen=True)
+class IssuedRecord:
+    """What the verification page shows of a credential issued here besides the verification, read with it."""
+
+    id: uuid.UUID
+    public: bool
+    revoked_at: datetime | None
+    suspended_at: datetime | None
+    therapist_name: str
+
+
+@dataclass(frozen=True)
+class IssuedVerification:
+    verification: Verification
+    record: IssuedRecord
+
+
+def verify_issued(session: Session, credential_id: uuid.UUID) -> IssuedVerification | None:
+    """Verify a credential issued here, by id, for the public verification page; None if there is no such credential.
+
+    One query reads everything that decides the answer: the row's status, the state of the credential's own two
+    status lists and the key epoch. A credential's document never changes, so while those are as a cached answer
+    saw them (and no validity date has passed) that answer stands, and the 16 KB document is not even read.
+    """
+    rows = session.connection().execute(_ISSUED_STATE, {"credential_id": credential_id}).all()
+    if not rows:
+        return None
+    first = rows[0]
+    record = IssuedRecord(id=credential_id, public=first.public, revoked_at=first.revoked_at,
+                          suspended_at=first.suspended_at, therapist_name=first.therapist_name)
+    keys, lists = _read_state(rows)
+    now = datetime.now(UTC)
+    cache = _answers()
+    cached = cache.get(("issued", credential_id))
+    if cached is None or not cached.holds(keys, lists, now):
+        document = session.scalar(select(Credential.document).filter_by(id=credential_id))
+        cached = _verify_now(session, document, keys=keys, now=now, depth=0)
+        cache.put(("issued", credential_id), cached)
+    return IssuedVerification(verification=cached.verification, record=record)
+
+
+#: Status-list documents whose own proof was checked, by their exact text: the same bytes give the same answer.
+LIST_PROOF_CACHE_SIZE = 256
 
 
 def verify_list_credential(session: Session, list_credential: dict[str, Any]) -> bool:
     """Whether a BitstringStatusListCredential's own proof verifies (cached by content)."""
+    cache: LRUCache[str, bool] = app_cache("signing.list_proofs", LIST_PROOF_CACHE_SIZE)
     key = serialize(list_credential)
-    cached = _LIST_CACHE.get(key)
+    cached = cache.get(key)
     if cached is not None:
         return cached
     result = run_verifier(list_credential, document_loader=DOCUMENT_LOADER, resolver=resolver(session))
     ok = any(c.name == "proof" and c.ok for c in result.checks) and not any(c.ok is False for c in result.checks)
-    if len(_LIST_CACHE) >= _LIST_CACHE_SIZE:
-        _LIST_CACHE.pop(next(iter(_LIST_CACHE)))
-    _LIST_CACHE[key] = ok
+    cache.put(key, ok)
     return ok

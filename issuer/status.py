@@ -18,7 +18,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, load_only
 
 from issuer.credentials import status_list as bsl
@@ -121,8 +121,9 @@ def _sign_list(session: Session, status_list: StatusList, now: dt.datetime) -> N
     session.flush()
 
 
-#: What a reader of a list saw: (version, signed version, SHA-256 of the signed text). The version alone could
-#: come round again after a rolled-back change; the signed text cannot change without its digest changing.
+#: A list's row as a reader found it: (version, signed version, SHA-256 of the signed text). Its bits change only
+#: with its version (``set_bit``), and a version that comes round again after a rolled-back change comes with
+#: another signed text; a row not yet signed is a new list, all zeros.
 ListState = tuple[int, int | None, str | None]
 
 
@@ -132,9 +133,17 @@ def list_state(version: int, signed_version: int | None, signed_document: str | 
     return version, signed_version, digest
 
 
+_PUBLISHED = (select(StatusList.id, StatusList.version, StatusList.signed_version, StatusList.signed_document)
+              .where(StatusList.public_id == bindparam("public_id")))
+
+
 @dataclass(frozen=True)
 class PublishedList:
-    """A signed list as served. ``signed_now``: this read signed it, and only a commit keeps that signature."""
+    """A signed list as served, and ``state``, its row as read before any signing.
+
+    ``signed_now``: this read signed it, and only a commit keeps that signature. The state stays the one read, so
+    an answer cached on it still holds on the next read of the same (unchanged, still unsigned) row.
+    """
 
     document: str
     etag: str
@@ -145,25 +154,23 @@ class PublishedList:
 def signed_list(session: Session, public_id: uuid.UUID) -> PublishedList | None:
     """The signed list credential and its ETag; signed now if it never was (a new, all-zero list).
 
-    A plain read selects the signed text and the versions only: the row's 16 KB of bits are needed to sign, not
-    to serve, and this runs on every status-list request and every uncached verification.
+    A plain read selects the signed text and the versions only, at the Core level (no autoflush: ``set_bit``
+    flushes): the row's 16 KB of bits are needed to sign, not to serve, and this runs on every status-list
+    request and every uncached verification.
     """
-    row = session.execute(
-        select(StatusList.id, StatusList.version, StatusList.signed_version, StatusList.signed_document)
-        .filter_by(public_id=public_id)
-    ).one_or_none()
+    row = session.connection().execute(_PUBLISHED, {"public_id": public_id}).one_or_none()
     if row is None:
         return None
-    version, signed_version, document = row.version, row.signed_version, row.signed_document
-    signed_now = signed_version != version or document is None
+    state = list_state(row.version, row.signed_version, row.signed_document)
+    document = row.signed_document
+    signed_now = row.signed_version != row.version or document is None
     if signed_now:
         status_list = session.get(StatusList, row.id)
         assert status_list is not None
         _sign_list(session, status_list, utcnow())
-        version, signed_version, document = status_list.version, status_list.signed_version, status_list.signed_document
+        document = status_list.signed_document
         assert document is not None
-    return PublishedList(document=document, etag=f"{public_id}-{version}",
-                         state=list_state(version, signed_version, document), signed_now=signed_now)
+    return PublishedList(document=document, etag=f"{public_id}-{row.version}", state=state, signed_now=signed_now)
 
 
 def _own_suspension_entry(session: Session, credential: dict[str, Any]) -> dict[str, Any] | None:

@@ -31,6 +31,9 @@ def verify() -> ResponseReturnValue:
     else:
         data = sharing.extract_credential(raw)
     result = signing.verify_any(db.session, data)
+    # COMMIT, not the teardown's ROLLBACK: psycopg forgets its prepared statements on every rollback, which would
+    # have the one query of a cached answer planned afresh each time. It also keeps a status list signed here.
+    db.session.commit()
     response = jsonify(result.as_json())
     response.status_code = 200 if result.readable else 400
     return response

@@ -7,17 +7,20 @@ while the credential itself still verifies anywhere.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
 
 from issuer import accounts, badges, revocation, sharing, signing
+from issuer.cache import LRUCache, app_cache
 from issuer.errors import InvalidInput, NotFound, PermissionDenied
 from issuer.extensions import db
 from issuer.identity import base_url
@@ -30,6 +33,8 @@ bp = Blueprint("credentials", __name__)
 #: Largest credential (pasted or uploaded) the public verifier reads.
 MAX_VERIFY_BYTES = 1024 * 1024
 STATIC_MAX_AGE = 3600
+#: Anonymous verification pages kept rendered, one per credential.
+PAGE_CACHE_SIZE = 1024
 
 
 def viewer_may_see_private(credential: Credential) -> bool:
@@ -193,15 +198,61 @@ def profile(handle: str) -> ResponseReturnValue:
     return render_template("credentials/profile.html", person=user, credentials=credentials)
 
 
+@dataclass(frozen=True)
+class _RenderedPage:
+    """An anonymous verification page, valid while its verification is the very answer signing still gives and
+    the credential's row (status, visibility, name) reads the same."""
+
+    verification: signing.Verification
+    record: signing.IssuedRecord
+    body: bytes
+    etag: str
+
+
+def _same_for_every_visitor() -> bool:
+    """Anonymous, with no flashed message waiting: the page then depends on the credential alone.
+
+    A signed-in viewer's page has their name and a CSRF token in its navigation, and may show a private
+    credential's recipient; flashed messages belong to one visitor. Neither may be served to anyone else.
+    """
+    return not current_user.is_authenticated and "_flashes" not in session
+
+
 @bp.get("/verify/<uuid:credential_id>")
 def verify_stored(credential_id: uuid.UUID) -> ResponseReturnValue:
-    credential = db.session.get(Credential, credential_id)
-    if credential is None:
+    """The public verification page. Anonymous visitors get a page rendered once per state of the credential.
+
+    Browsers and shared caches may keep it but must revalidate (``no-cache`` + ETag): a revocation shows at once.
+    """
+    found = signing.verify_issued(db.session, credential_id)
+    if found is None:
         raise NotFound("No credential with that id was issued here.")
-    result = signing.verify_stored(db.session, credential)
-    document = json.loads(credential.document)
-    return render_template("credentials/verify_result.html", result=result, document=document, credential=credential,
-                           show_name=credential.public or viewer_may_see_private(credential))
+    if not _same_for_every_visitor():
+        credential = get_credential(credential_id, for_page=False)
+        response = Response(_render_verification(found, show_name=credential.public or viewer_may_see_private(credential)))
+        response.headers["Cache-Control"] = "private, no-store"
+        db.session.commit()  # see below
+        return response
+    cache: LRUCache[uuid.UUID, _RenderedPage] = app_cache("credentials.verify_pages", PAGE_CACHE_SIZE)
+    page = cache.get(credential_id)
+    if page is None or page.verification is not found.verification or page.record != found.record:
+        body = _render_verification(found, show_name=found.record.public).encode()
+        page = _RenderedPage(found.verification, found.record, body, hashlib.sha256(body).hexdigest()[:32])
+        cache.put(credential_id, page)
+    response = Response(status=304) if request.if_none_match.contains(page.etag) else Response(page.body)
+    response.set_etag(page.etag)
+    response.headers["Cache-Control"] = "no-cache"
+    response.vary.add("Cookie")
+    # End the read with COMMIT, not the teardown's ROLLBACK: psycopg forgets its prepared statements on every
+    # rollback, and PostgreSQL would plan this page's query afresh on each request. It also keeps a status list
+    # that an uncached verification had to sign, as /status/<id> does.
+    db.session.commit()
+    return response
+
+
+def _render_verification(found: signing.IssuedVerification, *, show_name: bool) -> str:
+    return render_template("credentials/verify_result.html", result=found.verification,
+                           document=found.verification.credential, credential=found.record, show_name=show_name)
 
 
 @bp.get("/verify")
