@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from issuer import achievements, audit, records, signing, status
 from issuer.accounts import require_assignment
+from issuer.cache import LRUCache, app_cache
 from issuer.database import insert_or_ignore
 from issuer.errors import Conflict, InvalidInput, IssuerError
 from issuer.identity import base_url, issuer_profile
@@ -93,15 +94,14 @@ class LevelParts:
     framework_version: str
 
 
-#: Frameworks are immutable once imported (a changed text must come as a new version), so a level's
-#: Achievement is computed once per process, per issuer identity. Keys: (level id, base URL, issuer profile).
-_LEVEL_PARTS: dict[tuple[int, str, str], LevelParts] = {}
-_LEVEL_PARTS_SIZE = 256
+#: Frameworks are immutable once imported (a changed text must come as a new version), and the issuer Profile is
+#: the app's configuration, so a level's Achievement is built once per app and process (``issuer.cache``).
+LEVEL_PARTS_CACHE_SIZE = 256
 
 
 def level_parts(level: Level, profile: dict[str, Any]) -> LevelParts:
-    key = (level.id, base_url(), json.dumps(profile, sort_keys=True))
-    parts = _LEVEL_PARTS.get(key)
+    cache: LRUCache[int, LevelParts] = app_cache("issuance.level_parts", LEVEL_PARTS_CACHE_SIZE)
+    parts = cache.get(level.id)
     if parts is None:
         framework = level.framework
         parts = LevelParts(
@@ -110,9 +110,7 @@ def level_parts(level: Level, profile: dict[str, Any]) -> LevelParts:
             label=level.label, framework_title=framework.title, framework_name=framework.name,
             framework_version=framework.version,
         )
-        if len(_LEVEL_PARTS) >= _LEVEL_PARTS_SIZE:
-            _LEVEL_PARTS.clear()
-        _LEVEL_PARTS[key] = parts
+        cache.put(level.id, parts)
     return parts
 
 
