@@ -380,14 +380,14 @@ def verify_issued(session: Session, credential_id: uuid.UUID) -> IssuedVerificat
     return IssuedVerification(verification=cached.verification, record=record)
 
 
-#: Status-list documents whose own proof was checked, by their exact text: the same bytes give the same answer.
+#: Status-list documents whose own proof was checked, by the digest of their JSON: the same content, the same answer.
 LIST_PROOF_CACHE_SIZE = 256
 
 
 def verify_list_credential(session: Session, list_credential: dict[str, Any]) -> bool:
     """Whether a BitstringStatusListCredential's own proof verifies (cached by content)."""
     cache: LRUCache[str, bool] = app_cache("signing.list_proofs", LIST_PROOF_CACHE_SIZE)
-    key = serialize(list_credential)
+    key = _digest(list_credential)  # compact C-encoded JSON + SHA-256: cheaper than the indented text, and small
     cached = cache.get(key)
     if cached is not None:
         return cached
