@@ -22,6 +22,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(config or {})
     app.config["ISSUER_BASE_URL"] = str(app.config["ISSUER_BASE_URL"]).rstrip("/")
     app.config.update(cookie_settings(app.config["ISSUER_BASE_URL"]))
+    from issuer.replay import Replay
+
+    app.wsgi_app = Replay(app.wsgi_app, app)  # type: ignore[method-assign]
     proxies = int(app.config.get("ISSUER_TRUSTED_PROXIES", 0))
     if proxies:
         from werkzeug.middleware.proxy_fix import ProxyFix

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from flask import Flask
-from sqlalchemy import Engine, event
+from flask import Flask, current_app
+from sqlalchemy import Connection, Engine, create_engine, event, exc
 
 from issuer.extensions import db
+
+#: Seconds a pooled connection may sit unused before it is pinged on checkout (see ``ping_idle_connections``).
+PING_AFTER_IDLE = 10.0
 
 
 def init_app(app: Flask) -> None:
@@ -15,6 +22,103 @@ def init_app(app: Flask) -> None:
         engine = db.engine
         if engine.dialect.name == "sqlite":
             configure_sqlite(engine)
+        else:
+            ping_idle_connections(engine)
+
+
+def ping_idle_connections(engine: Engine) -> None:
+    """Check a pooled connection with a round trip before use, but only if it sat idle for ``PING_AFTER_IDLE``.
+
+    SQLAlchemy's ``pool_pre_ping`` pings on every checkout: one extra round trip per request, a sixth of the time of
+    a cached verification. A connection in steady use has just proved itself; one that sat idle may have been
+    closed by a database restart, a failover or an idle timeout in between. A failed ping raises
+    ``DisconnectionError``, on which the pool discards the connection and opens a fresh one. A connection that
+    dies while in use is caught by SQLAlchemy's disconnect detection, which also discards every pooled connection
+    older than the failure.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _checkin(dbapi_connection: Any, record: Any) -> None:
+        if dbapi_connection is not None:
+            record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")  # absent on a connection just opened
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:
+            raise exc.DisconnectionError(f"pooled connection failed its ping: {error}") from error
+        if not alive:
+            raise exc.DisconnectionError("pooled connection failed its ping")
+
+
+#: Marks a session (``session.info``) whose request only reads: see ``read_only``.
+READ_ONLY = "issuer.read_only"
+
+
+def read_only(session: Any) -> None:
+    """Declare that this request only reads, so its state reads may go to the reader engine (see ``reading``).
+
+    The session itself is unchanged: anything the request does through it (a verification that misses the cache,
+    a status list signed on first read) runs in an ordinary transaction, which the view commits.
+    """
+    session.info[READ_ONLY] = True
+
+
+@contextmanager
+def reading(session: Any) -> Iterator[Connection]:
+    """A connection for one statement that reads what decides an answer: the reader in a read-only request.
+
+    On PostgreSQL a read through the session costs three round trips (BEGIN, the query, COMMIT or ROLLBACK) plus the
+    session's own bookkeeping, and psycopg forgets its prepared statements on ROLLBACK. The reader engine's
+    connections are in autocommit: the query is the only round trip and stays prepared. Being outside the
+    session's transaction, it sees only what is committed, which is why it is kept to requests marked
+    ``read_only`` (nothing of their own to see) and to single statements (each is its own snapshot).
+    Elsewhere, and on SQLite, where a transaction costs no round trip, this is the session's connection.
+    """
+    if session.info.get(READ_ONLY) and session.get_bind().dialect.name == "postgresql":
+        with reader_engine().connect() as connection:
+            yield connection
+    else:
+        yield session.connection()
+
+
+@contextmanager
+def state_connection() -> Iterator[Connection]:
+    """A connection outside any session for one state read (``issuer.replay``): the reader on PostgreSQL."""
+    engine = reader_engine() if db.engine.dialect.name == "postgresql" else db.engine
+    with engine.connect() as connection:
+        yield connection
+
+
+_reader_lock = threading.Lock()
+
+
+def reader_engine(app: Flask | None = None) -> Engine:
+    """This app's autocommit engine for public reads, made on first use in each process (so after a fork)."""
+    app = app or current_app._get_current_object()
+    engine = app.extensions.get("issuer.reader")
+    if engine is None:
+        with _reader_lock:
+            engine = app.extensions.get("issuer.reader")
+            if engine is None:
+                engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"], isolation_level="AUTOCOMMIT",
+                                       **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}))
+                ping_idle_connections(engine)
+                app.extensions["issuer.reader"] = engine
+    return engine
+
+
+def dispose(app: Flask) -> None:
+    """Close every pooled connection of this app, the reader's too (tests, and before dropping a database)."""
+    with app.app_context():
+        db.engine.dispose()
+    reader = app.extensions.pop("issuer.reader", None)
+    if reader is not None:
+        reader.dispose()
 
 
 def configure_sqlite(engine: Engine) -> None:

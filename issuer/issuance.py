@@ -179,7 +179,7 @@ def complete_level(
             raise InvalidInput(f"{len(missing)} statement(s) of {level.label} are not yet met ({names})")
         if not override_allowed(session):
             raise InvalidInput("completing a level by override is not enabled by the administrator")
-    justification = justification if missing else None
+    justification = (records.signable_text(justification, "the justification") or None) if missing else None
 
     # The unique (therapist, level) constraint decides between concurrent requests: the loser's insert does
     # nothing (after waiting for the winner to commit) and it answers 409, its transaction still usable.

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from issuer import audit
 from issuer.accounts import require_assignment
+from issuer.credentials.eddsa_rdfc_2022 import DISPUTED_CHARACTERS
 from issuer.errors import Conflict, InvalidInput, NotFound
 from issuer.models import Framework, LevelCompletion, Statement, StatementMark, User, utcnow
 
@@ -58,6 +59,18 @@ def _sniff(upload: EvidenceUpload) -> tuple[str, str]:
     raise InvalidInput("evidence files must be PDF, PNG or JPEG")
 
 
+def signable_text(value: str | None, what: str) -> str:
+    """``value`` stripped, refused if it holds a control character that could not be signed interoperably.
+
+    Notes and justifications end up in credentials; see ``eddsa_rdfc_2022.DISPUTED_CHARACTERS``.
+    """
+    text = (value or "").strip()
+    found = DISPUTED_CHARACTERS.search(text)
+    if found:
+        raise InvalidInput(f"{what} contains the control character U+{ord(found.group()):04X}; remove it")
+    return text
+
+
 def mark_statement(
     session: Session,
     *,
@@ -77,7 +90,7 @@ def mark_statement(
         raise InvalidInput("the observation date cannot be in the future")
     if observed_on < today - dt.timedelta(days=365 * 10):
         raise InvalidInput("the observation date is more than ten years ago")
-    note = (note or "").strip()
+    note = signable_text(note, "the note")
     if len(note) > MAX_NOTE:
         raise InvalidInput(f"the note is longer than {MAX_NOTE} characters")
     mark = StatementMark(

@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, func, select, true
+from sqlalchemy import Connection, Row, bindparam, func, select, true
 from sqlalchemy.orm import Session
 
 from issuer import keys, status
+from issuer.database import reading
 from issuer.cache import LRUCache, app_cache
 from issuer.credentials import credential as credential_builder
 from issuer.credentials import dids, eddsa_rdfc_2022, schema, vc_jwt
@@ -161,9 +162,10 @@ def resolver(session: Session) -> Any:
 # and the clock has not reached the next validity date. A revocation, a suspension or a key rotation therefore
 # shows in the very next answer, in every worker.
 #
-# These reads run on every request to /verify/<id> and /api/v1/verify, so they go to the connection directly: the
-# ORM's per-statement machinery would cost more than the query. They do not autoflush; services flush their
-# writes (``revocation.change``, ``keys.rotate``) before anything reads them back.
+# These reads run on every request to /verify/<id> and /api/v1/verify, so they are single Core statements through
+# ``database.reading``: the reader engine's autocommit connection when the request is read-only, else the session's
+# connection (no autoflush: services flush their writes, ``revocation.change``, ``keys.rotate``, before anything
+# reads them back).
 
 #: (keys, newest key id, keys retired): generating, rotating or retiring a key changes it. The DID document is
 #: built from exactly these rows, and a row's kid and public key never change once written.
@@ -199,7 +201,7 @@ _ISSUED_STATE = (
 
 
 @dataclass(frozen=True)
-class _Answer:
+class Answer:
     """A verification and what it rests on: the key epoch read before it ran, the lists it read, and the instant
     the clock alone would change it (None: never)."""
 
@@ -212,6 +214,12 @@ class _Answer:
         return (self.keys == keys and all(lists.get(public_id) == state for public_id, state in self.lists)
                 and (self.until is None or now < self.until))
 
+    def unchanged(self, connection: Connection) -> bool:
+        """Whether this answer still holds, by one query on ``connection`` (a check for ``issuer.replay``)."""
+        keys, lists = _read_state(connection.execute(
+            _CURRENT_STATE, {"public_ids": [public_id for public_id, _ in self.lists]}).all())
+        return self.holds(keys, lists, datetime.now(UTC))
+
 
 def _read_state(rows: Sequence[Row[Any]]) -> tuple[KeyEpoch, dict[uuid.UUID, status.ListState]]:
     """(key epoch, {list public id: state}) from rows of ``_CURRENT_STATE`` or ``_ISSUED_STATE``."""
@@ -221,7 +229,7 @@ def _read_state(rows: Sequence[Row[Any]]) -> tuple[KeyEpoch, dict[uuid.UUID, sta
     return (int(first.keys), int(first.newest), int(first.retired)), lists
 
 
-def _answers() -> LRUCache[tuple[str, Any], _Answer]:
+def _answers() -> LRUCache[tuple[str, Any], Answer]:
     return app_cache("signing.answers", ANSWER_CACHE_SIZE)
 
 
@@ -270,7 +278,7 @@ def _inner_credentials(credential: dict[str, Any] | None) -> list[Any] | None:
     return inner if isinstance(inner, list) else ([inner] if inner is not None else [])
 
 
-def _verify_inner(session: Session, inner: list[Any], *, depth: int) -> tuple[CheckView, list[_Answer]]:
+def _verify_inner(session: Session, inner: list[Any], *, depth: int) -> tuple[CheckView, list[Answer]]:
     """CLR 2.0: each credential inside keeps its own proof; every one must verify too."""
     if depth >= 1:
         return CheckView("credentials", False, "credentials nested inside a nested credential are not accepted"), []
@@ -289,7 +297,7 @@ def _verify_inner(session: Session, inner: list[Any], *, depth: int) -> tuple[Ch
 
 
 def _verify_now(session: Session, data: str | bytes | dict[str, Any], *, keys: KeyEpoch, now: datetime,
-                depth: int) -> _Answer:
+                depth: int) -> Answer:
     """Run the full verifier, noting every list the status check reads and when the validity check would flip."""
     seen: dict[uuid.UUID, status.ListState | None] = {}
     result = run_verifier(data, document_loader=DOCUMENT_LOADER, resolver=resolver(session),
@@ -313,21 +321,27 @@ def _verify_now(session: Session, data: str | bytes | dict[str, Any], *, keys: K
                 until = answer.until if until is None else min(until, answer.until)
     verification = Verification(verified=verified, readable=readable, checks=checks,
                                 warnings=list(result.warnings), errors=list(result.errors), credential=result.credential)
-    return _Answer(verification, keys, tuple(seen.items()), until)
+    return Answer(verification, keys, tuple(seen.items()), until)
 
 
-def _answer(session: Session, data: str | bytes | dict[str, Any], *, depth: int) -> _Answer:
+def _answer(session: Session, data: str | bytes | dict[str, Any], *, depth: int) -> Answer:
     cache = _answers()
     key = ("input", _digest(data))
     now = datetime.now(UTC)
     cached = cache.get(key)
-    keys, lists = _read_state(session.connection().execute(
-        _CURRENT_STATE, {"public_ids": [public_id for public_id, _ in cached.lists] if cached else []}).all())
+    with reading(session) as connection:
+        keys, lists = _read_state(connection.execute(
+            _CURRENT_STATE, {"public_ids": [public_id for public_id, _ in cached.lists] if cached else []}).all())
     if cached is not None and cached.holds(keys, lists, now):
         return cached
     answer = _verify_now(session, data, keys=keys, now=now, depth=depth)
     cache.put(key, answer)
     return answer
+
+
+def answer(session: Session, data: str | bytes | dict[str, Any]) -> Answer:
+    """``verify_any``'s answer with what it rests on, for a caller that keeps the response (``issuer.replay``)."""
+    return _answer(session, data, depth=0)
 
 
 def verify_any(session: Session, data: str | bytes | dict[str, Any]) -> Verification:
@@ -354,6 +368,20 @@ class IssuedRecord:
 class IssuedVerification:
     verification: Verification
     record: IssuedRecord
+    answer: Answer
+
+    def unchanged(self, connection: Connection) -> bool:
+        """Whether ``verify_issued`` would give this very answer and record again, by one query on ``connection``."""
+        rows = connection.execute(_ISSUED_STATE, {"credential_id": self.record.id}).all()
+        if not rows:
+            return False
+        keys, lists = _read_state(rows)
+        return _record(self.record.id, rows[0]) == self.record and self.answer.holds(keys, lists, datetime.now(UTC))
+
+
+def _record(credential_id: uuid.UUID, row: Row[Any]) -> IssuedRecord:
+    return IssuedRecord(id=credential_id, public=row.public, revoked_at=row.revoked_at,
+                        suspended_at=row.suspended_at, therapist_name=row.therapist_name)
 
 
 def verify_issued(session: Session, credential_id: uuid.UUID) -> IssuedVerification | None:
@@ -363,12 +391,11 @@ def verify_issued(session: Session, credential_id: uuid.UUID) -> IssuedVerificat
     status lists and the key epoch. A credential's document never changes, so while those are as a cached answer
     saw them (and no validity date has passed) that answer stands, and the 16 KB document is not even read.
     """
-    rows = session.connection().execute(_ISSUED_STATE, {"credential_id": credential_id}).all()
+    with reading(session) as connection:
+        rows = connection.execute(_ISSUED_STATE, {"credential_id": credential_id}).all()
     if not rows:
         return None
-    first = rows[0]
-    record = IssuedRecord(id=credential_id, public=first.public, revoked_at=first.revoked_at,
-                          suspended_at=first.suspended_at, therapist_name=first.therapist_name)
+    record = _record(credential_id, rows[0])
     keys, lists = _read_state(rows)
     now = datetime.now(UTC)
     cache = _answers()
@@ -377,7 +404,7 @@ def verify_issued(session: Session, credential_id: uuid.UUID) -> IssuedVerificat
         document = session.scalar(select(Credential.document).filter_by(id=credential_id))
         cached = _verify_now(session, document, keys=keys, now=now, depth=0)
         cache.put(("issued", credential_id), cached)
-    return IssuedVerification(verification=cached.verification, record=record)
+    return IssuedVerification(verification=cached.verification, record=record, answer=cached)
 
 
 #: Status-list documents whose own proof was checked, by the digest of their JSON: the same content, the same answer.

@@ -18,11 +18,11 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Connection, bindparam, func, select
 from sqlalchemy.orm import Session, load_only
 
 from issuer.credentials import status_list as bsl
-from issuer.database import insert_or_ignore
+from issuer.database import insert_or_ignore, reading
 from issuer.identity import base_url, issuer_did
 from issuer.models import StatusEntry, StatusList, utcnow
 
@@ -44,6 +44,7 @@ def _new_list(session: Session, purpose: str, now: dt.datetime) -> StatusList:
                              created_at=now, updated_at=now)
     session.add(status_list)
     session.flush()
+    _sign_list(session, status_list, now)  # signed from the start, so that serving a list never writes
     return status_list
 
 
@@ -82,8 +83,10 @@ def allocate(session: Session, *, credential_id: uuid.UUID, now: dt.datetime) ->
         probes += 1
         rows = [{"list_id": lists[p].id, "index": secrets.randbelow(lists[p].length), "purpose": p,
                  "credential_id": credential_id} for p in pending]
+        # parameters as a list, not .values(rows): one statement SQLAlchemy compiles once and caches, sent as one
+        # multi-row INSERT (its "insertmanyvalues"); a literal multi-VALUES clause would be compiled every time
         claimed = session.execute(
-            insert_or_ignore(session, StatusEntry).values(rows).returning(StatusEntry.purpose, StatusEntry.index)
+            insert_or_ignore(session, StatusEntry).returning(StatusEntry.purpose, StatusEntry.index), rows
         ).all()
         for purpose, index in claimed:
             indexes[purpose] = index
@@ -145,10 +148,16 @@ class PublishedList:
     an answer cached on it still holds on the next read of the same (unchanged, still unsigned) row.
     """
 
+    public_id: uuid.UUID
     document: str
     etag: str
     state: ListState
     signed_now: bool
+
+    def unchanged(self, connection: Connection) -> bool:
+        """Whether the list still reads as it was served, by one query on ``connection`` (``issuer.replay``)."""
+        row = connection.execute(_PUBLISHED, {"public_id": self.public_id}).one_or_none()
+        return row is not None and list_state(row.version, row.signed_version, row.signed_document) == self.state
 
 
 def signed_list(session: Session, public_id: uuid.UUID) -> PublishedList | None:
@@ -158,7 +167,8 @@ def signed_list(session: Session, public_id: uuid.UUID) -> PublishedList | None:
     flushes): the row's 16 KB of bits are needed to sign, not to serve, and this runs on every status-list
     request and every uncached verification.
     """
-    row = session.connection().execute(_PUBLISHED, {"public_id": public_id}).one_or_none()
+    with reading(session) as connection:
+        row = connection.execute(_PUBLISHED, {"public_id": public_id}).one_or_none()
     if row is None:
         return None
     state = list_state(row.version, row.signed_version, row.signed_document)
@@ -170,7 +180,7 @@ def signed_list(session: Session, public_id: uuid.UUID) -> PublishedList | None:
         _sign_list(session, status_list, utcnow())
         document = status_list.signed_document
         assert document is not None
-    return PublishedList(document=document, etag=f"{public_id}-{row.version}", state=state, signed_now=signed_now)
+    return PublishedList(public_id=public_id, document=document, etag=f"{public_id}-{row.version}", state=state, signed_now=signed_now)
 
 
 def _own_suspension_entry(session: Session, credential: dict[str, Any]) -> dict[str, Any] | None:

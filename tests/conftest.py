@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
-from issuer import create_app
+from issuer import create_app, database
 from issuer.config import ROOT, normalise_database_url
 from issuer.extensions import db
 
@@ -122,7 +122,7 @@ def fresh_app(config: dict[str, Any]) -> Iterator[Flask]:
     with app.app_context():
         db.session.remove()
         db.drop_all()
-        db.engine.dispose()
+    database.dispose(app)
 
 
 @pytest.fixture

@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask import abort, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from issuer import sharing, signing
+from issuer import replay, sharing, signing
 from issuer.api import bp
+from issuer.database import read_only
 from issuer.errors import InvalidInput
 from issuer.extensions import db
 
@@ -30,10 +31,11 @@ def verify() -> ResponseReturnValue:
         raise InvalidInput("send the credential itself as the body, not a form")
     else:
         data = sharing.extract_credential(raw)
-    result = signing.verify_any(db.session, data)
-    # COMMIT, not the teardown's ROLLBACK: psycopg forgets its prepared statements on every rollback, which would
-    # have the one query of a cached answer planned afresh each time. It also keeps a status list signed here.
-    db.session.commit()
+    read_only(db.session)  # a cached answer costs one query in autocommit (see issuer.database.reading)
+    answer = signing.answer(db.session, data)
+    result = answer.verification
+    db.session.commit()  # keeps a status list that an uncached verification had to sign
+    replay.allow(answer.unchanged)
     response = jsonify(result.as_json())
     response.status_code = 200 if result.readable else 400
     return response

@@ -112,6 +112,21 @@ def hash_data(*, canonical_proof_config: str, canonical_document: str) -> bytes:
     )
 
 
+#: Control characters that canonical N-Quads implementations write differently. RDFC-1.0 (RDF 1.2's canonical
+#: N-Quads, and Digital Bazaar's rdf-canonize) escapes backspace and form feed as ``\b`` and ``\f`` and the other
+#: C0 controls and DEL as ``\u00XX``; pyld writes them raw. Tab, line feed and carriage return, ``"`` and ``\``
+#: are escaped alike by both, and so are fine.
+DISPUTED_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def refuse_disputed_characters(canonical: str) -> None:
+    """Refuse to sign text that other verifiers would canonicalize to other bytes (and so reject)."""
+    found = DISPUTED_CHARACTERS.search(canonical)
+    if found:
+        raise SigningError(f"the document contains the control character U+{ord(found.group()):04X}, which "
+                           "canonicalization libraries escape differently; remove it before signing")
+
+
 def _proofs(document: Mapping[str, Any]) -> list[Any]:
     existing = document.get("proof")
     if existing is None:
@@ -157,6 +172,7 @@ def sign(
     )
     canonical_doc = canonical_document(document, document_loader=document_loader)
     canonical_config = canonical_proof_configuration(config, document_loader=document_loader)
+    refuse_disputed_characters(canonical_doc + canonical_config)
     signature = private_key.sign(hash_data(canonical_proof_config=canonical_config, canonical_document=canonical_doc))
     proof = {key: value for key, value in config.items() if key != "@context"}
     proof["proofValue"] = "z" + b58encode(signature)

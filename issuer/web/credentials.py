@@ -19,8 +19,9 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
 
-from issuer import accounts, badges, revocation, sharing, signing
+from issuer import accounts, badges, replay, revocation, sharing, signing
 from issuer.cache import LRUCache, app_cache
+from issuer.database import read_only
 from issuer.errors import InvalidInput, NotFound, PermissionDenied
 from issuer.extensions import db
 from issuer.identity import base_url
@@ -224,6 +225,7 @@ def verify_stored(credential_id: uuid.UUID) -> ResponseReturnValue:
 
     Browsers and shared caches may keep it but must revalidate (``no-cache`` + ETag): a revocation shows at once.
     """
+    read_only(db.session)  # state reads in autocommit, outside the session (see issuer.database.reading)
     found = signing.verify_issued(db.session, credential_id)
     if found is None:
         raise NotFound("No credential with that id was issued here.")
@@ -243,10 +245,8 @@ def verify_stored(credential_id: uuid.UUID) -> ResponseReturnValue:
     response.set_etag(page.etag)
     response.headers["Cache-Control"] = "no-cache"
     response.vary.add("Cookie")
-    # End the read with COMMIT, not the teardown's ROLLBACK: psycopg forgets its prepared statements on every
-    # rollback, and PostgreSQL would plan this page's query afresh on each request. It also keeps a status list
-    # that an uncached verification had to sign, as /status/<id> does.
-    db.session.commit()
+    db.session.commit()  # keeps a status list that an uncached verification had to sign
+    replay.allow(found.unchanged)  # the same bytes to the next anonymous visitor, while nothing has changed
     return response
 
 

@@ -7,7 +7,8 @@ import uuid
 from flask import Blueprint, Response, render_template, request
 from flask.typing import ResponseReturnValue
 
-from issuer import achievements, sharing, signing, status
+from issuer import achievements, replay, sharing, signing, status
+from issuer.database import read_only
 from issuer.errors import NotFound
 from issuer.extensions import db
 from issuer.identity import issuer_profile
@@ -49,12 +50,13 @@ def logo() -> ResponseReturnValue:
 @bp.get("/status/<uuid:list_id>")
 def status_list(list_id: uuid.UUID) -> ResponseReturnValue:
     """The signed list, from one small query."""
+    read_only(db.session)  # one query in autocommit (see issuer.database.reading)
     published = status.signed_list(db.session, list_id)
     if published is None:
         raise NotFound("No status list with that id.")
-    # A list signed on first read is kept. A plain read commits too: psycopg forgets its prepared statements on
-    # every rollback, so ending reads with the teardown's ROLLBACK would have the query planned on every request.
-    db.session.commit()
+    db.session.commit()  # keeps a list signed on first read
+    if not published.signed_now:  # else the row now reads otherwise than what was served was checked against
+        replay.allow(published.unchanged)
     if request.if_none_match.contains(published.etag):
         response = Response(status=304)
     else:

@@ -97,6 +97,7 @@ def test_mark_and_complete_through_the_api_with_idempotency(app: Flask, client: 
         ({"statementId": 1, "observedOn": "yesterday"}, "observedOn must be a date"),
         ({"statementId": 1, "observedOn": "2999-01-01"}, "cannot be in the future"),
         ({"statementId": 1, "observedOn": "2026-11-20", "evidenceUrl": "javascript:alert(1)"}, "http(s)"),
+        ({"statementId": 1, "observedOn": "2026-11-20", "note": "pasted\bfrom a terminal"}, "control character U+0008"),
     ],
 )
 def test_bad_input_gets_400_with_a_message(client: FlaskClient, api: dict, body: dict, message: str) -> None:

@@ -9,9 +9,17 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from issuer import status
+from issuer import keys, status
 from issuer.extensions import db
 from issuer.models import StatusEntry, StatusList, utcnow
+
+
+@pytest.fixture(autouse=True)
+def _signing_keys(app: Flask) -> None:
+    """Allocation runs inside issuance, where the keys exist: a new list is signed as it is created."""
+    with app.app_context():
+        keys.ensure_keys(db.session)
+        db.session.commit()
 
 
 def scripted(monkeypatch: pytest.MonkeyPatch, values: list[int]) -> None:
@@ -58,3 +66,5 @@ def test_a_list_that_keeps_colliding_counts_as_full_and_the_next_starts(app: Fla
     with app.app_context():
         lists = db.session.scalars(select(StatusList)).all()
         assert sorted(s.purpose for s in lists) == ["revocation", "revocation", "suspension", "suspension"]
+        # signed as they were created: serving a list never has to write
+        assert all(s.signed_document is not None and s.signed_version == s.version for s in lists)
