@@ -278,7 +278,7 @@ def explain(app: Any, seeder: Seeder) -> dict[str, str]:
     from sqlalchemy import func, insert, select, text
     from sqlalchemy.dialects import postgresql
 
-    from issuer import records
+    from issuer import records, signing
     from issuer.extensions import db
     from issuer.models import Credential, LevelCompletion, StatusEntry, StatusList, User
 
@@ -297,12 +297,16 @@ def explain(app: Any, seeder: Seeder) -> dict[str, str]:
         # status.set_bit / status._own_suspension_entry (revocation, every verification)
         "status entry by credential+purpose": select(StatusEntry).filter_by(credential_id=sample.id,
                                                                             purpose="suspension"),
-        # status._reserve probes a random index (unique (list_id, index)) before inserting
+        # status.allocate claims random indexes: INSERT … ON CONFLICT on the unique (list_id, index)
         "status entry by list+index": select(StatusEntry).filter_by(list_id=entry.list_id, index=entry.index),
-        # status._current_list (every issuance, twice)
-        "current status list": select(StatusList).filter_by(purpose="revocation").order_by(StatusList.id.desc()).limit(1),
-        # status.epoch (every verification: part of the cache key)
-        "status epoch": select(func.coalesce(func.sum(StatusList.version), 0)),
+        # status._current_lists (every issuance): the newest list of each purpose
+        "current status lists": select(StatusList).where(StatusList.id.in_(
+            select(func.max(StatusList.id)).group_by(StatusList.purpose))),
+        # signing.verify_issued / IssuedVerification.unchanged (every verification page, cached or not)
+        "issued credential state": signing._ISSUED_STATE.params(credential_id=sample.id),
+        # signing._answer / Answer.unchanged (every POST /api/v1/verify, cached or not)
+        "state of keys and lists": signing._CURRENT_STATE.params(
+            public_ids=[row for row in s.scalars(select(StatusList.public_id).limit(2))]),
         "completion by therapist+level": select(LevelCompletion).filter_by(therapist_id=therapist.id,
                                                                            level_id=sample.level_id),
         # verify page and revocation: credential by primary key

@@ -36,6 +36,7 @@ import copy
 import json
 import math
 import re
+import secrets
 from collections.abc import Callable, Hashable, Mapping
 from typing import Any, TypeVar
 
@@ -106,15 +107,13 @@ class _SafeProcessor(jsonld.JsonLdProcessor):  # type: ignore[misc]
         change the cached copy.
         """
         cache = self._expansions
-        if (
-            cache is None
-            or active_property is None
-            or inside_index
-            or type(element) is not dict
-            or ("id" not in element and "@id" not in element)
-        ):
+        if cache is None or active_property is None or inside_index or type(element) is not dict:
             return super()._expand(
                 active_ctx, active_property, element, options, inside_list, inside_index, type_scoped_ctx
+            )
+        if "id" not in element and "@id" not in element:
+            return self._expand_by_shape(
+                cache, active_ctx, active_property, element, options, inside_list, type_scoped_ctx
             )
         try:
             text = json.dumps(element, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
@@ -131,6 +130,56 @@ class _SafeProcessor(jsonld.JsonLdProcessor):  # type: ignore[misc]
         if text is not None and len(self.dropped) == drops and isinstance(active_ctx, frozendict):
             cache[key] = (active_ctx, type_scoped_ctx, result)
         return result
+
+    def _expand_by_shape(  # noqa: PLR0913
+        self,
+        cache: LRUCache[Any, Any],
+        active_ctx: Any,
+        active_property: Any,
+        element: dict[str, Any],
+        options: Any,
+        inside_list: bool,
+        type_scoped_ctx: Any,
+    ) -> Any:
+        """Expand a node without ``id`` (an Evidence, a subject) from a template of its shape, when one holds.
+
+        Such nodes differ between credentials in their text (a note, a date), not in their shape. The shape is
+        the node with every string that is not an ``id``, a ``type`` or a keyword's value replaced by a numbered
+        placeholder; it is expanded once, and the result is a template if, and only if, every placeholder comes
+        out untouched as the whole ``@value`` of a value object, once. Then the expansion of any node of that
+        shape is the template with the placeholders replaced: a string that only becomes an ``@value`` cannot
+        change anything else of the expansion (keys and types decide the contexts and the order). A string
+        that expansion reads (an IRI-typed term, an alias of ``@id``) moves or alters its placeholder, and
+        the shape is then marked as not a template and expanded in full each time. So are nodes that define
+        a context inline, or that lose a property (the drop must be seen, and reported, on the real node).
+        """
+        shaped = _shape(element)
+        if shaped is None:
+            return super()._expand(active_ctx, active_property, element, options, inside_list, False, type_scoped_ctx)
+        shape, values = shaped
+        try:
+            text = json.dumps(shape, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        except (TypeError, ValueError):
+            return super()._expand(active_ctx, active_property, element, options, inside_list, False, type_scoped_ctx)
+        key = ("shape", id(active_ctx), active_property, id(type_scoped_ctx), inside_list, text)
+        hit = cache.get(key)
+        if hit is not None and hit[0] is active_ctx and hit[1] is type_scoped_ctx:
+            if hit[2] is _NOT_A_TEMPLATE:
+                return super()._expand(
+                    active_ctx, active_property, element, options, inside_list, False, type_scoped_ctx
+                )
+            return _fill(hit[2], values)
+        drops = len(self.dropped)
+        template = super()._expand(active_ctx, active_property, shape, options, inside_list, False, type_scoped_ctx)
+        usable = len(self.dropped) == drops and _is_template(template, len(values))
+        if isinstance(active_ctx, frozendict):
+            cache[key] = (active_ctx, type_scoped_ctx, template if usable else _NOT_A_TEMPLATE)
+        if not usable:
+            del self.dropped[drops:]  # seen again, on the real node
+            return super()._expand(
+                active_ctx, active_property, element, options, inside_list, False, type_scoped_ctx
+            )
+        return _fill(template, values)
 
     def _process_context(  # noqa: PLR0913 - pyld's signature
         self,
@@ -177,6 +226,87 @@ class _SafeProcessor(jsonld.JsonLdProcessor):  # type: ignore[misc]
             )
         _check_expanded(expanded)
         return expanded
+
+
+#: Placeholders for the strings of a node's shape (see ``_SafeProcessor._expand_by_shape``): a prefix no text is
+#: expected to hold (a NUL and a random token), the string's number, and a closing NUL.
+_PLACEHOLDER = f"\x00{secrets.token_hex(8)}:"
+_NOT_A_TEMPLATE = object()
+#: Keys whose string values stay in the shape: they choose contexts (``type``) or are read as IRIs (``id``).
+_SHAPE_KEEPS = frozenset(("id", "type"))
+
+
+def _shape(element: dict[str, Any]) -> tuple[dict[str, Any], list[str]] | None:
+    """(the node with placeholders for its plain strings, those strings in order), or None if not plain JSON
+    or if it defines a context inline."""
+    values: list[str] = []
+
+    def walk(value: Any, key: str) -> Any:
+        kind = type(value)
+        if kind is str:
+            if key in _SHAPE_KEEPS or key.startswith("@"):
+                return value
+            values.append(value)
+            return f"{_PLACEHOLDER}{len(values) - 1}\x00"
+        if kind is dict:
+            if "@context" in value:
+                raise _NotPlain
+            return {k: walk(v, k) for k, v in value.items()}
+        if kind is list:
+            return [walk(v, key) for v in value]
+        if kind in _JSON_SCALARS:
+            return value
+        raise _NotPlain
+
+    try:
+        shape = walk(element, "")
+    except _NotPlain:
+        return None
+    return shape, values
+
+
+class _NotPlain(Exception):
+    pass
+
+
+def _is_template(expanded: Any, count: int) -> bool:
+    """Whether each of ``count`` placeholders appears once, as the whole ``@value`` of a value object."""
+    seen: list[int] = []
+
+    def walk(value: Any, key: str | None) -> bool:
+        kind = type(value)
+        if kind is str:
+            if _PLACEHOLDER not in value:
+                return True
+            if key != "@value" or not value.startswith(_PLACEHOLDER) or not value.endswith("\x00"):
+                return False
+            number = value[len(_PLACEHOLDER):-1]
+            if not number.isdigit():
+                return False
+            seen.append(int(number))
+            return True
+        if kind is dict:
+            return all(walk(k, None) and walk(v, k) for k, v in value.items())
+        if kind is list:
+            return all(walk(v, key) for v in value)
+        return True
+
+    return walk(expanded, None) and sorted(seen) == list(range(count))
+
+
+def _fill(template: Any, values: list[str]) -> Any:
+    """A fresh copy of ``template`` with each placeholder ``@value`` replaced by its string."""
+    kind = type(template)
+    if kind is dict:
+        value = template.get("@value")
+        if type(value) is str and value.startswith(_PLACEHOLDER):
+            filled = dict(template)
+            filled["@value"] = values[int(value[len(_PLACEHOLDER):-1])]
+            return filled
+        return {k: _fill(v, values) for k, v in template.items()}
+    if kind is list:
+        return [_fill(v, values) for v in template]
+    return template
 
 
 class _Document(dict):  # type: ignore[type-arg]
@@ -348,7 +478,7 @@ def canonicalize(document: Mapping[str, Any], *, document_loader: DocumentLoader
 
 
 def _canonicalize_reference(document: Mapping[str, Any], *, document_loader: DocumentLoader) -> str:
-    """``canonicalize`` by pyld alone, as before ``_Deserializer`` and ``rdfc``'s direct path.
+    """``canonicalize`` by pyld alone, as before ``_Deserializer``, ``rdfc``'s direct path and the expansion caches.
 
     Kept so that tests can compare the two byte for byte.
     """
@@ -386,8 +516,12 @@ def _rdf(
         "base": None,  # pyld resolves relative IRIs against http://example.org/base/ when base is ""
     }
     try:
-        processor = _SafeProcessor(
-            getattr(document_loader, "processed_contexts", None), getattr(document_loader, "expanded_nodes", None)
+        processor = (
+            _SafeProcessor()  # the reference: no memo of contexts, no reuse of expanded nodes
+            if pyld_only
+            else _SafeProcessor(
+                getattr(document_loader, "processed_contexts", None), getattr(document_loader, "expanded_nodes", None)
+            )
         )
         if pyld_only:
             dataset: rdfc.Dataset = processor.to_rdf(dict(document), options)
