@@ -237,8 +237,9 @@ _SHAPE_KEEPS = frozenset(("id", "type"))
 
 
 def _shape(element: dict[str, Any]) -> tuple[dict[str, Any], list[str]] | None:
-    """(the node with placeholders for its plain strings, those strings in order), or None if not plain JSON
-    or if it defines a context inline."""
+    """(the node with placeholders for its plain strings, those strings in order), or None if it is not plain
+    JSON, defines a context inline or holds an identified node (a subject holding its Achievement: the
+    Achievement's own cached expansion is cheaper than a template copying it)."""
     values: list[str] = []
 
     def walk(value: Any, key: str) -> Any:
@@ -249,8 +250,8 @@ def _shape(element: dict[str, Any]) -> tuple[dict[str, Any], list[str]] | None:
             values.append(value)
             return f"{_PLACEHOLDER}{len(values) - 1}\x00"
         if kind is dict:
-            if "@context" in value:
-                raise _NotPlain
+            if "@context" in value or (value is not element and ("id" in value or "@id" in value)):
+                raise _NotPlain  # an identified node inside is better served by its own cache entry
             return {k: walk(v, k) for k, v in value.items()}
         if kind is list:
             return [walk(v, key) for v in value]
