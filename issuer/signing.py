@@ -18,7 +18,6 @@ from sqlalchemy import Connection, Row, bindparam, func, select, true
 from sqlalchemy.orm import Session
 
 from issuer import keys, status
-from issuer.database import reading
 from issuer.cache import LRUCache, app_cache
 from issuer.credentials import credential as credential_builder
 from issuer.credentials import dids, eddsa_rdfc_2022, schema, vc_jwt
@@ -26,6 +25,7 @@ from issuer.credentials.verify import DEFAULT_CLOCK_SKEW
 from issuer.credentials.verify import verify as run_verifier
 from issuer.credentials.errors import CredentialError
 from issuer.credentials.loader import document_loader
+from issuer.database import reading
 from issuer.errors import IssuerError
 from issuer.identity import issuer_did
 from issuer.models import Credential, IssuerKey, StatusEntry, StatusList, User
