@@ -144,12 +144,17 @@ def is_assigned(session: Session, *, supervisor: User, therapist: User) -> bool:
         select(Assignment.id).filter_by(supervisor_id=supervisor.id, therapist_id=therapist.id).limit(1)
     ) is not None
     if assigned:
-        current = transaction_of(session)
-        if transaction is not current:
-            known = set()
-        known.add(pair)
-        session.info[_ASSIGNED] = (current, known)
+        _remember_assigned(session, pair)
     return assigned
+
+
+def _remember_assigned(session: Session, pair: tuple[int, int]) -> None:
+    """Note ``pair`` as assigned for the rest of the current transaction (see ``_ASSIGNED``)."""
+    transaction, known = session.info.get(_ASSIGNED, (None, set()))
+    current = transaction_of(session)
+    known = known if transaction is current else set()
+    known.add(pair)
+    session.info[_ASSIGNED] = (current, known)
 
 
 def assigned_therapist(session: Session, *, supervisor: User, therapist_id: int) -> User | None:
@@ -160,11 +165,7 @@ def assigned_therapist(session: Session, *, supervisor: User, therapist_id: int)
         .where(User.id == therapist_id, Assignment.supervisor_id == supervisor.id)
     )
     if therapist is not None:
-        transaction, known = session.info.get(_ASSIGNED, (None, set()))
-        current = transaction_of(session)
-        known = known if transaction is current else set()
-        known.add((supervisor.id, therapist.id))
-        session.info[_ASSIGNED] = (current, known)
+        _remember_assigned(session, (supervisor.id, therapist.id))
     return therapist
 
 
