@@ -216,9 +216,7 @@ class Answer:
 
     def unchanged(self, connection: Connection) -> bool:
         """Whether this answer still holds, by one query on ``connection`` (a check for ``issuer.replay``)."""
-        keys, lists = _read_state(connection.execute(
-            _CURRENT_STATE, {"public_ids": [public_id for public_id, _ in self.lists]}).all())
-        return self.holds(keys, lists, datetime.now(UTC))
+        return self.holds(*_current_state(connection, self), datetime.now(UTC))
 
 
 def _read_state(rows: Sequence[Row[Any]]) -> tuple[KeyEpoch, dict[uuid.UUID, status.ListState]]:
@@ -227,6 +225,14 @@ def _read_state(rows: Sequence[Row[Any]]) -> tuple[KeyEpoch, dict[uuid.UUID, sta
     lists = {row.public_id: status.list_state(row.version, row.signed_version, row.signed_document)
              for row in rows if row.public_id is not None}
     return (int(first.keys), int(first.newest), int(first.retired)), lists
+
+
+def _current_state(
+    connection: Connection, cached: Answer | None
+) -> tuple[KeyEpoch, dict[uuid.UUID, status.ListState]]:
+    """The key epoch and the state of the lists ``cached`` read (none without an answer), in one query."""
+    public_ids = [public_id for public_id, _ in cached.lists] if cached is not None else []
+    return _read_state(connection.execute(_CURRENT_STATE, {"public_ids": public_ids}).all())
 
 
 def _answers() -> LRUCache[tuple[str, Any], Answer]:
@@ -330,8 +336,7 @@ def _answer(session: Session, data: str | bytes | dict[str, Any], *, depth: int)
     now = datetime.now(UTC)
     cached = cache.get(key)
     with reading(session) as connection:
-        keys, lists = _read_state(connection.execute(
-            _CURRENT_STATE, {"public_ids": [public_id for public_id, _ in cached.lists] if cached else []}).all())
+        keys, lists = _current_state(connection, cached)
     if cached is not None and cached.holds(keys, lists, now):
         return cached
     answer = _verify_now(session, data, keys=keys, now=now, depth=depth)
@@ -346,7 +351,7 @@ def answer(session: Session, data: str | bytes | dict[str, Any]) -> Answer:
 
 def verify_any(session: Session, data: str | bytes | dict[str, Any]) -> Verification:
     """Run the full verifier on any credential (cached, see above: one query when the answer is reused). Never raises."""
-    return _answer(session, data, depth=0).verification
+    return answer(session, data).verification
 
 
 def verify_stored(session: Session, credential: Credential) -> Verification:
@@ -366,22 +371,31 @@ class IssuedRecord:
 
 @dataclass(frozen=True)
 class IssuedVerification:
-    verification: Verification
     record: IssuedRecord
     answer: Answer
 
+    @property
+    def verification(self) -> Verification:
+        return self.answer.verification
+
     def unchanged(self, connection: Connection) -> bool:
         """Whether ``verify_issued`` would give this very answer and record again, by one query on ``connection``."""
-        rows = connection.execute(_ISSUED_STATE, {"credential_id": self.record.id}).all()
-        if not rows:
-            return False
-        keys, lists = _read_state(rows)
-        return _record(self.record.id, rows[0]) == self.record and self.answer.holds(keys, lists, datetime.now(UTC))
+        state = _issued_state(connection, self.record.id)
+        return state is not None and state[0] == self.record and self.answer.holds(*state[1:], datetime.now(UTC))
 
 
-def _record(credential_id: uuid.UUID, row: Row[Any]) -> IssuedRecord:
-    return IssuedRecord(id=credential_id, public=row.public, revoked_at=row.revoked_at,
-                        suspended_at=row.suspended_at, therapist_name=row.therapist_name)
+def _issued_state(
+    connection: Connection, credential_id: uuid.UUID
+) -> tuple[IssuedRecord, KeyEpoch, dict[uuid.UUID, status.ListState]] | None:
+    """A credential's record, the key epoch and its status lists' state, in one query; None if there is no such
+    credential."""
+    rows = connection.execute(_ISSUED_STATE, {"credential_id": credential_id}).all()
+    if not rows:
+        return None
+    first = rows[0]
+    record = IssuedRecord(id=credential_id, public=first.public, revoked_at=first.revoked_at,
+                          suspended_at=first.suspended_at, therapist_name=first.therapist_name)
+    return (record, *_read_state(rows))
 
 
 def verify_issued(session: Session, credential_id: uuid.UUID) -> IssuedVerification | None:
@@ -392,11 +406,10 @@ def verify_issued(session: Session, credential_id: uuid.UUID) -> IssuedVerificat
     saw them (and no validity date has passed) that answer stands, and the 16 KB document is not even read.
     """
     with reading(session) as connection:
-        rows = connection.execute(_ISSUED_STATE, {"credential_id": credential_id}).all()
-    if not rows:
+        state = _issued_state(connection, credential_id)
+    if state is None:
         return None
-    record = _record(credential_id, rows[0])
-    keys, lists = _read_state(rows)
+    record, keys, lists = state
     now = datetime.now(UTC)
     cache = _answers()
     cached = cache.get(("issued", credential_id))
@@ -404,7 +417,7 @@ def verify_issued(session: Session, credential_id: uuid.UUID) -> IssuedVerificat
         document = session.scalar(select(Credential.document).filter_by(id=credential_id))
         cached = _verify_now(session, document, keys=keys, now=now, depth=0)
         cache.put(("issued", credential_id), cached)
-    return IssuedVerification(verification=cached.verification, record=record, answer=cached)
+    return IssuedVerification(record=record, answer=cached)
 
 
 #: Status-list documents whose own proof was checked, by the digest of their JSON: the same content, the same answer.

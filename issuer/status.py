@@ -180,7 +180,8 @@ def signed_list(session: Session, public_id: uuid.UUID) -> PublishedList | None:
         _sign_list(session, status_list, utcnow())
         document = status_list.signed_document
         assert document is not None
-    return PublishedList(public_id=public_id, document=document, etag=f"{public_id}-{row.version}", state=state, signed_now=signed_now)
+    return PublishedList(public_id=public_id, document=document, etag=f"{public_id}-{row.version}", state=state,
+                         signed_now=signed_now)
 
 
 def _own_suspension_entry(session: Session, credential: dict[str, Any]) -> dict[str, Any] | None:

@@ -231,9 +231,10 @@ def verify_stored(credential_id: uuid.UUID) -> ResponseReturnValue:
         raise NotFound("No credential with that id was issued here.")
     if not _same_for_every_visitor():
         credential = get_credential(credential_id, for_page=False)
-        response = Response(_render_verification(found, show_name=credential.public or viewer_may_see_private(credential)))
+        show_name = credential.public or viewer_may_see_private(credential)
+        response = Response(_render_verification(found, show_name=show_name))
         response.headers["Cache-Control"] = "private, no-store"
-        db.session.commit()  # see below
+        db.session.commit()  # keeps a status list that an uncached verification had to sign
         return response
     cache: LRUCache[uuid.UUID, _RenderedPage] = app_cache("credentials.verify_pages", PAGE_CACHE_SIZE)
     page = cache.get(credential_id)
