@@ -92,7 +92,7 @@ class _SafeProcessor(jsonld.JsonLdProcessor):  # type: ignore[misc]
         inside_index: bool = False,
         type_scoped_ctx: Any = None,
     ) -> Any:
-        """Reuse the expansion of identified nodes (``id``) seen before in the same context.
+        """Reuse the expansion of identified nodes (``id``) seen before in the same context; others by shape.
 
         Credentials of one level embed the same Achievement (with its alignments,
         criteria and creator) and the same issuer Profile, which are most of the
@@ -119,14 +119,12 @@ class _SafeProcessor(jsonld.JsonLdProcessor):  # type: ignore[misc]
             text = json.dumps(element, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         except (TypeError, ValueError):
             text = None
-        key = (id(active_ctx), active_property, id(type_scoped_ctx), inside_list, inside_index, text)
+        key = (id(active_ctx), active_property, id(type_scoped_ctx), inside_list, text)
         hit = cache.get(key) if text is not None else None
         if hit is not None and hit[0] is active_ctx and hit[1] is type_scoped_ctx:
             return hit[2]
         drops = len(self.dropped)
-        result = super()._expand(
-            active_ctx, active_property, element, options, inside_list, inside_index, type_scoped_ctx
-        )
+        result = super()._expand(active_ctx, active_property, element, options, inside_list, False, type_scoped_ctx)
         if text is not None and len(self.dropped) == drops and isinstance(active_ctx, frozendict):
             cache[key] = (active_ctx, type_scoped_ctx, result)
         return result
@@ -156,11 +154,8 @@ class _SafeProcessor(jsonld.JsonLdProcessor):  # type: ignore[misc]
         shaped = _shape(element)
         if shaped is None:
             return super()._expand(active_ctx, active_property, element, options, inside_list, False, type_scoped_ctx)
-        shape, values = shaped
-        try:
-            text = json.dumps(shape, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-        except (TypeError, ValueError):
-            return super()._expand(active_ctx, active_property, element, options, inside_list, False, type_scoped_ctx)
+        shape, values = shaped  # plain JSON by construction
+        text = json.dumps(shape, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         key = ("shape", id(active_ctx), active_property, id(type_scoped_ctx), inside_list, text)
         hit = cache.get(key)
         if hit is not None and hit[0] is active_ctx and hit[1] is type_scoped_ctx:
