@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -268,11 +268,32 @@ def revoke_api_token(session: Session, *, user: User, token_id: int) -> None:
     session.flush()
 
 
-def user_for_token(session: Session, secret: str) -> User | None:
+def token_for_secret(session: Session, secret: str) -> ApiToken | None:
+    """The token ``secret`` belongs to, if it is live: not revoked, its account active."""
     if not secret.startswith(TOKEN_PREFIX):
         return None
     token = session.scalars(select(ApiToken).filter_by(token_hash=hash_token(secret))).one_or_none()
     if token is None or token.revoked_at is not None or not token.user.active:
         return None
-    token.last_used_at = utcnow()
-    return token.user
+    return token
+
+
+#: How stale a token's "last used" time may get before a use records it again. The token list shows it to the
+#: minute; recording every use would write the token's row in every API call, and that row lock would make
+#: concurrent calls with one token wait for each other's commit.
+LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
+
+
+def record_token_use(session: Session, token: ApiToken, now: dt.datetime) -> bool:
+    """Note that ``token`` was used at ``now`` unless a use within ``LAST_USED_RESOLUTION`` is noted. Flushes
+    only; returns whether there was anything to note."""
+    stale = now - LAST_USED_RESOLUTION
+    if token.last_used_at is not None and token.last_used_at > stale:
+        return False
+    # Guarded, so that of concurrent calls the first records the time and the others, once it commits, match nothing.
+    session.execute(
+        update(ApiToken)
+        .where(ApiToken.id == token.id, or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= stale))
+        .values(last_used_at=now)
+    )
+    return True

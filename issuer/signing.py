@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, Row, bindparam, func, select, true
 from sqlalchemy.orm import Session
 
@@ -68,8 +69,18 @@ def _key_material(rows: list[IssuerKey]) -> dict[str, Any]:
 
 
 def serialize(document: dict[str, Any]) -> str:
-    """The stored and served form. RDF is what is signed, but we keep these bytes forever anyway."""
-    return json.dumps(document, ensure_ascii=False, indent=2)
+    """The stored and served form: UTF-8 JSON indented by two spaces. RDF is what is signed, but we keep these
+    bytes forever anyway.
+
+    orjson writes the text ``json.dumps(document, ensure_ascii=False, indent=2)`` writes (floats aside, which
+    it spells its own way, ``1e16`` for ``1e+16``), twenty times faster: the standard library has no C encoder
+    for indented output. What orjson refuses (integers beyond 64 bits, in a credential sent to the VC-API) the
+    standard library still writes.
+    """
+    try:
+        return orjson.dumps(document, option=orjson.OPT_INDENT_2).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(document, ensure_ascii=False, indent=2)
 
 
 def sign_document(session: Session, unsigned: dict[str, Any], *, now: datetime) -> tuple[dict[str, Any], str]:

@@ -38,9 +38,12 @@ def token_required(*roles: Role) -> Callable[[F], F]:
             scheme, _, secret = header.partition(" ")
             if scheme.lower() != "bearer" or not secret.strip():
                 raise Unauthorized("send a personal API token as 'Authorization: Bearer <token>'")
-            user = accounts.user_for_token(db.session, secret.strip())
-            if user is None:
+            token = accounts.token_for_secret(db.session, secret.strip())
+            if token is None:
                 raise Unauthorized("the API token is unknown, revoked, or its account is deactivated")
+            if accounts.record_token_use(db.session, token, utcnow()):
+                db.session.commit()  # on its own: a use counts even when the call only reads, or fails
+            user = token.user
             if roles and user.role not in roles:
                 from issuer.errors import PermissionDenied
 

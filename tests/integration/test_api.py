@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from issuer import accounts
+from issuer.api import auth as api_auth
 from issuer.extensions import db
 from issuer.models import ApiToken, Credential, Framework, StatementMark, User
 from tests.integration.helpers import seed_people
@@ -148,6 +150,41 @@ def test_every_api_route_is_documented(app: Flask, client: FlaskClient) -> None:
             continue
         routes |= {(path, m.lower()) for m in rule.methods - {"HEAD", "OPTIONS"}}
     assert routes == documented
+
+
+def test_a_token_records_its_last_use_to_the_minute_without_writing_on_every_call(
+    app: Flask, client: FlaskClient, api: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    start = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+    clock = [start]
+    monkeypatch.setattr(api_auth, "utcnow", lambda: clock[0])
+    token_updates: list[str] = []
+    with app.app_context():
+        engine = db.engine
+
+    def listen(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("UPDATE API_TOKENS"):
+            token_updates.append(statement)
+
+    def last_used() -> dt.datetime | None:
+        with app.app_context():
+            return db.session.scalars(select(ApiToken.last_used_at).filter_by(user_id=api["people"]["supervisor"])).one()
+
+    event.listen(engine, "before_cursor_execute", listen)
+    try:
+        headers = bearer(api["tokens"]["supervisor"])
+        assert last_used() is None
+        assert client.get("/api/v1/therapists", headers=headers).status_code == 200
+        assert last_used() == start and len(token_updates) == 1
+        for seconds in (1, 30, 59):  # within the minute: the row is left alone
+            clock[0] = start + dt.timedelta(seconds=seconds)
+            assert client.get("/api/v1/therapists", headers=headers).status_code == 200
+        assert last_used() == start and len(token_updates) == 1
+        clock[0] = start + dt.timedelta(seconds=60)
+        assert client.get("/api/v1/therapists", headers=headers).status_code == 200
+        assert last_used() == clock[0] and len(token_updates) == 2
+    finally:
+        event.remove(engine, "before_cursor_execute", listen)
 
 
 def test_revoked_token_stops_working(app: Flask, client: FlaskClient, api: dict) -> None:
