@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -157,13 +157,16 @@ def _remember_assigned(session: Session, pair: tuple[int, int]) -> None:
     session.info[_ASSIGNED] = (current, known)
 
 
+_ASSIGNED_THERAPIST = (
+    select(User).join(Assignment, Assignment.therapist_id == User.id)
+    .where(User.id == bindparam("therapist_id"), Assignment.supervisor_id == bindparam("supervisor_id"))
+)
+
+
 def assigned_therapist(session: Session, *, supervisor: User, therapist_id: int) -> User | None:
     """The therapist with ``therapist_id`` if ``supervisor`` is assigned to them, in one query (remembered
     for the transaction like ``is_assigned``)."""
-    therapist = session.scalar(
-        select(User).join(Assignment, Assignment.therapist_id == User.id)
-        .where(User.id == therapist_id, Assignment.supervisor_id == supervisor.id)
-    )
+    therapist = session.scalar(_ASSIGNED_THERAPIST, {"therapist_id": therapist_id, "supervisor_id": supervisor.id})
     if therapist is not None:
         _remember_assigned(session, (supervisor.id, therapist.id))
     return therapist
@@ -268,11 +271,14 @@ def revoke_api_token(session: Session, *, user: User, token_id: int) -> None:
     session.flush()
 
 
+_TOKEN_BY_HASH = select(ApiToken).where(ApiToken.token_hash == bindparam("token_hash"))
+
+
 def token_for_secret(session: Session, secret: str) -> ApiToken | None:
     """The token ``secret`` belongs to, if it is live: not revoked, its account active."""
     if not secret.startswith(TOKEN_PREFIX):
         return None
-    token = session.scalars(select(ApiToken).filter_by(token_hash=hash_token(secret))).one_or_none()
+    token = session.scalars(_TOKEN_BY_HASH, {"token_hash": hash_token(secret)}).one_or_none()
     if token is None or token.revoked_at is not None or not token.user.active:
         return None
     return token

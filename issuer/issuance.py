@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
 
 from issuer import achievements, audit, records, signing, status
@@ -144,6 +144,13 @@ def evidence_for(parts: LevelParts, marks: dict[int, Any], supervisor: User, jus
     return evidence
 
 
+#: The credential of a (therapist, level), if issued. Statements used on every issuance are built once, like this
+#: one: SQLAlchemy then neither builds them nor derives their cache key again on each call.
+_ISSUED = select(Credential.id).where(
+    Credential.therapist_id == bindparam("therapist_id"), Credential.level_id == bindparam("level_id")
+)
+
+
 def complete_level(
     session: Session,
     *,
@@ -166,7 +173,7 @@ def complete_level(
     now = now or utcnow()
     check_clock(session, now)
 
-    existing = session.scalar(select(Credential.id).filter_by(therapist_id=therapist.id, level_id=level.id))
+    existing = session.scalar(_ISSUED, {"therapist_id": therapist.id, "level_id": level.id})
     if existing is not None:
         raise AlreadyIssued(existing, level)
     profile = issuer_profile()
@@ -190,7 +197,7 @@ def complete_level(
         ).returning(LevelCompletion.id)
     )
     if completion_id is None:
-        winner = session.scalar(select(Credential.id).filter_by(therapist_id=therapist.id, level_id=level.id))
+        winner = session.scalar(_ISSUED, {"therapist_id": therapist.id, "level_id": level.id})
         raise AlreadyIssued(winner, level)
 
     credential_id = uuid.uuid4()

@@ -112,15 +112,14 @@ def all_keys(session: Session) -> list[IssuerKey]:
 #: ``session.info`` key: the current key of each algorithm, read once per transaction (signing a credential
 #: needs both; a rotation in the same transaction drops it).
 _CURRENT = "issuer.current_keys"
+_CURRENT_KEYS = select(IssuerKey).where(IssuerKey.retired_at.is_(None)).order_by(IssuerKey.created_at, IssuerKey.id)
 
 
 def current_key(session: Session, algorithm: str) -> IssuerKey:
     transaction, current = session.info.get(_CURRENT, (None, None))
     if current is None or transaction is not transaction_of(session):
         current = {}
-        for key in session.scalars(
-            select(IssuerKey).filter_by(retired_at=None).order_by(IssuerKey.created_at, IssuerKey.id)
-        ):
+        for key in session.scalars(_CURRENT_KEYS):
             current[key.algorithm] = key  # the newest of each algorithm wins
         session.info[_CURRENT] = (transaction_of(session), current)
     key = current.get(algorithm)

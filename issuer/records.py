@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from issuer import audit
@@ -122,12 +122,22 @@ def mark_statement(
     return mark
 
 
+def _latest_marks_of(*statements: ColumnElement[bool]) -> Select[tuple[StatementMark]]:
+    newest = select(func.max(StatementMark.id)).where(StatementMark.therapist_id == bindparam("therapist_id"), *statements)
+    return select(StatementMark).where(StatementMark.id.in_(newest.group_by(StatementMark.statement_id)))
+
+
+# Built once (see ``issuance._ISSUED``): every issuance reads the latest marks.
+_LATEST_MARKS = _latest_marks_of()
+_LATEST_MARKS_OF = _latest_marks_of(StatementMark.statement_id.in_(bindparam("statement_ids", expanding=True)))
+
+
 def latest_marks(session: Session, therapist: User, statement_ids: Collection[int] | None = None) -> dict[int, StatementMark]:
     """The latest mark of each statement the therapist has a mark for (of ``statement_ids`` only, if given)."""
-    newest = select(func.max(StatementMark.id)).where(StatementMark.therapist_id == therapist.id)
-    if statement_ids is not None:
-        newest = newest.where(StatementMark.statement_id.in_(statement_ids))
-    marks = session.scalars(select(StatementMark).where(StatementMark.id.in_(newest.group_by(StatementMark.statement_id))))
+    if statement_ids is None:
+        marks = session.scalars(_LATEST_MARKS, {"therapist_id": therapist.id})
+    else:
+        marks = session.scalars(_LATEST_MARKS_OF, {"therapist_id": therapist.id, "statement_ids": list(statement_ids)})
     return {m.statement_id: m for m in marks}
 
 

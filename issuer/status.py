@@ -48,15 +48,16 @@ def _new_list(session: Session, purpose: str, now: dt.datetime) -> StatusList:
     return status_list
 
 
+_NEWEST_LISTS = (
+    select(StatusList).where(StatusList.id.in_(select(func.max(StatusList.id)).group_by(StatusList.purpose)))
+    # not the 16 KB bitstring nor the signed document: allocating needs neither
+    .options(load_only(StatusList.id, StatusList.public_id, StatusList.purpose, StatusList.length))
+)
+
+
 def _current_lists(session: Session, now: dt.datetime) -> dict[str, StatusList]:
     """The newest list of each purpose (created if there is none yet), in one query."""
-    newest = select(func.max(StatusList.id)).group_by(StatusList.purpose)
-    lists = session.scalars(
-        select(StatusList).where(StatusList.id.in_(newest))
-        # not the 16 KB bitstring nor the signed document: allocating needs neither
-        .options(load_only(StatusList.id, StatusList.public_id, StatusList.purpose, StatusList.length))
-    )
-    found = {s.purpose: s for s in lists}
+    found = {s.purpose: s for s in session.scalars(_NEWEST_LISTS)}
     for purpose in PURPOSES:
         if purpose not in found:
             found[purpose] = _new_list(session, purpose, now)
