@@ -173,14 +173,16 @@ def complete_level(
     now = now or utcnow()
     check_clock(session, now)
 
-    existing = session.scalar(_ISSUED, {"therapist_id": therapist.id, "level_id": level.id})
-    if existing is not None:
-        raise AlreadyIssued(existing, level)
     profile = issuer_profile()
     parts = level_parts(level, profile)
     met = records.met_statements(session, therapist, [statement_id for statement_id, _name in parts.statements])
     missing = [name for statement_id, name in parts.statements if statement_id not in met]
     if missing:
+        # "Already issued" comes first, whatever the record says now. With every statement met, the completion
+        # claim below tells it without a query of its own.
+        existing = session.scalar(_ISSUED, {"therapist_id": therapist.id, "level_id": level.id})
+        if existing is not None:
+            raise AlreadyIssued(existing, level)
         if not justification:
             names = ", ".join(missing[:3]) + ("…" if len(missing) > 3 else "")
             raise InvalidInput(f"{len(missing)} statement(s) of {level.label} are not yet met ({names})")
@@ -188,8 +190,9 @@ def complete_level(
             raise InvalidInput("completing a level by override is not enabled by the administrator")
     justification = (records.signable_text(justification, "the justification") or None) if missing else None
 
-    # The unique (therapist, level) constraint decides between concurrent requests: the loser's insert does
-    # nothing (after waiting for the winner to commit) and it answers 409, its transaction still usable.
+    # The unique (therapist, level) constraint decides, also between concurrent requests: the insert of a level
+    # already complete does nothing (after waiting for a winner still to commit) and the answer is 409, the
+    # transaction still usable.
     completion_id = session.scalar(
         insert_or_ignore(session, LevelCompletion).values(
             therapist_id=therapist.id, level_id=level.id, supervisor_id=supervisor.id, completed_at=now,

@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from issuer import issuance, keys, signing
+from issuer import issuance, keys, settings, signing
 from issuer.credentials import schema
 from issuer.extensions import db
 from issuer.models import AuditEvent, Credential, Framework, LevelCompletion, StatementMark, StatusEntry, User
@@ -114,6 +114,29 @@ def test_second_completion_returns_409_pointing_at_the_first(app: Flask, auth: A
     assert (first.status_code, second.status_code) == (302, 409)
     assert first.headers["Location"].rsplit("/", 1)[1] in second.get_data(as_text=True)
     assert count(app, Credential) == 1
+
+
+def test_a_level_complete_with_statements_missing_answers_409_before_anything_else(
+        app: Flask, auth: AuthActions, people: dict[str, int]) -> None:
+    level_id, statements = emerging(app)
+    with app.app_context():
+        settings.put(db.session, settings.ALLOW_OVERRIDE, "true", actor=None)
+        db.session.commit()
+    auth.login("sup@example.test")
+    mark_all(auth, people["therapist"], statements[:3])
+    first = auth.post(f"/supervisor/therapists/{people['therapist']}/levels/{level_id}/complete",
+                      {"justification": "Observed across the placement; recorded late."})
+    assert first.status_code == 302, first.get_data(as_text=True)
+    # Seven statements are still missing: with a justification, without one, and with the override turned off,
+    # the answer is that the level is already complete.
+    with app.app_context():
+        settings.put(db.session, settings.ALLOW_OVERRIDE, "false", actor=None)
+        db.session.commit()
+    for form in ({"justification": "Again."}, {}):
+        again = auth.post(f"/supervisor/therapists/{people['therapist']}/levels/{level_id}/complete", form)
+        assert again.status_code == 409, again.get_data(as_text=True)
+        assert first.headers["Location"].rsplit("/", 1)[1] in again.get_data(as_text=True)
+    assert count(app, LevelCompletion) == 1 and count(app, Credential) == 1
 
 
 def test_undo_is_kept_in_the_record(app: Flask, auth: AuthActions, client: FlaskClient, people: dict[str, int]) -> None:
