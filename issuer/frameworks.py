@@ -16,8 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import inspect, select
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
+
+from issuer.cache import app_cache
 
 from issuer.errors import Conflict, FrameworkFileError
 from issuer.models import Framework, Level, Statement, utcnow
@@ -298,3 +301,39 @@ def find_framework(session: Session, slug: str | None = None) -> Framework:
     if not current:
         raise NotFound("no framework is imported; run `issuer init`")
     return current[0]
+
+
+#: Levels kept per app by ``get_level``.
+LEVEL_CACHE_SIZE = 256
+
+
+def get_level(session: Session, level_id: int) -> Level | None:
+    """What ``session.get(Level, level_id)`` gives (the level, its framework loaded), without a query after the first.
+
+    A framework never changes once imported, so each app keeps a detached copy of the level and its framework and
+    merges it into the session with ``load=False``: SQLAlchemy's way to use cached rows, which copies their
+    state into instances of the session's own without a SELECT. The copy itself never joins a session.
+    """
+    cache = app_cache("frameworks.levels", LEVEL_CACHE_SIZE)
+    copy = cache.get(level_id)
+    if copy is not None:
+        return session.merge(copy, load=False)
+    level = session.get(Level, level_id)
+    if level is not None:
+        cache.put(level_id, _detached_copy(level))
+    return level
+
+
+def _detached_copy(level: Level) -> Level:
+    """A clean detached Level with its Framework: their columns, and no collection (``framework.levels``, the
+    level's statements), which would otherwise merge as if complete."""
+
+    def columns(instance: object) -> dict[str, Any]:
+        return {attribute.key: getattr(instance, attribute.key) for attribute in inspect(type(instance)).column_attrs}
+
+    framework = Framework(**columns(level.framework))
+    copy = Level(**columns(level))
+    set_committed_value(copy, "framework", framework)  # no backref event: framework.levels stays unloaded
+    make_transient_to_detached(framework)
+    make_transient_to_detached(copy)
+    return copy

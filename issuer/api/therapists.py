@@ -16,7 +16,7 @@ from issuer.api.auth import current_api_user, idempotent, json_body, token_requi
 from issuer.errors import InvalidInput, NotFound
 from issuer.extensions import db
 from issuer.identity import base_url
-from issuer.models import Credential, Level, Role, Statement, StatementMark, User
+from issuer.models import Credential, Role, Statement, StatementMark, User
 from issuer.web.converters import MAX_ID
 
 
@@ -126,7 +126,7 @@ def mark_statement(therapist_id: int) -> ResponseReturnValue:
 @idempotent
 def complete_level(therapist_id: int, level_id: int) -> ResponseReturnValue:
     therapist = _therapist_for(therapist_id)
-    level = db.session.get(Level, level_id)
+    level = frameworks.get_level(db.session, level_id)
     if level is None:
         raise NotFound(f"no level {level_id}")
     body = json_body() if json_body_present() else {}

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from issuer import accounts, frameworks, issuance, notify, records
 from issuer.errors import InvalidInput, NotFound
 from issuer.extensions import db
-from issuer.models import Credential, Level, Role, Statement, User
+from issuer.models import Credential, Role, Statement, User
 from issuer.settings import override_allowed
 from issuer.web.auth import role_required
 from issuer.web.forms import CompleteForm, MarkForm, UndoForm
@@ -98,7 +98,7 @@ def undo(therapist_id: int, mark_id: int) -> ResponseReturnValue:
 @role_required(Role.SUPERVISOR)
 def complete(therapist_id: int, level_id: int) -> ResponseReturnValue:
     person = assigned_therapist(therapist_id)
-    level = db.session.get(Level, level_id)
+    level = frameworks.get_level(db.session, level_id)
     if level is None:
         raise NotFound("No such level.")
     form = CompleteForm()
