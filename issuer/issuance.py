@@ -230,9 +230,9 @@ def complete_level(
         valid_until=None, public=True, key_id=signed.key_id,
     )
     session.add(credential)
-    session.flush()
     audit.record(session, "credential.issued", actor=supervisor, subject_type="credential", subject_id=credential_id,
                  therapist=therapist.email, level=level.label, override=bool(justification))
+    session.flush()  # both rows in one flush
     return credential
 
 
