@@ -4,7 +4,8 @@
 
 What it does, start to end (see benchmarks/README.md):
 
-1. creates a throw-away PostgreSQL database and a temp keys directory, runs ``issuer init``;
+1. creates a throw-away PostgreSQL database (through the local socket where there is one, as docs/deploy.md
+   connects the service on one host) and a temp keys directory, runs ``issuer init``;
 2. seeds a supervisor and a therapist through the CLI (two credentials via ``issuer complete``),
    then, in bulk inside an app context, enough therapists with every statement met for the
    issuance scenario, and an API token for the supervisor;
@@ -23,7 +24,7 @@ What it does, start to end (see benchmarks/README.md):
 With --profile, py-spy samples every gunicorn worker during each measured run and the
 script prints where the time goes (inclusive share per function). ``pip install py-spy``.
 
-Everything listens on and talks to 127.0.0.1 only.
+Everything listens on and talks to 127.0.0.1 (and PostgreSQL's local socket) only.
 """
 
 from __future__ import annotations
@@ -49,7 +50,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 WRK_DIR = Path(__file__).resolve().parent / "wrk"
-ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+#: PostgreSQL's local socket, as docs/deploy.md connects the service on one host; TCP where there is none.
+LOCAL_SOCKET = Path("/var/run/postgresql")
+ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL") or (
+    f"postgresql://postgres@/postgres?host={LOCAL_SOCKET}" if (LOCAL_SOCKET / ".s.PGSQL.5432").exists()
+    else "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 SUPERVISOR = "load-supervisor@example.org"
 THERAPIST = "load-therapist@example.org"
 PASSWORD = "load-test-password-1"
@@ -68,6 +74,13 @@ def pg_admin(sql: str) -> None:
 
     with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
         conn.execute(sql)
+
+
+def database_url(dbname: str) -> str:
+    """``BENCH_POSTGRES_URL`` with another database: also a Unix-socket URL (``postgresql://postgres@/postgres?host=/var/run/postgresql``)."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(ADMIN_URL).set(database=dbname).render_as_string(hide_password=False)
 
 
 def free_port() -> int:
@@ -325,7 +338,7 @@ def main() -> int:
     dbname = f"issuer_load_{os.getpid()}_{secrets.token_hex(3)}"
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    db_url = ADMIN_URL.rsplit("/", 1)[0] + f"/{dbname}"
+    db_url = database_url(dbname)
     env = {**os.environ, "ISSUER_DATABASE_URL": db_url, "ISSUER_KEYS_DIR": str(tmp / "keys"),
            "ISSUER_BASE_URL": base, "SECRET_KEY": secrets.token_urlsafe(48),
            "ISSUER_UPLOADS_DIR": str(tmp / "uploads")}
@@ -340,7 +353,7 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     try:
-        log(f"database {dbname}, server {base}, {os.cpu_count()} CPUs")
+        log(f"database {dbname} via {ADMIN_URL.rsplit('@', 1)[-1]}, server {base}, {os.cpu_count()} CPUs")
         pg_admin(f'CREATE DATABASE "{dbname}"')
         created_db = True
         t0 = time.monotonic()
@@ -450,6 +463,7 @@ def main() -> int:
         summary = {
             "duration_s": args.duration, "connections": args.connections,
             "issue_connections": args.issue_connections, "workers": args.workers, "cpus": os.cpu_count(),
+            "postgres": ADMIN_URL.rsplit("@", 1)[-1],
             "scenarios": {name: {k: v for k, v in r.items()} for name, r in results.items()},
             "targets": TARGETS, "verdicts": verdicts,
         }

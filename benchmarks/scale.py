@@ -61,6 +61,13 @@ def pg_admin(sql: str) -> None:
         conn.execute(sql)
 
 
+def database_url(dbname: str) -> str:
+    """``BENCH_POSTGRES_URL`` with another database: also a Unix-socket URL (``postgresql://postgres@/postgres?host=/var/run/postgresql``)."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(ADMIN_URL).set(database=dbname).render_as_string(hide_password=False)
+
+
 class Seeder:
     """Adds therapists (4 credentials each, one per level) straight into the tables."""
 
@@ -345,7 +352,7 @@ def main() -> int:
 
     tmp = Path(tempfile.mkdtemp(prefix="issuer-scale-"))
     dbname = f"issuer_scale_{os.getpid()}_{secrets.token_hex(3)}"
-    db_url = ADMIN_URL.rsplit("/", 1)[0] + f"/{dbname}"
+    db_url = database_url(dbname)
     env = {"ISSUER_DATABASE_URL": db_url, "ISSUER_KEYS_DIR": str(tmp / "keys"),
            "ISSUER_BASE_URL": "http://127.0.0.1:5000", "SECRET_KEY": secrets.token_urlsafe(48),
            "ISSUER_UPLOADS_DIR": str(tmp / "uploads")}
