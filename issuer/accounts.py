@@ -291,8 +291,8 @@ LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
 
 
 def record_token_use(session: Session, token: ApiToken, now: dt.datetime) -> bool:
-    """Note that ``token`` was used at ``now`` unless a use within ``LAST_USED_RESOLUTION`` is noted. Flushes
-    only; returns whether there was anything to note."""
+    """Note that ``token`` was used at ``now`` unless a use within ``LAST_USED_RESOLUTION`` is noted, in the
+    session's transaction (the caller commits); returns whether there was anything to note."""
     stale = now - LAST_USED_RESOLUTION
     if token.last_used_at is not None and token.last_used_at > stale:
         return False

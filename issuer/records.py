@@ -127,7 +127,7 @@ def _latest_marks_of(*statements: ColumnElement[bool]) -> Select[tuple[Statement
     return select(StatementMark).where(StatementMark.id.in_(newest.group_by(StatementMark.statement_id)))
 
 
-# Built once (see ``issuance._ISSUED``): every issuance reads the latest marks.
+# Built once (see ``issuance._ISSUED``): every issuance and every record page reads the latest marks.
 _LATEST_MARKS = _latest_marks_of()
 _LATEST_MARKS_OF = _latest_marks_of(StatementMark.statement_id.in_(bindparam("statement_ids", expanding=True)))
 
