@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import Response, request
+
+from issuer.signing import serialize
 
 JSON_TYPES = ("application/json", "application/ld+json")
 
@@ -19,7 +20,7 @@ def json_response(document: Any, *, mimetype: str | None = None, status: int = 2
     """JSON with the media type the client asked for (``application/ld+json`` when it asked)."""
     if mimetype is None:
         mimetype = "application/ld+json" if request.accept_mimetypes["application/ld+json"] else "application/json"
-    body = json.dumps(document, ensure_ascii=False, indent=2)
+    body = serialize(document)
     response = Response(body, status=status, mimetype=mimetype)
     response.vary.add("Accept")
     return response
