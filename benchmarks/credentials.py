@@ -34,7 +34,7 @@ BASE_URL = "https://issuer.example.org"
 
 
 def level_achievement(seed: dict[str, Any], level_key: str, creator: dict[str, Any]) -> dict[str, Any]:
-    """An Achievement shaped like ``issuer.achievements.level_achievement`` from the seed framework."""
+    """An Achievement shaped like ``issuer.frameworks.achievements.level_achievement`` from the seed framework."""
     occupation, framework = seed["occupation"], seed["framework"]
     level = framework["levels"][level_key]
     statements = level["statements"]

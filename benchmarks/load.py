@@ -107,18 +107,19 @@ def seed_bulk(n_therapists: int) -> dict[str, Any]:
     """
     from sqlalchemy import insert, select
 
-    from issuer import accounts, create_app
+    from issuer import create_app
+    from issuer.accounts import api_tokens, directory
     from issuer.extensions import db
     from issuer.models import Assignment, Level, Role, StatementMark, User, utcnow
 
     app = create_app()
     with app.app_context():
         s = db.session
-        supervisor = accounts.get_user_by_email(s, SUPERVISOR)
+        supervisor = directory.get_user_by_email(s, SUPERVISOR)
         levels = list(s.scalars(select(Level).order_by(Level.framework_id, Level.position)))
         statements = [st.id for lv in levels for st in lv.statements]
         now = utcnow()
-        password_hash = accounts.hash_password(PASSWORD)
+        password_hash = directory.hash_password(PASSWORD)
         users = [dict(email=f"load-t{i}@example.org", name=f"Load Therapist {i}", role=Role.THERAPIST,
                       password_hash=password_hash, active=True, created_at=now, public_profile=False,
                       recipient_salt=secrets.token_hex(16)) for i in range(n_therapists)]
@@ -129,7 +130,7 @@ def seed_bulk(n_therapists: int) -> dict[str, Any]:
                  for t in ids for st in statements]
         for start in range(0, len(marks), 5000):
             s.execute(insert(StatementMark), marks[start:start + 5000])
-        token = accounts.create_api_token(s, user=supervisor, name="load test").secret
+        token = api_tokens.create_api_token(s, user=supervisor, name="load test").secret
         s.commit()
         level_ids = [lv.id for lv in levels]
         db.engine.dispose()

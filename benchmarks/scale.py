@@ -9,8 +9,8 @@ On a throw-away PostgreSQL database (dropped at the end, also on failure) this
    (every statement of every level met), level completions, credentials and their two status
    entries, until the database holds 1,000 credentials;
 3. measures, median of --repeat runs, each with its own commit:
-     issue       ``issuance.complete_level`` for a fresh (therapist, level), in ``app.test_request_context()``
-     verify      ``signing.verify_stored`` on a credential issued in step 3 (cold: the process's
+     issue       ``issuance_completion.complete_level`` for a fresh (therapist, level), in ``app.test_request_context()``
+     verify      ``verifier.verify_stored`` on a credential issued in step 3 (cold: the process's
                  verification-result cache, if the app has one, is cleared first; warm: right after)
      revoke      ``revocation.change(action="revoke")`` on a seeded credential (flips a bit, re-signs the list)
 4. seeds on up to --n credentials and measures again; prints both, and the ratio N / 1,000;
@@ -106,12 +106,12 @@ class Seeder:
     def _list_for(self, purpose: str, now: Any) -> tuple[int, int, set[int]]:
         from sqlalchemy import insert
 
-        from issuer import status
+        from issuer.status_lists import lists as status_lists
         from issuer.models import StatusList
 
         current = self.lists.get(purpose)
         if current is None or len(current[2]) >= current[1] * FILL:
-            length = status.LIST_LENGTH
+            length = status_lists.LIST_LENGTH
             list_id = self.s.scalar(insert(StatusList).returning(StatusList.id), [dict(
                 public_id=uuid.uuid4(), purpose=purpose, length=length, allocated=0, bits=bytes(length // 8),
                 version=1, signed_document=None, signed_version=None, created_at=now, updated_at=now)])
@@ -122,13 +122,13 @@ class Seeder:
     def add_therapists(self, count: int, *, with_credentials: bool = True) -> list[int]:
         from sqlalchemy import insert, update
 
-        from issuer import accounts
+        from issuer.accounts import directory
         from issuer.models import (Assignment, Credential, LevelCompletion, Role, StatementMark, StatusEntry,
                                    StatusList, User, utcnow)
 
         s, now = self.s, utcnow()
         if self.password_hash is None:
-            self.password_hash = accounts.hash_password(PASSWORD)
+            self.password_hash = directory.hash_password(PASSWORD)
         users = []
         for _ in range(count):
             self.counter += 1
@@ -203,7 +203,7 @@ def seed_until(app: Any, seeder: Seeder, target: int) -> float:
 
 
 def clear_verify_caches() -> bool:
-    """Forget the app's cached verification answers (``issuer.cache``), so a measurement starts cold."""
+    """Forget the app's cached verification answers (``issuer.platform.cache``), so a measurement starts cold."""
     from flask import current_app
 
     caches = current_app.extensions.get("issuer.caches")
@@ -216,9 +216,11 @@ def clear_verify_caches() -> bool:
 def measure(app: Any, seeder: Seeder, repeat: int) -> dict[str, Any]:
     from sqlalchemy import select
 
-    from issuer import issuance, revocation, signing
+    from issuer.issuance import completion as issuance_completion
     from issuer.extensions import db
+    from issuer.issuance import revocation
     from issuer.models import Credential, User
+    from issuer.verification import verifier
 
     s = db.session
     fresh = seeder.add_therapists(repeat + 1, with_credentials=False)
@@ -233,7 +235,7 @@ def measure(app: Any, seeder: Seeder, repeat: int) -> dict[str, Any]:
             from issuer.models import Level
             level = s.get(Level, level_ids[i % len(level_ids)])
             t0 = time.perf_counter()
-            credential = issuance.complete_level(s, supervisor=supervisor, therapist=therapist, level=level)
+            credential = issuance_completion.complete_level(s, supervisor=supervisor, therapist=therapist, level=level)
             s.commit()
             elapsed = (time.perf_counter() - t0) * 1000
             issued.append(credential.id)
@@ -246,10 +248,10 @@ def measure(app: Any, seeder: Seeder, repeat: int) -> dict[str, Any]:
             credential = s.get(Credential, credential_id)
             clear_verify_caches()
             t0 = time.perf_counter()
-            result = signing.verify_stored(s, credential)
+            result = verifier.verify_stored(s, credential)
             cold = (time.perf_counter() - t0) * 1000
             t0 = time.perf_counter()
-            signing.verify_stored(s, credential)
+            verifier.verify_stored(s, credential)
             warm = (time.perf_counter() - t0) * 1000
             s.rollback()
         verified.append(result.verified)
@@ -285,7 +287,8 @@ def explain(app: Any, seeder: Seeder) -> dict[str, str]:
     from sqlalchemy import func, insert, select, text
     from sqlalchemy.dialects import postgresql
 
-    from issuer import records, signing
+    from issuer.learning import record_book
+    from issuer.issuance import signing
     from issuer.extensions import db
     from issuer.models import Credential, LevelCompletion, StatusEntry, StatusList, User
 
@@ -293,25 +296,25 @@ def explain(app: Any, seeder: Seeder) -> dict[str, str]:
     sample = s.scalars(select(Credential).order_by(func.random()).limit(1)).one()
     therapist = s.get(User, sample.therapist_id)
     entry = s.scalars(select(StatusEntry).filter_by(credential_id=sample.id, purpose="revocation")).one()
-    newest = (select(func.max(records.StatementMark.id)).where(records.StatementMark.therapist_id == therapist.id)
-              .group_by(records.StatementMark.statement_id))
+    newest = (select(func.max(record_book.StatementMark.id)).where(record_book.StatementMark.therapist_id == therapist.id)
+              .group_by(record_book.StatementMark.statement_id))
     queries: dict[str, Any] = {
-        # issuance.complete_level: "already issued?" (unique (therapist_id, level_id))
+        # issuance_completion.complete_level: "already issued?" (unique (therapist_id, level_id))
         "credential by therapist+level": select(Credential).filter_by(therapist_id=therapist.id,
                                                                       level_id=sample.level_id),
-        # records.latest_marks (issuance, record pages)
-        "latest marks of a therapist": select(records.StatementMark).where(records.StatementMark.id.in_(newest)),
-        # status.set_bit / status._own_suspension_entry (revocation, every verification)
+        # record_book.latest_marks (issuance, record pages)
+        "latest marks of a therapist": select(record_book.StatementMark).where(record_book.StatementMark.id.in_(newest)),
+        # status_lists.set_bit / status_check._own_suspension_entry (revocation, every verification)
         "status entry by credential+purpose": select(StatusEntry).filter_by(credential_id=sample.id,
                                                                             purpose="suspension"),
-        # status.allocate claims random indexes: INSERT … ON CONFLICT on the unique (list_id, index)
+        # status_lists.allocate claims random indexes: INSERT … ON CONFLICT on the unique (list_id, index)
         "status entry by list+index": select(StatusEntry).filter_by(list_id=entry.list_id, index=entry.index),
-        # status._current_lists (every issuance): the newest list of each purpose
+        # status_lists._current_lists (every issuance): the newest list of each purpose
         "current status lists": select(StatusList).where(StatusList.id.in_(
             select(func.max(StatusList.id)).group_by(StatusList.purpose))),
-        # signing.verify_issued / IssuedVerification.unchanged (every verification page, cached or not)
+        # verifier.verify_issued / IssuedVerification.unchanged (every verification page, cached or not)
         "issued credential state": signing._ISSUED_STATE.params(credential_id=sample.id),
-        # signing._answer / Answer.unchanged (every POST /api/v1/verify, cached or not)
+        # verifier._answer / Answer.unchanged (every POST /api/v1/verify, cached or not)
         "state of keys and lists": signing._CURRENT_STATE.params(
             public_ids=[row for row in s.scalars(select(StatusList.public_id).limit(2))]),
         "completion by therapist+level": select(LevelCompletion).filter_by(therapist_id=therapist.id,
@@ -368,7 +371,9 @@ def main() -> int:
         if result.returncode != 0:
             raise RuntimeError(f"issuer init failed:\n{result.stdout}\n{result.stderr}")
 
-        from issuer import accounts, create_app, issuance
+        from issuer import create_app
+        from issuer.accounts import assignments, directory
+        from issuer.issuance import completion as issuance_completion
         from issuer.extensions import db
         from issuer.models import User
 
@@ -376,7 +381,7 @@ def main() -> int:
         with app.app_context():
             engine = db.engine
             s = db.session
-            supervisor = accounts.create_user(s, email=SUPERVISOR, name="Scale Supervisor", role="supervisor",
+            supervisor = directory.create_user(s, email=SUPERVISOR, name="Scale Supervisor", role="supervisor",
                                               password=PASSWORD)
             s.commit()
             # One genuinely issued credential: the template every seeded row copies.
@@ -384,16 +389,16 @@ def main() -> int:
 
             from issuer.models import Level
             levels = list(s.scalars(select(Level).order_by(Level.framework_id, Level.position)))
-            therapist = accounts.create_user(s, email="scale-template@example.org", name="Template Therapist",
+            therapist = directory.create_user(s, email="scale-template@example.org", name="Template Therapist",
                                              role="therapist", password=PASSWORD)
-            accounts.assign(s, supervisor=supervisor, therapist=therapist)
-            from issuer import records
+            assignments.assign(s, supervisor=supervisor, therapist=therapist)
+            from issuer.learning import record_book
             from issuer.models import utcnow
             for st in levels[0].statements:
-                records.mark_statement(s, supervisor=supervisor, therapist=therapist, statement=st,
+                record_book.mark_statement(s, supervisor=supervisor, therapist=therapist, statement=st,
                                        observed_on=utcnow().date(), note="Template.")
             with app.test_request_context():
-                template = issuance.complete_level(s, supervisor=supervisor, therapist=therapist, level=levels[0])
+                template = issuance_completion.complete_level(s, supervisor=supervisor, therapist=therapist, level=levels[0])
                 s.commit()
             seeder = Seeder(s, s.get(User, supervisor.id), template)
 

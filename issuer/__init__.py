@@ -22,7 +22,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(config or {})
     app.config["ISSUER_BASE_URL"] = str(app.config["ISSUER_BASE_URL"]).rstrip("/")
     app.config.update(cookie_settings(app.config["ISSUER_BASE_URL"]))
-    from issuer.replay import Replay
+    from issuer.platform.replay import Replay
 
     app.wsgi_app = Replay(app.wsgi_app, app)  # type: ignore[method-assign]
     proxies = int(app.config.get("ISSUER_TRUSTED_PROXIES", 0))
@@ -31,7 +31,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
 
-    from issuer import api, cli, database, errors, web
+    from issuer import api, cli, errors, web
+    from issuer.platform import database
     from issuer.web.converters import DatabaseId
 
     app.url_map.converters["int"] = DatabaseId  # ids beyond the column's range are a 404, not an overflow

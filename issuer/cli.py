@@ -12,6 +12,9 @@ from flask_migrate import upgrade
 
 from issuer.errors import IssuerError
 from issuer.extensions import db
+from issuer.accounts import assignments
+from issuer.verification import inputs
+from issuer.verification import verifier
 
 
 def main() -> None:
@@ -31,16 +34,17 @@ def fail(error: IssuerError) -> None:
 @with_appcontext
 def init_command() -> None:
     """Upgrade the database, create issuer keys if none exist, import every framework. Idempotent."""
-    from issuer import frameworks, keys
+    from issuer.frameworks import catalogue
+    from issuer.identity import keystore
 
     upgrade()
     try:
-        created = keys.ensure_keys(db.session)
+        created = keystore.ensure_keys(db.session)
         db.session.commit()
         for key in created:
             click.echo(f"Created {key.algorithm} key {key.kid}.")
-        for path in frameworks.framework_files(current_app.config["ISSUER_FRAMEWORKS_DIR"]):
-            result = frameworks.import_framework(db.session, frameworks.parse_framework(path))
+        for path in catalogue.framework_files(current_app.config["ISSUER_FRAMEWORKS_DIR"]):
+            result = catalogue.import_framework(db.session, catalogue.parse_framework(path))
             db.session.commit()
             verb = "Imported" if result.created else "Already imported"
             click.echo(f"{verb} {result.framework.name} {result.framework.version} from {path.name}.")
@@ -60,10 +64,10 @@ def frameworks_group() -> None:
 @with_appcontext
 def frameworks_import(path: Path) -> None:
     """Import a framework export (JSON). Importing the same file twice changes nothing."""
-    from issuer import frameworks
+    from issuer.frameworks import catalogue
 
     try:
-        result = frameworks.import_framework(db.session, frameworks.parse_framework(path))
+        result = catalogue.import_framework(db.session, catalogue.parse_framework(path))
         db.session.commit()
     except IssuerError as error:
         db.session.rollback()
@@ -99,10 +103,10 @@ def keys_group() -> None:
 @with_appcontext
 def keys_generate(algorithm: str) -> None:
     """Create keys for algorithms that have none yet (never replaces an existing identity)."""
-    from issuer import keys
+    from issuer.identity import keystore
 
-    wanted = keys.ALGORITHMS if algorithm == "all" else (algorithm,)
-    created = [k for k in keys.ensure_keys(db.session) if k.algorithm in wanted]
+    wanted = keystore.ALGORITHMS if algorithm == "all" else (algorithm,)
+    created = [k for k in keystore.ensure_keys(db.session) if k.algorithm in wanted]
     db.session.commit()
     for key in created:
         click.echo(f"Created {key.algorithm} key {key.kid}.")
@@ -115,10 +119,10 @@ def keys_generate(algorithm: str) -> None:
 @with_appcontext
 def keys_rotate(algorithm: str) -> None:
     """Make new current keys; retired keys stay published so old credentials keep verifying."""
-    from issuer import keys
+    from issuer.identity import keystore
 
-    wanted = keys.ALGORITHMS if algorithm == "all" else (algorithm,)
-    for key in keys.rotate(db.session, wanted):
+    wanted = keystore.ALGORITHMS if algorithm == "all" else (algorithm,)
+    for key in keystore.rotate(db.session, wanted):
         click.echo(f"New current {key.algorithm} key {key.kid}.")
     db.session.commit()
 
@@ -127,9 +131,9 @@ def keys_rotate(algorithm: str) -> None:
 @with_appcontext
 def keys_list() -> None:
     """List every key with its state; private keys are never shown."""
-    from issuer import keys
+    from issuer.identity import keystore
 
-    for key in keys.all_keys(db.session):
+    for key in keystore.all_keys(db.session):
         state = f"retired {key.retired_at:%Y-%m-%d}" if key.retired_at else "current"
         public = key.public_multibase or key.public_jwk.get("kty", "")
         click.echo(f"{key.kid}\t{key.algorithm}\t{state}\tcreated {key.created_at:%Y-%m-%d}\t{public}")
@@ -148,12 +152,12 @@ def users_group() -> None:
 def users_add(email: str, name: str, role: str) -> None:
     """Create an account. The password is read from standard input when that is not a terminal;
     otherwise one is generated and printed once."""
-    from issuer import accounts
+    from issuer.accounts import directory
 
     generated = sys.stdin.isatty()
-    password = accounts.generate_password() if generated else sys.stdin.readline().rstrip("\r\n")
+    password = directory.generate_password() if generated else sys.stdin.readline().rstrip("\r\n")
     try:
-        user = accounts.create_user(db.session, email=email, name=name, role=role, password=password)
+        user = directory.create_user(db.session, email=email, name=name, role=role, password=password)
         db.session.commit()
     except IssuerError as error:
         db.session.rollback()
@@ -169,10 +173,11 @@ def users_add(email: str, name: str, role: str) -> None:
 @with_appcontext
 def users_deactivate(email: str) -> None:
     """Deactivate an account: it can no longer sign in or use API tokens."""
-    from issuer import accounts, audit
+    from issuer.accounts import directory
+    from issuer.platform import audit
 
     try:
-        user = accounts.get_user_by_email(db.session, email)
+        user = directory.get_user_by_email(db.session, email)
     except IssuerError as error:
         fail(error)
         return
@@ -188,11 +193,11 @@ def users_deactivate(email: str) -> None:
 @with_appcontext
 def assign_command(supervisor_email: str, therapist_email: str) -> None:
     """Assign a therapist to a supervisor."""
-    from issuer import accounts
+    from issuer.accounts import directory
 
     try:
-        accounts.assign(db.session, supervisor=accounts.get_user_by_email(db.session, supervisor_email),
-                        therapist=accounts.get_user_by_email(db.session, therapist_email))
+        assignments.assign(db.session, supervisor=directory.get_user_by_email(db.session, supervisor_email),
+                        therapist=directory.get_user_by_email(db.session, therapist_email))
         db.session.commit()
     except IssuerError as error:
         db.session.rollback()
@@ -213,28 +218,32 @@ def complete_command(supervisor_email: str, therapist_email: str, level: str, ma
 
     Prints the credential's UUID, its id in every URL (/credentials/<uuid>).
     """
-    from issuer import accounts, frameworks, issuance, notify, records
+    from issuer.accounts import directory
+    from issuer.frameworks import catalogue
+    from issuer.issuance import completion
+    from issuer.issuance import notices
+    from issuer.learning import record_book
     from issuer.errors import NotFound
     from issuer.models import utcnow
 
     try:
-        supervisor = accounts.get_user_by_email(db.session, supervisor_email)
-        therapist = accounts.get_user_by_email(db.session, therapist_email)
-        fw = frameworks.find_framework(db.session, framework_slug)
+        supervisor = directory.get_user_by_email(db.session, supervisor_email)
+        therapist = directory.get_user_by_email(db.session, therapist_email)
+        fw = catalogue.find_framework(db.session, framework_slug)
         wanted = level.strip().lower()
         match = next((lv for lv in fw.levels if wanted in (lv.key.lower(), lv.label.lower())), None)
         if match is None:
             raise NotFound(f"{fw.name} {fw.version} has no level {level!r} "
                            f"(levels: {', '.join(lv.label for lv in fw.levels)})")
         if mark_all_statements:
-            met = records.met_statements(db.session, therapist)
+            met = record_book.met_statements(db.session, therapist)
             for statement in match.statements:
                 if statement.id not in met:
-                    records.mark_statement(db.session, supervisor=supervisor, therapist=therapist, statement=statement,
+                    record_book.mark_statement(db.session, supervisor=supervisor, therapist=therapist, statement=statement,
                                            observed_on=utcnow().date(), note="Recorded from the command line.")
-        credential = issuance.complete_level(db.session, supervisor=supervisor, therapist=therapist, level=match)
+        credential = completion.complete_level(db.session, supervisor=supervisor, therapist=therapist, level=match)
         db.session.commit()
-        notify.credential_issued(credential)
+        notices.credential_issued(credential)
     except IssuerError as error:
         db.session.rollback()
         fail(error)
@@ -246,7 +255,7 @@ def complete_command(supervisor_email: str, therapist_email: str, level: str, ma
 @with_appcontext
 def demo_command() -> None:
     """Create one demo account of each role (once) and print how to sign in."""
-    from issuer import demo
+    from issuer.accounts import demo
 
     created = demo.create_demo_accounts(db.session)
     db.session.commit()
@@ -255,9 +264,9 @@ def demo_command() -> None:
         click.echo(f"Demo accounts (sign in at {base}/login); passwords are shown this once:")
         for role, email, password in created:
             click.echo(f"  {role:<10} {email:<28} {password}")
-        click.echo("Passwords are also saved, readable only by you, in instance/demo-accounts.txt.")
+        click.echo("Passwords are also saved, readable only by you, in instance/demo-directory.txt.")
     else:
-        click.echo(f"Demo accounts exist already; their passwords are in instance/demo-accounts.txt. Sign in at {base}/login")
+        click.echo(f"Demo accounts exist already; their passwords are in instance/demo-directory.txt. Sign in at {base}/login")
 
 
 @click.command("verify")
@@ -270,17 +279,16 @@ def verify_command(source: click.utils.LazyFile) -> None:
     """
     import json
 
-    from issuer import sharing, signing
 
     raw = source.read(2 * 1024 * 1024 + 1)
     try:
         if len(raw) > 2 * 1024 * 1024:
             raise IssuerError("the input is larger than 2 MB")
-        data = sharing.extract_credential(raw, filename=getattr(source, "name", "") or "")
+        data = inputs.extract_credential(raw, filename=getattr(source, "name", "") or "")
     except IssuerError as error:
         click.echo(json.dumps({"verified": False, "checks": [], "warnings": [], "errors": [error.message]}, indent=2))
         sys.exit(2)
-    result = signing.verify_any(db.session, data)
+    result = verifier.verify_any(db.session, data)
     click.echo(json.dumps(result.as_json(), indent=2, ensure_ascii=False))
     sys.exit(0 if result.verified else (1 if result.readable else 2))
 
@@ -296,7 +304,7 @@ def _status_command(action: str) -> click.Command:
     @click.option("--reason", required=True)
     @with_appcontext
     def command(credential_id: str, reason: str) -> None:
-        from issuer import revocation
+        from issuer.issuance import revocation
 
         try:
             credential = revocation.get(db.session, credential_id)
@@ -321,11 +329,12 @@ for _action in ("revoke", "suspend", "unsuspend"):
 @with_appcontext
 def credentials_clr(therapist_email: str, as_jwt: bool) -> None:
     """Print THERAPIST_EMAIL's whole learning record as a signed CLR 2.0 credential."""
-    from issuer import accounts, clr
+    from issuer.accounts import directory
+    from issuer.issuance import clr
     from issuer.models import utcnow
 
     try:
-        therapist = accounts.get_user_by_email(db.session, therapist_email)
+        therapist = directory.get_user_by_email(db.session, therapist_email)
         signed = clr.signed_clr(db.session, therapist, now=utcnow())
     except IssuerError as error:
         fail(error)

@@ -19,9 +19,11 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
-from issuer import create_app, database
+from issuer import create_app
+from issuer.platform import database
 from issuer.config import ROOT, normalise_database_url
 from issuer.extensions import db
+from issuer.accounts import assignments
 
 SHARED = ROOT.parent / "shared"
 SEED_FRAMEWORK = ROOT / "frameworks" / "music-therapists-29-1129.02-v26.05.json"
@@ -144,7 +146,7 @@ def runner(app: Flask) -> FlaskCliRunner:
 @pytest.fixture
 def framework(app: Flask) -> Any:
     """The seed music therapist framework, imported."""
-    from issuer.frameworks import import_framework, parse_framework
+    from issuer.frameworks.catalogue import import_framework, parse_framework
 
     with app.app_context():
         result = import_framework(db.session, parse_framework(SEED_FRAMEWORK))
@@ -159,11 +161,11 @@ CSRF_PATTERN = __import__("re").compile(r'name="csrf_token"[^>]*value="([^"]+)"'
 @pytest.fixture
 def make_user(app: Flask) -> Any:
     """Create an account; returns its id. ``make_user("s@x.test", "supervisor")``."""
-    from issuer import accounts
+    from issuer.accounts import directory
 
     def _make(email: str, role: str = "therapist", name: str | None = None, password: str = PASSWORD) -> int:
         with app.app_context():
-            user = accounts.create_user(db.session, email=email, name=name or email.split("@")[0].title(),
+            user = directory.create_user(db.session, email=email, name=name or email.split("@")[0].title(),
                                         role=role, password=password)
             db.session.commit()
             return user.id
@@ -173,12 +175,11 @@ def make_user(app: Flask) -> Any:
 
 @pytest.fixture
 def make_assignment(app: Flask) -> Any:
-    from issuer import accounts
     from issuer.models import User
 
     def _assign(supervisor_id: int, therapist_id: int) -> None:
         with app.app_context():
-            accounts.assign(db.session, supervisor=db.session.get(User, supervisor_id),
+            assignments.assign(db.session, supervisor=db.session.get(User, supervisor_id),
                             therapist=db.session.get(User, therapist_id))
             db.session.commit()
 

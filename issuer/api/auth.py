@@ -12,10 +12,10 @@ from flask import Response, g, request
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from issuer import accounts
 from issuer.errors import Conflict, InvalidInput, IssuerError
 from issuer.extensions import db
 from issuer.models import IdempotencyKey, Role, User, utcnow
+from issuer.accounts import api_tokens
 
 F = TypeVar("F", bound=Callable[..., Any])
 MAX_IDEMPOTENCY_KEY = 200
@@ -38,10 +38,10 @@ def token_required(*roles: Role) -> Callable[[F], F]:
             scheme, _, secret = header.partition(" ")
             if scheme.lower() != "bearer" or not secret.strip():
                 raise Unauthorized("send a personal API token as 'Authorization: Bearer <token>'")
-            token = accounts.token_for_secret(db.session, secret.strip())
+            token = api_tokens.token_for_secret(db.session, secret.strip())
             if token is None:
                 raise Unauthorized("the API token is unknown, revoked, or its account is deactivated")
-            if accounts.record_token_use(db.session, token, utcnow()):
+            if api_tokens.record_token_use(db.session, token, utcnow()):
                 db.session.commit()  # on its own: a use counts even when the call only reads, or fails
             user = token.user
             if roles and user.role not in roles:

@@ -7,13 +7,14 @@ import uuid
 from flask import jsonify
 from flask.typing import ResponseReturnValue
 
-from issuer import accounts, revocation
+from issuer.issuance import revocation
 from issuer.api import bp
 from issuer.api.auth import current_api_user, json_body, token_required
 from issuer.api.therapists import credential_json
 from issuer.errors import InvalidInput, NotFound, PermissionDenied
 from issuer.extensions import db
 from issuer.models import Credential, Role
+from issuer.accounts import assignments
 
 
 def _visible_credential(credential_id: uuid.UUID) -> Credential:
@@ -22,7 +23,7 @@ def _visible_credential(credential_id: uuid.UUID) -> Credential:
     visible = credential is not None and (
         caller.role is Role.ADMIN or caller.id == credential.therapist_id
         or (caller.role is Role.SUPERVISOR
-            and accounts.is_assigned(db.session, supervisor=caller, therapist=credential.therapist))
+            and assignments.is_assigned(db.session, supervisor=caller, therapist=credential.therapist))
     )
     if not visible:
         raise NotFound("no credential with that id is visible to you")

@@ -8,7 +8,7 @@ from flask import jsonify
 from flask.typing import ResponseReturnValue
 
 from issuer.api import bp
-from issuer.identity import base_url
+from issuer.identity.profile import base_url
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 

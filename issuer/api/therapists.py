@@ -10,21 +10,25 @@ from flask import Response, jsonify
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
-from issuer import accounts, frameworks, issuance, notify, records
+from issuer.frameworks import catalogue
+from issuer.issuance import completion
+from issuer.issuance import notices
+from issuer.learning import record_book
 from issuer.api import bp
 from issuer.api.auth import current_api_user, idempotent, json_body, token_required
 from issuer.errors import InvalidInput, NotFound
 from issuer.extensions import db
-from issuer.identity import base_url
+from issuer.identity.profile import base_url
 from issuer.models import Credential, Role, Statement, StatementMark, User
 from issuer.web.converters import MAX_ID
+from issuer.accounts import assignments
 
 
 def _therapist_for(therapist_id: int) -> User:
     """The therapist, if the caller may see them: assigned supervisor, admin, or the therapist themself."""
     caller = current_api_user()
     if caller.role is Role.SUPERVISOR:
-        therapist = accounts.assigned_therapist(db.session, supervisor=caller, therapist_id=therapist_id)
+        therapist = assignments.assigned_therapist(db.session, supervisor=caller, therapist_id=therapist_id)
     else:
         therapist = db.session.get(User, therapist_id)
     visible = therapist is not None and therapist.role is Role.THERAPIST and (
@@ -38,8 +42,8 @@ def _therapist_for(therapist_id: int) -> User:
 
 def _therapist_json(therapist: User) -> dict[str, Any]:
     progress = []
-    for fw in frameworks.current_frameworks(db.session):
-        for p in records.progress(db.session, therapist, fw):
+    for fw in catalogue.current_frameworks(db.session):
+        for p in record_book.progress(db.session, therapist, fw):
             progress.append({"framework": fw.slug, "levelId": p.level_id, "level": p.label, "met": p.met,
                              "total": p.total, "completed": p.completed})
     return {"id": therapist.id, "name": therapist.name, "email": therapist.email, "progress": progress}
@@ -74,7 +78,7 @@ def list_therapists() -> ResponseReturnValue:
     if caller.role is Role.ADMIN:
         people = list(db.session.scalars(select(User).filter_by(role=Role.THERAPIST).order_by(User.name)))
     else:
-        people = accounts.assigned_therapists(db.session, caller)
+        people = assignments.assigned_therapists(db.session, caller)
     return jsonify({"therapists": [_therapist_json(t) for t in people]})
 
 
@@ -85,7 +89,7 @@ def learning_record(therapist_id: int) -> ResponseReturnValue:
     credentials = db.session.scalars(select(Credential).filter_by(therapist_id=therapist.id)).all()
     return jsonify({
         "therapist": _therapist_json(therapist),
-        "marks": [_mark_json(m) for m in records.record_of(db.session, therapist)],
+        "marks": [_mark_json(m) for m in record_book.record_of(db.session, therapist)],
         "credentials": [{"id": str(c.id), "level": c.level.label, "state": c.state,
                          "url": f"{base_url()}/credentials/{c.id}"} for c in credentials],
     })
@@ -113,7 +117,7 @@ def mark_statement(therapist_id: int) -> ResponseReturnValue:
     note, url = body.get("note", ""), body.get("evidenceUrl")
     if not isinstance(note, str) or (url is not None and not isinstance(url, str)):
         raise InvalidInput("note and evidenceUrl must be strings")
-    mark = records.mark_statement(db.session, supervisor=current_api_user(), therapist=therapist, statement=statement,
+    mark = record_book.mark_statement(db.session, supervisor=current_api_user(), therapist=therapist, statement=statement,
                                   observed_on=observed_on, note=note, evidence_url=url)
     db.session.commit()
     response = jsonify(_mark_json(mark))
@@ -126,21 +130,21 @@ def mark_statement(therapist_id: int) -> ResponseReturnValue:
 @idempotent
 def complete_level(therapist_id: int, level_id: int) -> ResponseReturnValue:
     therapist = _therapist_for(therapist_id)
-    level = frameworks.get_level(db.session, level_id)
+    level = catalogue.get_level(db.session, level_id)
     if level is None:
         raise NotFound(f"no level {level_id}")
     body = json_body() if json_body_present() else {}
     justification = body.get("justification")
     if justification is not None and not isinstance(justification, str):
         raise InvalidInput("justification must be a string")
-    credential = issuance.complete_level(db.session, supervisor=current_api_user(), therapist=therapist, level=level,
+    credential = completion.complete_level(db.session, supervisor=current_api_user(), therapist=therapist, level=level,
                                          justification=(justification or "").strip() or None)
     # Answer and notice are built from the rows at hand; after the commit they would be read again.
     body = json.dumps(credential_json(credential), ensure_ascii=False)
-    notice = notify.issuance_message(credential)
+    notice = notices.issuance_message(credential)
     location = f"{base_url()}/credentials/{credential.id}"
     db.session.commit()
-    notify.send_quietly(notice, about=location)
+    notices.send_quietly(notice, about=location)
     response = Response(body, status=201, mimetype="application/json")
     response.headers["Location"] = location
     return response

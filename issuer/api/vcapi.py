@@ -12,12 +12,14 @@ from typing import Any
 from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
-from issuer import audit, signing
+from issuer.platform import audit
+from issuer.issuance import signing
 from issuer.api.auth import current_api_user, json_body, token_required
 from issuer.errors import InvalidInput
 from issuer.extensions import db
-from issuer.identity import issuer_did, issuer_profile
+from issuer.identity.profile import issuer_did, issuer_profile
 from issuer.models import Role, utcnow
+from issuer.verification import verifier
 
 bp = Blueprint("vcapi", __name__)
 
@@ -28,7 +30,7 @@ def verify() -> ResponseReturnValue:
     credential = body.get("verifiableCredential")
     if not isinstance(credential, (dict, str)):
         raise InvalidInput("verifiableCredential must be a credential object (or a compact JWT string)")
-    result = signing.verify_any(db.session, credential)
+    result = verifier.verify_any(db.session, credential)
     answer = {
         "verified": result.verified,
         "checks": [c.name for c in result.checks if c.ok],

@@ -5,11 +5,13 @@ from __future__ import annotations
 from flask import abort, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from issuer import replay, sharing, signing
+from issuer.platform import replay
 from issuer.api import bp
-from issuer.database import read_only
+from issuer.platform.database import read_only
 from issuer.errors import InvalidInput
 from issuer.extensions import db
+from issuer.verification import inputs
+from issuer.verification import verifier
 
 MAX_BYTES = 1024 * 1024
 
@@ -26,13 +28,13 @@ def verify() -> ResponseReturnValue:
         raise InvalidInput("send the credential as the body: JSON-LD, a compact JWT, or a baked PNG/SVG")
     mimetype = request.mimetype or ""
     if mimetype.startswith("image/") or mimetype == "application/octet-stream":
-        data = sharing.extract_credential(raw, mimetype=mimetype)
+        data = inputs.extract_credential(raw, mimetype=mimetype)
     elif mimetype == "multipart/form-data":
         raise InvalidInput("send the credential itself as the body, not a form")
     else:
-        data = sharing.extract_credential(raw)
-    read_only(db.session)  # a cached answer costs one query in autocommit (see issuer.database.reading)
-    answer = signing.answer(db.session, data)
+        data = inputs.extract_credential(raw)
+    read_only(db.session)  # a cached answer costs one query in autocommit (see issuer.platform.database.reading)
+    answer = verifier.answer(db.session, data)
     result = answer.verification
     db.session.commit()  # keeps a status list that an uncached verification had to sign
     replay.allow(answer.unchanged)

@@ -12,12 +12,19 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
-from issuer import accounts, audit, bulk, frameworks, keys, notify, settings
+from issuer.accounts import directory
+from issuer.platform import audit
+from issuer.issuance import bulk
+from issuer.frameworks import catalogue
+from issuer.identity import keystore
+from issuer.issuance import notices
+from issuer.platform import settings
 from issuer.errors import InvalidInput, IssuerError, NotFound
 from issuer.extensions import db
 from issuer.models import Assignment, AuditEvent, Credential, Framework, Role, User
 from issuer.web.auth import role_required
 from issuer.web.forms import AssignForm, ConfirmForm, FrameworkUploadForm, SettingsForm, UserForm
+from issuer.accounts import assignments as accounts_assignments
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 AUDIT_PAGE_SIZE = 50
@@ -53,7 +60,7 @@ def users() -> ResponseReturnValue:
 def create_user() -> ResponseReturnValue:
     form = UserForm()
     _valid(form)
-    user = accounts.create_user(db.session, email=form.email.data or "", name=form.name.data or "",
+    user = directory.create_user(db.session, email=form.email.data or "", name=form.name.data or "",
                                 role=form.role.data or "", password=form.password.data or "", actor=current_user)
     db.session.commit()
     flash(f"Created {user.role.value} account {user.email}.", "success")
@@ -65,7 +72,7 @@ def create_user() -> ResponseReturnValue:
 def toggle_user(user_id: int, action: str) -> ResponseReturnValue:
     _valid(ConfirmForm())
     user = _user(user_id)
-    accounts.set_active(db.session, user, action == "activate", actor=current_user)
+    directory.set_active(db.session, user, action == "activate", actor=current_user)
     db.session.commit()
     flash(f"{user.email} is {'active' if user.active else 'deactivated'}.", "success")
     return redirect(url_for(".users"))
@@ -80,7 +87,7 @@ def assignments() -> ResponseReturnValue:
     form.therapist_id.choices = [SelectChoice(u.id, f"{u.name} ({u.email})") for u in people if u.role is Role.THERAPIST]
     if request.method == "POST":
         _valid(form)
-        accounts.assign(db.session, supervisor=_user(form.supervisor_id.data), therapist=_user(form.therapist_id.data),
+        accounts_assignments.assign(db.session, supervisor=_user(form.supervisor_id.data), therapist=_user(form.therapist_id.data),
                         actor=current_user)
         db.session.commit()
         flash("Assigned.", "success")
@@ -96,7 +103,7 @@ def remove_assignment(assignment_id: int) -> ResponseReturnValue:
     assignment = db.session.get(Assignment, assignment_id)
     if assignment is None:
         raise NotFound("No such assignment.")
-    accounts.unassign(db.session, supervisor=assignment.supervisor, therapist=assignment.therapist, actor=current_user)
+    accounts_assignments.unassign(db.session, supervisor=assignment.supervisor, therapist=assignment.therapist, actor=current_user)
     db.session.commit()
     flash("Assignment removed.", "success")
     return redirect(url_for(".assignments"))
@@ -105,14 +112,14 @@ def remove_assignment(assignment_id: int) -> ResponseReturnValue:
 @bp.get("/keys")
 @role_required(Role.ADMIN)
 def keys_page() -> ResponseReturnValue:
-    return render_template("admin/keys.html", keys=keys.all_keys(db.session), form=ConfirmForm())
+    return render_template("admin/keystore.html", keys=keystore.all_keys(db.session), form=ConfirmForm())
 
 
 @bp.post("/keys/rotate")
 @role_required(Role.ADMIN)
 def rotate_keys() -> ResponseReturnValue:
     _valid(ConfirmForm())
-    keys.rotate(db.session, actor=current_user)
+    keystore.rotate(db.session, actor=current_user)
     db.session.commit()
     flash("New keys are current. Retired keys stay published, so credentials they signed keep verifying.", "success")
     return redirect(url_for(".keys_page"))
@@ -130,7 +137,7 @@ def frameworks_page() -> ResponseReturnValue:
         raw = upload.read(MAX_FRAMEWORK_BYTES + 1)
         if len(raw) > MAX_FRAMEWORK_BYTES:
             raise InvalidInput("The framework file is larger than 2 MB.")
-        result = frameworks.import_framework(db.session, frameworks.parse_framework_bytes(raw, source=upload.filename))
+        result = catalogue.import_framework(db.session, catalogue.parse_framework_bytes(raw, source=upload.filename))
         if result.created:
             audit.record(db.session, "framework.imported", actor=current_user, subject_type="framework",
                          subject_id=result.framework.slug)
@@ -140,7 +147,7 @@ def frameworks_page() -> ResponseReturnValue:
               "success")
         return redirect(url_for(".frameworks_page"))
     rows = db.session.scalars(select(Framework).order_by(Framework.title, Framework.version)).all()
-    return render_template("admin/frameworks.html", form=form, frameworks=rows)
+    return render_template("admin/catalogue.html", form=form, frameworks=rows)
 
 
 MAX_CSV_BYTES = 1024 * 1024
@@ -175,7 +182,7 @@ def bulk_issue() -> ResponseReturnValue:
                 bulk.issue_row(db.session, row)
                 db.session.commit()  # one issuance per row: a bad row never undoes a good one
                 issued += 1
-                notify.credential_issued(db.session.get(Credential, uuid.UUID(row.credential_id)))
+                notices.credential_issued(db.session.get(Credential, uuid.UUID(row.credential_id)))
             except IssuerError as error:
                 db.session.rollback()
                 row.status, row.message = "error", error.message

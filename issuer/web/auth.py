@@ -14,10 +14,10 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
-from issuer import accounts
 from issuer.errors import IssuerError, PermissionDenied
 from issuer.extensions import db, login_manager
 from issuer.models import Role, User
+from issuer.accounts import logins
 
 bp = Blueprint("auth", __name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -84,11 +84,11 @@ def login() -> ResponseReturnValue:
     status = 200
     if form.validate_on_submit():
         try:
-            user = accounts.authenticate(
+            user = logins.authenticate(
                 db.session, email=form.email.data or "", password=form.password.data or "",
                 address=request.remote_addr or "unknown",
             )
-        except accounts.RateLimited as error:
+        except logins.RateLimited as error:
             db.session.commit()
             flash(error.message, "error")
             response = Response(render_template("auth/login.html", form=form), status=429)

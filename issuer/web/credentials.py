@@ -19,15 +19,22 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
 
-from issuer import accounts, badges, replay, revocation, sharing, signing
-from issuer.cache import LRUCache, app_cache
-from issuer.database import read_only
+from issuer import badges
+from issuer.platform import replay
+from issuer.issuance import revocation
+from issuer.frameworks import level_images
+from issuer.platform.cache import LRUCache, app_cache
+from issuer.platform.database import read_only
 from issuer.errors import InvalidInput, NotFound, PermissionDenied
 from issuer.extensions import db
-from issuer.identity import base_url
+from issuer.identity.profile import base_url
 from issuer.models import Credential, Level, Role, User
 from issuer.web.forms import ConfirmForm, ReasonForm
 from issuer.web.negotiation import prefers_json
+from issuer.accounts import assignments
+from issuer.verification import inputs
+from issuer.verification import results
+from issuer.verification import verifier
 
 bp = Blueprint("credentials", __name__)
 
@@ -43,7 +50,7 @@ def viewer_may_see_private(credential: Credential) -> bool:
         return False
     if current_user.role is Role.ADMIN or current_user.id == credential.therapist_id:
         return True
-    return current_user.role is Role.SUPERVISOR and accounts.is_assigned(
+    return current_user.role is Role.SUPERVISOR and assignments.is_assigned(
         db.session, supervisor=current_user, therapist=credential.therapist)
 
 
@@ -92,7 +99,7 @@ def page(credential_id: uuid.UUID) -> ResponseReturnValue:
         return download(credential_id, "json")
     credential = get_credential(credential_id)
     document = json.loads(credential.document)
-    result = signing.verify_stored(db.session, credential)
+    result = verifier.verify_stored(db.session, credential)
     return render_template(
         "credentials/page.html", credential=credential, document=document, result=result,
         verification_url=verification_url(credential), linkedin=linkedin_urls(credential, document),
@@ -113,10 +120,10 @@ def download(credential_id: uuid.UUID, ext: str) -> ResponseReturnValue:
     elif ext == "jwt":
         response = Response(credential.jwt, mimetype="text/plain")
     elif ext == "png":
-        png = sharing.level_badge_png(credential.level)
+        png = level_images.level_badge_png(credential.level)
         response = Response(badges.bake_png(png, credential.document), mimetype="image/png")
     elif ext == "svg":
-        svg = sharing.level_badge_svg(credential.level)
+        svg = level_images.level_badge_svg(credential.level)
         response = Response(badges.bake_svg(svg, credential.document, jws=False), mimetype="image/svg+xml")
     else:
         raise NotFound(f"No download of type {ext!r}; try json, jwt, png or svg.")
@@ -153,7 +160,7 @@ def visibility(credential_id: uuid.UUID) -> ResponseReturnValue:
     if not ConfirmForm().validate_on_submit():
         raise InvalidInput("The form expired; try again.")
     credential.public = not credential.public
-    from issuer import audit
+    from issuer.platform import audit
 
     audit.record(db.session, "credential.visibility", actor=current_user, subject_type="credential",
                  subject_id=credential.id, public=credential.public)
@@ -184,8 +191,8 @@ def badge(achievement_id: uuid.UUID, ext: str) -> ResponseReturnValue:
     if level is None:
         raise NotFound("No level badge with that id.")
     if ext == "svg":
-        return cached(Response(sharing.level_badge_svg(level), mimetype="image/svg+xml"), 86400)
-    return cached(Response(sharing.level_badge_png(level), mimetype="image/png"), 86400)
+        return cached(Response(level_images.level_badge_svg(level), mimetype="image/svg+xml"), 86400)
+    return cached(Response(level_images.level_badge_png(level), mimetype="image/png"), 86400)
 
 
 @bp.get("/u/<handle>")
@@ -204,8 +211,8 @@ class _RenderedPage:
     """An anonymous verification page, valid while its verification is the very answer signing still gives and
     the credential's row (status, visibility, name) reads the same."""
 
-    verification: signing.Verification
-    record: signing.IssuedRecord
+    verification: results.Verification
+    record: verifier.IssuedRecord
     body: bytes
     etag: str
 
@@ -225,8 +232,8 @@ def verify_stored(credential_id: uuid.UUID) -> ResponseReturnValue:
 
     Browsers and shared caches may keep it but must revalidate (``no-cache`` + ETag): a revocation shows at once.
     """
-    read_only(db.session)  # state reads in autocommit, outside the session (see issuer.database.reading)
-    found = signing.verify_issued(db.session, credential_id)
+    read_only(db.session)  # state reads in autocommit, outside the session (see issuer.platform.database.reading)
+    found = verifier.verify_issued(db.session, credential_id)
     if found is None:
         raise NotFound("No credential with that id was issued here.")
     if not _same_for_every_visitor():
@@ -251,7 +258,7 @@ def verify_stored(credential_id: uuid.UUID) -> ResponseReturnValue:
     return response
 
 
-def _render_verification(found: signing.IssuedVerification, *, show_name: bool) -> str:
+def _render_verification(found: verifier.IssuedVerification, *, show_name: bool) -> str:
     return render_template("credentials/verify_result.html", result=found.verification,
                            document=found.verification.credential, credential=found.record, show_name=show_name)
 
@@ -266,7 +273,7 @@ def verify_submit() -> ResponseReturnValue:
     if not ConfirmForm().validate_on_submit():
         raise InvalidInput("The form expired; reload the page and try again.")
     data = read_submitted_credential()
-    result = signing.verify_any(db.session, data)
+    result = verifier.verify_any(db.session, data)
     status = 200 if result.readable else 400
     return render_template("credentials/verify_result.html", result=result, document=result.credential,
                            credential=None, show_name=True), status
@@ -280,7 +287,7 @@ def read_submitted_credential() -> str:
         raw = upload.read(MAX_VERIFY_BYTES + 1)
         if len(raw) > MAX_VERIFY_BYTES:
             abort(413, f"The file is larger than {MAX_VERIFY_BYTES // 1024} KB.")
-        return sharing.extract_credential(raw, filename=upload.filename, mimetype=upload.mimetype)
+        return inputs.extract_credential(raw, filename=upload.filename, mimetype=upload.mimetype)
     if not pasted:
         raise InvalidInput("Paste a credential (JSON or JWT) or choose a file to upload.")
     if len(pasted.encode()) > MAX_VERIFY_BYTES:

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Response, request
 
-from issuer.signing import serialize
+from issuer.issuance.signing import serialize
 
 JSON_TYPES = ("application/json", "application/ld+json")
 

@@ -2,7 +2,7 @@
 
 OB 3.0 section 6 (API) and 7 (Security): discovery is open; ``/credentials`` and ``/profile`` take OAuth 2.0
 access tokens with the OB scopes; errors are ``imsx_StatusInfo``. The OAuth protocol itself is Authlib's
-(``issuer.oauth``); the views here only sign the user in, ask for consent and hand requests to it.
+(``issuer.protocols.oauth``); the views here only sign the user in, ask for consent and hand requests to it.
 OID4VCI 1.0: issuer metadata, credential offers with a pre-authorized code, and the credential endpoint.
 """
 
@@ -36,13 +36,14 @@ from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 from wtforms import SubmitField
 
-from issuer import oauth, signing
+from issuer.protocols import oauth
 from issuer.badges import qr_svg_inline
 from issuer.errors import IssuerError, error_response
 from issuer.extensions import db
 from issuer.models import Credential, User
 from issuer.models.base import utcnow
 from issuer.models.oauth import CredentialOffer, HeldCredential, OAuthToken, secret_hash
+from issuer.verification import verifier
 
 bp = Blueprint("obapi", __name__)
 
@@ -355,7 +356,7 @@ def upsert_credential() -> ResponseReturnValue:
         fmt = "jwt_vc"
     else:
         return imsx(415, "Send application/json (a credential) or text/plain (a compact JWS).")
-    verification = signing.verify_any(db.session, data)
+    verification = verifier.verify_any(db.session, data)
     if not verification.verified:
         return imsx(400, "The credential does not verify: " + (verification.summary or "unreadable"))
     content = raw if fmt == "ldp_vc" else str(data)

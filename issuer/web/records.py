@@ -9,10 +9,11 @@ from flask import Blueprint, current_app, send_file
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
-from issuer import accounts
+from issuer.accounts import directory
 from issuer.errors import NotFound
 from issuer.extensions import db
 from issuer.models import Role, StatementMark
+from issuer.accounts import assignments
 
 bp = Blueprint("records", __name__)
 
@@ -21,8 +22,8 @@ def may_see_record(therapist_id: int) -> bool:
     if current_user.role is Role.ADMIN or current_user.id == therapist_id:
         return True
     if current_user.role is Role.SUPERVISOR:
-        therapist = db.session.get(accounts.User, therapist_id)
-        return therapist is not None and accounts.is_assigned(db.session, supervisor=current_user, therapist=therapist)
+        therapist = db.session.get(directory.User, therapist_id)
+        return therapist is not None and assignments.is_assigned(db.session, supervisor=current_user, therapist=therapist)
     return False
 
 

@@ -9,13 +9,17 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
 
-from issuer import accounts, frameworks, issuance, notify, records
+from issuer.frameworks import catalogue
+from issuer.issuance import completion
+from issuer.issuance import notices
+from issuer.learning import record_book
 from issuer.errors import InvalidInput, NotFound
 from issuer.extensions import db
 from issuer.models import Credential, Role, Statement, User
-from issuer.settings import override_allowed
+from issuer.platform.settings import override_allowed
 from issuer.web.auth import role_required
 from issuer.web.forms import CompleteForm, MarkForm, UndoForm
+from issuer.accounts import assignments
 
 bp = Blueprint("supervisor", __name__, url_prefix="/supervisor")
 
@@ -24,7 +28,7 @@ def assigned_therapist(therapist_id: int) -> User:
     """:raise NotFound: no such therapist, or not assigned to the signed-in supervisor (same answer)."""
     therapist = db.session.get(User, therapist_id)
     if (therapist is None or therapist.role is not Role.THERAPIST
-            or not accounts.is_assigned(db.session, supervisor=current_user, therapist=therapist)):
+            or not assignments.is_assigned(db.session, supervisor=current_user, therapist=therapist)):
         raise NotFound("No therapist with that id is assigned to you.")
     return therapist
 
@@ -36,9 +40,9 @@ def form_errors(form: object) -> str:
 @bp.get("/")
 @role_required(Role.SUPERVISOR)
 def therapists() -> ResponseReturnValue:
-    people = accounts.assigned_therapists(db.session, current_user)
-    current = frameworks.current_frameworks(db.session)
-    progress = {t.id: [(fw, records.progress(db.session, t, fw)) for fw in current] for t in people}
+    people = assignments.assigned_therapists(db.session, current_user)
+    current = catalogue.current_frameworks(db.session)
+    progress = {t.id: [(fw, record_book.progress(db.session, t, fw)) for fw in current] for t in people}
     return render_template("supervisor/therapists.html", therapists=people, progress=progress)
 
 
@@ -46,14 +50,14 @@ def therapists() -> ResponseReturnValue:
 @role_required(Role.SUPERVISOR)
 def therapist(therapist_id: int) -> ResponseReturnValue:
     person = assigned_therapist(therapist_id)
-    current = frameworks.current_frameworks(db.session)
-    met = records.met_statements(db.session, person)
+    current = catalogue.current_frameworks(db.session)
+    met = record_book.met_statements(db.session, person)
     credentials = {c.level_id: c for c in db.session.scalars(select(Credential).filter_by(therapist_id=person.id))}
     return render_template(
         "supervisor/therapist.html", therapist=person, frameworks=current, met=met, credentials=credentials,
-        record=records.record_of(db.session, person)[:50], mark_form=MarkForm(), undo_form=UndoForm(),
+        record=record_book.record_of(db.session, person)[:50], mark_form=MarkForm(), undo_form=UndoForm(),
         complete_form=CompleteForm(), override_allowed=override_allowed(db.session),
-        progress={fw.id: records.progress(db.session, person, fw) for fw in current},
+        progress={fw.id: record_book.progress(db.session, person, fw) for fw in current},
     )
 
 
@@ -70,8 +74,8 @@ def mark(therapist_id: int, statement_id: int) -> ResponseReturnValue:
     upload = None
     file = form.evidence_file.data
     if file and getattr(file, "filename", ""):
-        upload = records.EvidenceUpload(filename=file.filename, data=file.read(records.MAX_EVIDENCE_BYTES + 1))
-    records.mark_statement(
+        upload = record_book.EvidenceUpload(filename=file.filename, data=file.read(record_book.MAX_EVIDENCE_BYTES + 1))
+    record_book.mark_statement(
         db.session, supervisor=current_user, therapist=person, statement=statement,
         observed_on=form.observed_on.data, note=form.note.data or "", evidence_url=form.evidence_url.data,
         evidence_file=upload, uploads_dir=Path(current_app.config["ISSUER_UPLOADS_DIR"]),
@@ -88,7 +92,7 @@ def undo(therapist_id: int, mark_id: int) -> ResponseReturnValue:
     form = UndoForm()
     if not form.validate_on_submit():
         raise InvalidInput(form_errors(form) or "Say why the mark is withdrawn.")
-    records.undo_mark(db.session, supervisor=current_user, therapist=person, mark_id=mark_id, reason=form.reason.data)
+    record_book.undo_mark(db.session, supervisor=current_user, therapist=person, mark_id=mark_id, reason=form.reason.data)
     db.session.commit()
     flash("The mark is withdrawn; the learning record keeps both entries.", "success")
     return redirect(url_for(".therapist", therapist_id=person.id))
@@ -98,17 +102,17 @@ def undo(therapist_id: int, mark_id: int) -> ResponseReturnValue:
 @role_required(Role.SUPERVISOR)
 def complete(therapist_id: int, level_id: int) -> ResponseReturnValue:
     person = assigned_therapist(therapist_id)
-    level = frameworks.get_level(db.session, level_id)
+    level = catalogue.get_level(db.session, level_id)
     if level is None:
         raise NotFound("No such level.")
     form = CompleteForm()
     if not form.validate_on_submit():
         raise InvalidInput(form_errors(form) or "The form is incomplete.")
-    credential = issuance.complete_level(
+    credential = completion.complete_level(
         db.session, supervisor=current_user, therapist=person, level=level,
         justification=(form.justification.data or "").strip() or None,
     )
     db.session.commit()
-    notify.credential_issued(credential)
+    notices.credential_issued(credential)
     flash(f"{level.label} is complete. The credential is issued to {person.name}.", "success")
     return redirect(url_for("credentials.page", credential_id=credential.id))

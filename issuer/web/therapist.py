@@ -9,12 +9,17 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from issuer import accounts, audit, clr, frameworks, records
+from issuer.platform import audit
+from issuer.issuance import clr
+from issuer.frameworks import catalogue
+from issuer.learning import record_book
 from issuer.errors import Conflict, InvalidInput
 from issuer.extensions import db
 from issuer.models import ApiToken, Credential, Role, User, utcnow
 from issuer.web.auth import role_required
 from issuer.web.forms import ConfirmForm, ProfileForm, TokenForm
+from issuer.accounts import api_tokens
+from issuer.accounts import assignments
 
 bp = Blueprint("therapist", __name__)
 HANDLE = re.compile(r"^[A-Za-z0-9_-]{3,64}$")
@@ -24,15 +29,15 @@ DID = re.compile(r"^did:[a-z0-9]+:[A-Za-z0-9._:%-]+$")
 @bp.get("/me")
 @role_required(Role.THERAPIST)
 def home() -> ResponseReturnValue:
-    current = frameworks.current_frameworks(db.session)
+    current = catalogue.current_frameworks(db.session)
     credentials = db.session.scalars(
         select(Credential).filter_by(therapist_id=current_user.id).order_by(Credential.issued_at)
     ).all()
     return render_template(
         "therapist/home.html", frameworks=current, credentials=credentials,
-        progress={fw.id: records.progress(db.session, current_user, fw) for fw in current},
-        met=records.met_statements(db.session, current_user), record=records.record_of(db.session, current_user),
-        supervisors=accounts.supervisors_of(db.session, current_user),
+        progress={fw.id: record_book.progress(db.session, current_user, fw) for fw in current},
+        met=record_book.met_statements(db.session, current_user), record=record_book.record_of(db.session, current_user),
+        supervisors=assignments.supervisors_of(db.session, current_user),
     )
 
 
@@ -79,7 +84,7 @@ def tokens() -> ResponseReturnValue:
     form = TokenForm()
     secret = None
     if form.validate_on_submit():
-        secret = accounts.create_api_token(db.session, user=current_user, name=form.name.data or "").secret
+        secret = api_tokens.create_api_token(db.session, user=current_user, name=form.name.data or "").secret
         db.session.commit()
     rows = db.session.scalars(select(ApiToken).filter_by(user_id=current_user.id).order_by(ApiToken.id.desc())).all()
     return render_template("therapist/tokens.html", form=form, tokens=rows, secret=secret, revoke_form=ConfirmForm())
@@ -91,7 +96,7 @@ def revoke_token(token_id: int) -> ResponseReturnValue:
     form = ConfirmForm()
     if not form.validate_on_submit():
         raise InvalidInput("The form expired; try again.")
-    accounts.revoke_api_token(db.session, user=current_user, token_id=token_id)
+    api_tokens.revoke_api_token(db.session, user=current_user, token_id=token_id)
     db.session.commit()
     flash("Token revoked.", "success")
     return redirect(url_for(".tokens"))

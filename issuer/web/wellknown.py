@@ -7,12 +7,16 @@ import uuid
 from flask import Blueprint, Response, render_template, request
 from flask.typing import ResponseReturnValue
 
-from issuer import achievements, replay, sharing, signing, status
-from issuer.database import read_only
+from issuer.frameworks import achievements
+from issuer.platform import replay
+from issuer.frameworks import level_images
+from issuer.status_lists import lists as status_lists
+from issuer.platform.database import read_only
 from issuer.errors import NotFound
 from issuer.extensions import db
-from issuer.identity import issuer_profile
+from issuer.identity.profile import issuer_profile
 from issuer.web.negotiation import json_response, prefers_json
+from issuer.identity import did_web
 
 bp = Blueprint("wellknown", __name__)
 IDENTITY_MAX_AGE = 300
@@ -26,12 +30,12 @@ def _cache(response: Response, max_age: int = IDENTITY_MAX_AGE) -> Response:
 
 @bp.get("/.well-known/did.json")
 def did_document() -> ResponseReturnValue:
-    return _cache(json_response(signing.did_document(db.session), mimetype="application/did+json"))
+    return _cache(json_response(did_web.did_document(db.session), mimetype="application/did+json"))
 
 
 @bp.get("/.well-known/jwks.json")
 def jwks() -> ResponseReturnValue:
-    return _cache(json_response(signing.jwks(db.session), mimetype="application/jwk-set+json"))
+    return _cache(json_response(did_web.jwks(db.session), mimetype="application/jwk-set+json"))
 
 
 @bp.get("/issuer")
@@ -44,14 +48,14 @@ def profile() -> ResponseReturnValue:
 
 @bp.get("/issuer/logo.png")
 def logo() -> ResponseReturnValue:
-    return _cache(Response(sharing.issuer_logo_png(), mimetype="image/png"), 86400)
+    return _cache(Response(level_images.issuer_logo_png(), mimetype="image/png"), 86400)
 
 
 @bp.get("/status/<uuid:list_id>")
 def status_list(list_id: uuid.UUID) -> ResponseReturnValue:
     """The signed list, from one small query."""
-    read_only(db.session)  # one query in autocommit (see issuer.database.reading)
-    published = status.signed_list(db.session, list_id)
+    read_only(db.session)  # one query in autocommit (see issuer.platform.database.reading)
+    published = status_lists.signed_list(db.session, list_id)
     if published is None:
         raise NotFound("No status list with that id.")
     db.session.commit()  # keeps a list signed on first read
@@ -62,4 +66,4 @@ def status_list(list_id: uuid.UUID) -> ResponseReturnValue:
     else:
         response = Response(published.document, mimetype="application/vc+ld+json")
     response.set_etag(published.etag)
-    return _cache(response, status.LIST_MAX_AGE)
+    return _cache(response, status_lists.LIST_MAX_AGE)

@@ -29,7 +29,9 @@ def _free_port() -> int:
 @pytest.fixture
 def live_server(tmp_path: Path) -> Iterator[dict[str, Any]]:
     """The app on a real socket, initialised like `make run`: schema, keys, framework, demo accounts."""
-    from issuer import demo, frameworks, keys
+    from issuer.accounts import demo
+    from issuer.frameworks import catalogue
+    from issuer.identity import keystore
 
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
@@ -43,9 +45,9 @@ def live_server(tmp_path: Path) -> Iterator[dict[str, Any]]:
     app.instance_path = str(tmp_path / "instance")
     with app.app_context():
         db.create_all()
-        keys.ensure_keys(db.session)
-        for path in frameworks.framework_files(app.config["ISSUER_FRAMEWORKS_DIR"]):
-            frameworks.import_framework(db.session, frameworks.parse_framework(path))
+        keystore.ensure_keys(db.session)
+        for path in catalogue.framework_files(app.config["ISSUER_FRAMEWORKS_DIR"]):
+            catalogue.import_framework(db.session, catalogue.parse_framework(path))
         created = demo.create_demo_accounts(db.session)
         db.session.commit()
     server = make_server("127.0.0.1", port, app, threaded=True)

@@ -7,10 +7,14 @@ import uuid
 from flask import Flask
 from sqlalchemy import select
 
-from issuer import accounts, issuance, keys, records
+from issuer.accounts import directory
+from issuer.issuance import completion
+from issuer.identity import keystore
+from issuer.learning import record_book
 from issuer.extensions import db
-from issuer.frameworks import import_framework, parse_framework
+from issuer.frameworks.catalogue import import_framework, parse_framework
 from issuer.models import Framework, User, utcnow
+from issuer.accounts import assignments
 from tests.conftest import PASSWORD, SEED_FRAMEWORK
 
 
@@ -19,7 +23,7 @@ def seed_people(app: Flask) -> dict[str, int]:
     with app.app_context():
         if db.session.scalars(select(Framework)).first() is None:
             import_framework(db.session, parse_framework(SEED_FRAMEWORK))
-        keys.ensure_keys(db.session)
+        keystore.ensure_keys(db.session)
         made = {}
         for key, email, role, name in (
             ("supervisor", "sup@example.test", "supervisor", "Sam Supervisor"),
@@ -27,8 +31,8 @@ def seed_people(app: Flask) -> dict[str, int]:
             ("therapist", "ther@example.test", "therapist", "Taylor Therapist"),
             ("admin", "admin@example.test", "admin", "Alex Admin"),
         ):
-            made[key] = accounts.create_user(db.session, email=email, name=name, role=role, password=PASSWORD)
-        accounts.assign(db.session, supervisor=made["supervisor"], therapist=made["therapist"])
+            made[key] = directory.create_user(db.session, email=email, name=name, role=role, password=PASSWORD)
+        assignments.assign(db.session, supervisor=made["supervisor"], therapist=made["therapist"])
         db.session.commit()
         return {k: u.id for k, u in made.items()}
 
@@ -40,8 +44,8 @@ def issue(app: Flask, people: dict[str, int], level_index: int = 0) -> uuid.UUID
         ther = db.session.get(User, people["therapist"])
         level = db.session.scalars(select(Framework)).first().levels[level_index]
         for statement in level.statements:
-            records.mark_statement(db.session, supervisor=sup, therapist=ther, statement=statement,
+            record_book.mark_statement(db.session, supervisor=sup, therapist=ther, statement=statement,
                                    observed_on=utcnow().date(), note="Observed.")
-        credential = issuance.complete_level(db.session, supervisor=sup, therapist=ther, level=level)
+        credential = completion.complete_level(db.session, supervisor=sup, therapist=ther, level=level)
         db.session.commit()
         return credential.id

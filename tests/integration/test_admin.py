@@ -13,7 +13,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from issuer import audit, settings
+from issuer.platform import audit
+from issuer.platform import settings
 from issuer.extensions import db
 from issuer.models import Assignment, AuditEvent, Framework, IssuerKey, User
 from tests.conftest import SEED_FRAMEWORK, AuthActions

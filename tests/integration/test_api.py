@@ -9,10 +9,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event, func, select
 
-from issuer import accounts
 from issuer.api import auth as api_auth
 from issuer.extensions import db
 from issuer.models import ApiToken, Credential, Framework, StatementMark, User
+from issuer.accounts import api_tokens
 from tests.integration.helpers import seed_people
 
 
@@ -22,7 +22,7 @@ def api(app: Flask) -> dict:
     with app.app_context():
         tokens = {}
         for role in ("supervisor", "other", "therapist", "admin"):
-            tokens[role] = accounts.create_api_token(db.session, user=db.session.get(User, people[role]),
+            tokens[role] = api_tokens.create_api_token(db.session, user=db.session.get(User, people[role]),
                                                      name="tests").secret
         level = db.session.scalars(select(Framework)).one().levels[0]
         ids = {"level": level.id, "statements": [s.id for s in level.statements]}
@@ -190,6 +190,6 @@ def test_a_token_records_its_last_use_to_the_minute_without_writing_on_every_cal
 def test_revoked_token_stops_working(app: Flask, client: FlaskClient, api: dict) -> None:
     with app.app_context():
         token = db.session.scalars(select(ApiToken).filter_by(user_id=api["people"]["supervisor"])).one()
-        accounts.revoke_api_token(db.session, user=token.user, token_id=token.id)
+        api_tokens.revoke_api_token(db.session, user=token.user, token_id=token.id)
         db.session.commit()
     assert client.get("/api/v1/therapists", headers=bearer(api["tokens"]["supervisor"])).status_code == 401

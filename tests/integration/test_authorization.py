@@ -8,8 +8,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from issuer.extensions import db
-from issuer import accounts
 from issuer.models import Assignment, Framework, StatementMark, User
+from issuer.accounts import api_tokens
 from tests.conftest import AuthActions
 from tests.integration.helpers import issue, seed_people
 
@@ -25,7 +25,7 @@ def world(app: Flask) -> dict:
     with app.app_context():
         fw = db.session.scalars(select(Framework)).one()
         mark = db.session.scalars(select(StatementMark)).first()
-        token = accounts.create_api_token(db.session, user=db.session.get(User, people["therapist"]), name="t")
+        token = api_tokens.create_api_token(db.session, user=db.session.get(User, people["therapist"]), name="t")
         assignment = db.session.scalars(select(Assignment)).first()
         db.session.commit()
         return {"t": people["therapist"], "c": credential_id, "l2": fw.levels[1].id,

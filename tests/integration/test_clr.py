@@ -6,9 +6,10 @@ import json
 
 from flask import Flask
 
-from issuer import signing
+from issuer.issuance import signing
 from issuer.credentials import schema
 from issuer.extensions import db
+from issuer.verification import verifier
 from tests.conftest import AuthActions
 from tests.integration.helpers import issue, seed_people
 
@@ -29,22 +30,22 @@ def test_two_levels_give_a_clr_that_verifies_and_refuses_tampering(app: Flask) -
     assert clr["partial"] is True
     assert schema.validate(clr, "clrcredential") == []
     with app.test_request_context():
-        verified = signing.verify_any(db.session, clr)
+        verified = verifier.verify_any(db.session, clr)
         assert verified.verified, verified.as_json()
         assert any(c.name == "credentials" and c.ok for c in verified.checks)
         tampered = json.loads(json.dumps(clr))
         tampered["credentialSubject"]["verifiableCredential"][1]["name"] = "Music Therapists: Advanced"
-        refused = signing.verify_any(db.session, tampered)
+        refused = verifier.verify_any(db.session, tampered)
         assert not refused.verified
         assert next(c for c in refused.checks if c.name == "proof").ok is False
         # A CLR whose own proof is good but which carries a tampered credential fails on that credential.
-        from issuer import clr as clr_service
+        from issuer.issuance import clr as clr_service
         from issuer.models import User, utcnow
 
         unsigned = clr_service.build_clr(db.session, db.session.get(User, people["therapist"]), now=utcnow())
         unsigned["credentialSubject"]["verifiableCredential"][1]["name"] = "Music Therapists: Advanced"
         resigned = signing.sign(db.session, unsigned, now=utcnow(), schema_name="clrcredential").document
-        result = signing.verify_any(db.session, resigned)
+        result = verifier.verify_any(db.session, resigned)
         assert not result.verified
         assert next(c for c in result.checks if c.name == "proof").ok is True
         inner = next(c for c in result.checks if c.name == "credentials")
@@ -60,7 +61,7 @@ def test_therapist_downloads_the_clr_as_json_and_jwt(app: Flask) -> None:
     assert as_json.status_code == 200 and json.loads(as_json.get_data())["type"][1] == "ClrCredential"
     as_jwt = client.get("/me/clr.jwt").get_data(as_text=True)
     with app.test_request_context():
-        assert signing.verify_any(db.session, as_jwt).verified
+        assert verifier.verify_any(db.session, as_jwt).verified
     other = app.test_client()
     AuthActions(other).login("sup@example.test")
     assert other.get("/me/clr.json").status_code == 403

@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from issuer import database
+from issuer.platform import database
 from issuer.extensions import db
 from tests.conftest import fresh_app, make_test_config
 from tests.integration.helpers import issue, seed_people
@@ -62,7 +62,7 @@ def test_a_read_only_request_answers_from_what_is_committed(one_connection_app: 
     answers from what is committed, without waiting on the lock, and shows the revocation once it commits."""
     from sqlalchemy.orm import Session
 
-    from issuer import revocation
+    from issuer.issuance import revocation
     from issuer.models import Credential, User
 
     people = seed_people(one_connection_app)

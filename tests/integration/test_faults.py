@@ -10,7 +10,9 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from issuer import issuance, signing, status
+from issuer.issuance import completion
+from issuer.issuance import signing
+from issuer.status_lists import lists as status_lists
 from issuer.extensions import db
 from issuer.models import AuditEvent, Credential, Framework, LevelCompletion, StatementMark, StatusEntry, User, utcnow
 from tests.integration.helpers import seed_people
@@ -25,13 +27,13 @@ def counts(app: Flask) -> dict[str, int]:
 @pytest.fixture
 def ready(app: Flask) -> dict[str, int]:
     """Every Emerging statement met; nothing issued yet."""
-    from issuer import records
+    from issuer.learning import record_book
 
     people = seed_people(app)
     with app.test_request_context():
         sup, ther = db.session.get(User, people["supervisor"]), db.session.get(User, people["therapist"])
         for statement in db.session.scalars(select(Framework)).one().levels[0].statements:
-            records.mark_statement(db.session, supervisor=sup, therapist=ther, statement=statement,
+            record_book.mark_statement(db.session, supervisor=sup, therapist=ther, statement=statement,
                                    observed_on=utcnow().date())
         db.session.commit()
     return people
@@ -42,7 +44,7 @@ def complete(app: Flask, people: dict[str, int]) -> tuple[str, str]:
     with app.test_request_context():
         try:
             level = db.session.scalars(select(Framework)).one().levels[0]
-            credential = issuance.complete_level(db.session, supervisor=db.session.get(User, people["supervisor"]),
+            credential = completion.complete_level(db.session, supervisor=db.session.get(User, people["supervisor"]),
                                                  therapist=db.session.get(User, people["therapist"]), level=level)
             db.session.commit()
             return str(credential.id), credential.level.label
@@ -62,13 +64,13 @@ def test_failure_at_each_step_leaves_nothing(app: Flask, ready: dict[str, int], 
                                              step: str) -> None:
     before = counts(app)
     if step == "after status allocation":
-        real_allocate = status.allocate
+        real_allocate = status_lists.allocate
 
         def allocate_then_fail(*args: Any, **kwargs: Any) -> Any:
             real_allocate(*args, **kwargs)
             raise RuntimeError("injected failure")
 
-        monkeypatch.setattr(status, "allocate", allocate_then_fail)
+        monkeypatch.setattr(status_lists, "allocate", allocate_then_fail)
     elif step == "after signing":
         real_sign = signing.sign
 
@@ -108,8 +110,8 @@ def test_connection_dropping_mid_issuance_leaves_nothing(app: Flask, ready: dict
 def test_issuance_refuses_when_clocks_disagree(app: Flask, ready: dict[str, int]) -> None:
     with app.test_request_context():
         level = db.session.scalars(select(Framework)).one().levels[0]
-        with pytest.raises(issuance.ClockDrift, match="disagree"):
-            issuance.complete_level(db.session, supervisor=db.session.get(User, ready["supervisor"]),
+        with pytest.raises(completion.ClockDrift, match="disagree"):
+            completion.complete_level(db.session, supervisor=db.session.get(User, ready["supervisor"]),
                                     therapist=db.session.get(User, ready["therapist"]), level=level,
                                     now=utcnow() + dt.timedelta(minutes=5))
         db.session.rollback()

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from issuer.errors import Conflict, FrameworkFileError
 from issuer.extensions import db
-from issuer.frameworks import import_framework, parse_framework
+from issuer.frameworks.catalogue import import_framework, parse_framework
 from issuer.models import Framework, Level, Statement
 from tests.conftest import SEED_FRAMEWORK
 

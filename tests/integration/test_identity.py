@@ -12,9 +12,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from issuer import keys, signing
+from issuer.identity import keystore
 from issuer.extensions import db
 from issuer.models import Credential, IssuerKey
+from issuer.identity import did_web
+from issuer.verification import verifier
 from tests.integration.helpers import issue, seed_people
 
 
@@ -53,16 +55,16 @@ def test_rotation_keeps_old_credentials_verifying(app: Flask, runner) -> None:
         old_doc = json.loads(db.session.get(Credential, old).document)
         new_doc = json.loads(db.session.get(Credential, new).document)
         assert old_doc["proof"][0]["verificationMethod"] != new_doc["proof"][0]["verificationMethod"]
-        assert signing.verify_any(db.session, old_doc).verified
-        assert signing.verify_any(db.session, new_doc).verified
-        assert len(signing.did_document(db.session)["verificationMethod"]) == 4
+        assert verifier.verify_any(db.session, old_doc).verified
+        assert verifier.verify_any(db.session, new_doc).verified
+        assert len(did_web.did_document(db.session)["verificationMethod"]) == 4
 
 
 @pytest.mark.parametrize("damage", ["missing", "world-readable", "corrupt"])
 def test_unusable_key_file_stops_signing_without_a_new_identity(app: Flask, keys_dir: Path, damage: str) -> None:
     people = seed_people(app)
     with app.app_context():
-        kid = keys.current_key(db.session, keys.ED25519).kid
+        kid = keystore.current_key(db.session, keystore.ED25519).kid
     path = keys_dir / f"{kid}.pem"
     if damage == "missing":
         path.unlink()
@@ -70,7 +72,7 @@ def test_unusable_key_file_stops_signing_without_a_new_identity(app: Flask, keys
         path.chmod(0o644)
     else:
         path.write_bytes(path.read_bytes()[:40])
-    with pytest.raises(keys.KeyUnavailable, match=kid):
+    with pytest.raises(keystore.KeyUnavailable, match=kid):
         issue(app, people, 0)
     with app.app_context():
         assert db.session.scalars(select(IssuerKey).filter_by(algorithm="Ed25519")).all()[0].kid == kid
@@ -105,7 +107,7 @@ def test_key_file_damaged_after_use_stops_the_next_issuance(app: Flask, keys_dir
     people = seed_people(app)
     issue(app, people, 0)
     with app.app_context():
-        kid = keys.current_key(db.session, keys.ED25519).kid
+        kid = keystore.current_key(db.session, keystore.ED25519).kid
     path = keys_dir / f"{kid}.pem"
     if damage == "missing":
         path.unlink()
@@ -117,7 +119,7 @@ def test_key_file_damaged_after_use_stops_the_next_issuance(app: Flask, keys_dir
         elsewhere = keys_dir.parent / "elsewhere.pem"
         path.rename(elsewhere)
         path.symlink_to(elsewhere)
-    with pytest.raises(keys.KeyUnavailable, match=kid):
+    with pytest.raises(keystore.KeyUnavailable, match=kid):
         issue(app, people, 1)
     with app.app_context():
         assert len(db.session.scalars(select(IssuerKey)).all()) == 2  # no new identity
@@ -132,7 +134,7 @@ def test_wrong_passphrase_stops_signing(app_config: dict, keys_dir: Path) -> Non
     people = seed_people(app)
     assert b"ENCRYPTED" in next(keys_dir.glob("ed25519-*.pem")).read_bytes()
     wrong = create_app({**app_config, "ISSUER_KEY_PASSPHRASE": b"a wrong passphrase"})
-    with pytest.raises(keys.KeyUnavailable, match="passphrase"):
+    with pytest.raises(keystore.KeyUnavailable, match="passphrase"):
         issue(wrong, people, 0)
     assert issue(app, people, 0)
     with app.app_context():

@@ -11,10 +11,15 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from issuer import issuance, keys, settings, signing
+from issuer.issuance import completion
+from issuer.identity import keystore
+from issuer.platform import settings
+from issuer.issuance import signing
 from issuer.credentials import schema
 from issuer.extensions import db
 from issuer.models import AuditEvent, Credential, Framework, LevelCompletion, StatementMark, StatusEntry, User
+from issuer.accounts import assignments
+from issuer.verification import verifier
 from tests.conftest import AuthActions
 
 
@@ -28,7 +33,7 @@ def people(app: Flask, framework: int, make_user, make_assignment) -> dict[str, 
     }
     make_assignment(ids["supervisor"], ids["therapist"])
     with app.app_context():
-        keys.ensure_keys(db.session)
+        keystore.ensure_keys(db.session)
         db.session.commit()
     return ids
 
@@ -72,9 +77,9 @@ def test_whole_flow_from_login_to_verified_credential(app: Flask, client: FlaskC
         assert document["credentialStatus"]["type"] == "BitstringStatusListEntry"
         assert document["credentialStatus"]["statusPurpose"] == "revocation"
         assert schema.validate(document) == []
-        result = signing.verify_stored(db.session, credential)
+        result = verifier.verify_stored(db.session, credential)
         assert result.verified, result.as_json()
-        jwt_result = signing.verify_any(db.session, credential.jwt)
+        jwt_result = verifier.verify_any(db.session, credential.jwt)
         assert jwt_result.verified, jwt_result.as_json()
         assert db.session.scalars(select(AuditEvent).filter_by(action="credential.issued")).one().subject_id == str(credential_id)
 
@@ -208,22 +213,23 @@ def test_cli_complete_prints_the_uuid_and_refuses_unassigned(app: Flask, runner,
 def test_twenty_concurrent_completions_issue_one_credential(postgres_app: Flask) -> None:
     """Twenty workers complete the same level at once: the database lets exactly one through."""
     app = postgres_app
-    from issuer import accounts, records
-    from issuer.frameworks import import_framework, parse_framework
+    from issuer.accounts import directory
+    from issuer.learning import record_book
+    from issuer.frameworks.catalogue import import_framework, parse_framework
     from issuer.models import Level, utcnow
     from tests.conftest import SEED_FRAMEWORK
 
     with app.app_context():
         framework = import_framework(db.session, parse_framework(SEED_FRAMEWORK)).framework
-        sup = accounts.create_user(db.session, email="sup@example.test", name="Sam", role="supervisor",
+        sup = directory.create_user(db.session, email="sup@example.test", name="Sam", role="supervisor",
                                    password="correct horse battery")
-        ther = accounts.create_user(db.session, email="ther@example.test", name="Tay", role="therapist",
+        ther = directory.create_user(db.session, email="ther@example.test", name="Tay", role="therapist",
                                     password="correct horse battery")
-        accounts.assign(db.session, supervisor=sup, therapist=ther)
-        keys.ensure_keys(db.session)
+        assignments.assign(db.session, supervisor=sup, therapist=ther)
+        keystore.ensure_keys(db.session)
         level = framework.levels[0]
         for statement in level.statements:
-            records.mark_statement(db.session, supervisor=sup, therapist=ther, statement=statement,
+            record_book.mark_statement(db.session, supervisor=sup, therapist=ther, statement=statement,
                                    observed_on=utcnow().date())
         db.session.commit()
         ids = (sup.id, ther.id, level.id)
@@ -237,10 +243,10 @@ def test_twenty_concurrent_completions_issue_one_credential(postgres_app: Flask)
             level = db.session.get(Level, ids[2])
             barrier.wait(timeout=60)
             try:
-                issuance.complete_level(db.session, supervisor=supervisor, therapist=therapist, level=level)
+                completion.complete_level(db.session, supervisor=supervisor, therapist=therapist, level=level)
                 db.session.commit()
                 outcomes.append("issued")
-            except issuance.AlreadyIssued:
+            except completion.AlreadyIssued:
                 db.session.rollback()
                 outcomes.append("conflict")
             except Exception as error:  # noqa: BLE001 - recorded and asserted below
@@ -263,24 +269,25 @@ def test_twenty_concurrent_completions_issue_one_credential(postgres_app: Flask)
 def test_fifty_concurrent_issuances_never_share_a_status_index(postgres_app: Flask) -> None:
     """50 workers issue to 50 therapists at once: every status index is distinct, by database constraint."""
     app = postgres_app
-    from issuer import accounts, records
-    from issuer.frameworks import import_framework, parse_framework
+    from issuer.accounts import directory
+    from issuer.learning import record_book
+    from issuer.frameworks.catalogue import import_framework, parse_framework
     from issuer.models import Level, utcnow
     from tests.conftest import SEED_FRAMEWORK
 
     with app.app_context():
         framework = import_framework(db.session, parse_framework(SEED_FRAMEWORK)).framework
-        sup = accounts.create_user(db.session, email="sup@example.test", name="Sam", role="supervisor",
+        sup = directory.create_user(db.session, email="sup@example.test", name="Sam", role="supervisor",
                                    password="correct horse battery")
-        keys.ensure_keys(db.session)
+        keystore.ensure_keys(db.session)
         level = framework.levels[0]
         therapist_ids = []
         for n in range(50):
-            ther = accounts.create_user(db.session, email=f"t{n}@example.test", name=f"T{n}", role="therapist",
+            ther = directory.create_user(db.session, email=f"t{n}@example.test", name=f"T{n}", role="therapist",
                                         password="correct horse battery")
-            accounts.assign(db.session, supervisor=sup, therapist=ther)
+            assignments.assign(db.session, supervisor=sup, therapist=ther)
             for statement in level.statements:
-                records.mark_statement(db.session, supervisor=sup, therapist=ther, statement=statement,
+                record_book.mark_statement(db.session, supervisor=sup, therapist=ther, statement=statement,
                                        observed_on=utcnow().date())
             therapist_ids.append(ther.id)
         db.session.commit()
@@ -295,7 +302,7 @@ def test_fifty_concurrent_issuances_never_share_a_status_index(postgres_app: Fla
                 barrier.wait(timeout=60)  # all start together, before any takes a pooled connection
                 supervisor, therapist = db.session.get(User, sup_id), db.session.get(User, therapist_id)
                 level = db.session.get(Level, level_id)
-                issuance.complete_level(db.session, supervisor=supervisor, therapist=therapist, level=level)
+                completion.complete_level(db.session, supervisor=supervisor, therapist=therapist, level=level)
                 db.session.commit()
             except Exception as error:  # noqa: BLE001 - asserted below
                 db.session.rollback()

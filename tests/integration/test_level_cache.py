@@ -1,4 +1,4 @@
-"""``frameworks.get_level``: a level and its framework read once per app, then merged into each session."""
+"""``catalogue.get_level``: a level and its framework read once per app, then merged into each session."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from flask import Flask
 from sqlalchemy import event, select
 
-from issuer import frameworks
+from issuer.frameworks import catalogue
 from issuer.extensions import db
 from issuer.models import Framework, Level
 
@@ -41,10 +41,10 @@ def test_a_level_is_read_once_and_then_comes_whole_without_a_query(app: Flask, f
     level_id, label, title = first_level(app)
     with level_reads(app) as reads:
         with app.app_context():
-            assert frameworks.get_level(db.session, level_id).label == label
+            assert catalogue.get_level(db.session, level_id).label == label
         assert len(reads) == 1
         with app.app_context():
-            level = frameworks.get_level(db.session, level_id)
+            level = catalogue.get_level(db.session, level_id)
             assert level in db.session and (level.label, level.framework.title) == (label, title)
             assert len(reads) == 1
             # Its collections are not the copy's: they load, and load complete.
@@ -56,30 +56,30 @@ def test_a_level_is_read_once_and_then_comes_whole_without_a_query(app: Flask, f
 def test_a_level_the_session_holds_is_the_one_returned(app: Flask, framework: int) -> None:
     level_id, _, _ = first_level(app)
     with app.app_context():
-        frameworks.get_level(db.session, level_id)
+        catalogue.get_level(db.session, level_id)
     with app.app_context():
         held = db.session.get(Level, level_id)
-        assert frameworks.get_level(db.session, level_id) is held
+        assert catalogue.get_level(db.session, level_id) is held
 
 
 def test_an_unknown_level_is_none_and_asked_again(app: Flask, framework: int) -> None:
     with level_reads(app) as reads:
         for _ in range(2):
             with app.app_context():
-                assert frameworks.get_level(db.session, 999_999) is None
+                assert catalogue.get_level(db.session, 999_999) is None
     assert len(reads) == 2
 
 
 def test_what_a_request_does_to_its_level_stays_in_that_request(app: Flask, framework: int) -> None:
     level_id, label, title = first_level(app)
     with app.app_context():
-        frameworks.get_level(db.session, level_id)
+        catalogue.get_level(db.session, level_id)
     with app.app_context():
-        level = frameworks.get_level(db.session, level_id)
+        level = catalogue.get_level(db.session, level_id)
         level.label = "Changed"
         level.framework.title = "Changed too"
         db.session.rollback()
     with app.app_context():
-        level = frameworks.get_level(db.session, level_id)
+        level = catalogue.get_level(db.session, level_id)
         assert (level.label, level.framework.title) == (label, title)
         assert db.session.get(Framework, level.framework_id) is level.framework

@@ -12,8 +12,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from issuer import signing
 from issuer.extensions import db
+from issuer.verification import verifier
 from tests.conftest import CSRF_PATTERN
 from tests.integration.helpers import issue, seed_people
 
@@ -87,7 +87,7 @@ def test_pre_authorized_flow_delivers_verifiable_credentials(
     assert isinstance(delivered["ldp_vc"], dict) and isinstance(delivered["jwt_vc_json"], str)
     with app.app_context():
         for credential in delivered.values():
-            result = signing.verify_any(db.session, credential)
+            result = verifier.verify_any(db.session, credential)
             assert result.verified, result.summary
             assert result.credential["id"] == f"http://127.0.0.1:5000/credentials/{credential_id}"
 

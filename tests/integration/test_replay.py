@@ -1,4 +1,4 @@
-"""Replayed public answers (issuer.replay): the very bytes Flask sent, only while their check holds, never personal.
+"""Replayed public answers (issuer.platform.replay): the very bytes Flask sent, only while their check holds, never personal.
 
 Each test counts the views that actually ran (``served``), so a replay is told apart from a fresh answer.
 """
@@ -12,7 +12,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from issuer import database, replay
+from issuer.platform import database
+from issuer.platform import replay
 from issuer.extensions import db
 from issuer.models import Credential, StatusList
 from tests.integration.helpers import issue, seed_people

@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from PIL import Image
 from sqlalchemy import select
 
-from issuer import records
+from issuer.learning import record_book
 from issuer.extensions import db
 from issuer.models import Credential, Framework, User
 from tests.conftest import AuthActions
@@ -112,8 +112,8 @@ def test_pages_escape_everything_people_type(app: Flask, client: FlaskClient) ->
         ther.name = f"Taylor {evil}"
         sup = db.session.get(User, people["supervisor"])
         statement = db.session.scalars(select(Framework)).one().levels[0].statements[0]
-        records.mark_statement(db.session, supervisor=sup, therapist=ther, statement=statement,
-                               observed_on=records.utcnow().date(), note=f"note {evil}",
+        record_book.mark_statement(db.session, supervisor=sup, therapist=ther, statement=statement,
+                               observed_on=record_book.utcnow().date(), note=f"note {evil}",
                                evidence_url=f"https://example.org/?q={evil}")
         ther.handle, ther.public_profile = "taylor", True
         db.session.commit()

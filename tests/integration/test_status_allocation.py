@@ -9,7 +9,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from issuer import keys, status
+from issuer.identity import keystore
+from issuer.status_lists import lists as status_lists
 from issuer.extensions import db
 from issuer.models import StatusEntry, StatusList, utcnow
 
@@ -18,7 +19,7 @@ from issuer.models import StatusEntry, StatusList, utcnow
 def _signing_keys(app: Flask) -> None:
     """Allocation runs inside issuance, where the keys exist: a new list is signed as it is created."""
     with app.app_context():
-        keys.ensure_keys(db.session)
+        keystore.ensure_keys(db.session)
         db.session.commit()
 
 
@@ -26,13 +27,13 @@ def scripted(monkeypatch: pytest.MonkeyPatch, values: list[int]) -> None:
     """Make the random probes return ``values`` in order, then 0, 1, 2, ... (never repeating by chance)."""
     sequence: Iterator[int] = iter(values)
     fallback = iter(range(10_000, 20_000))
-    monkeypatch.setattr(status.secrets, "randbelow", lambda n: next(sequence, None) or next(fallback))
+    monkeypatch.setattr(status_lists.secrets, "randbelow", lambda n: next(sequence, None) or next(fallback))
 
 
 def allocate(app: Flask) -> tuple[uuid.UUID, dict[str, tuple[int, int]]]:
     credential_id = uuid.uuid4()
     with app.app_context():
-        entries = status.allocate(db.session, credential_id=credential_id, now=utcnow())
+        entries = status_lists.allocate(db.session, credential_id=credential_id, now=utcnow())
         db.session.commit()
         rows = db.session.scalars(select(StatusEntry).filter_by(credential_id=credential_id)).all()
         by_purpose = {row.purpose: (row.list_id, row.index) for row in rows}
@@ -57,7 +58,7 @@ def test_a_list_that_keeps_colliding_counts_as_full_and_the_next_starts(app: Fla
     scripted(monkeypatch, [5, 6])
     _, first = allocate(app)
     # Every probe hits the taken positions: after MAX_PROBES rounds new lists start for both purposes.
-    monkeypatch.setattr(status, "MAX_PROBES", 3)
+    monkeypatch.setattr(status_lists, "MAX_PROBES", 3)
     scripted(monkeypatch, [5, 6] * 3 + [5, 6])
     _, second = allocate(app)
     assert second["revocation"][0] != first["revocation"][0]

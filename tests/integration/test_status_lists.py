@@ -12,10 +12,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from issuer import revocation, signing, status
+from issuer.issuance import revocation
+from issuer.status_lists import lists as status_lists
 from issuer.credentials import status_list as bsl
 from issuer.extensions import db
 from issuer.models import AuditEvent, Credential, StatusEntry, StatusList
+from issuer.verification import status_check as verification_status_check
 from tests.conftest import AuthActions
 from tests.integration.helpers import issue, seed_people
 
@@ -107,7 +109,7 @@ def test_status_list_endpoint_serves_signed_list_with_etag(app: Flask, client: F
     raw = gzip.decompress(base64.urlsafe_b64decode(encoded[1:] + "=" * (-len(encoded[1:]) % 4)))
     assert len(raw) * 8 == 131_072 and not any(raw)
     with app.app_context():
-        assert signing.verify_list_credential(db.session, document)
+        assert verification_status_check.verify_list_credential(db.session, document)
 
 
 def test_revoking_sets_exactly_the_credentials_bit(app: Flask, client: FlaskClient, issued) -> None:
@@ -131,17 +133,17 @@ def test_tampered_status_list_is_rejected(app: Flask, issued) -> None:
     _, credential_id = issued
     with app.test_request_context():
         status_list = db.session.scalars(select(StatusList).filter_by(purpose="revocation")).one()
-        status.signed_list(db.session, status_list.public_id)
+        status_lists.signed_list(db.session, status_list.public_id)
         document = json.loads(status_list.signed_document)
         bits = bsl.Bitstring.decode(document["credentialSubject"]["encodedList"])
         bits.set(5, True)
         flipped = {**document, "credentialSubject": {**document["credentialSubject"], "encodedList": bits.encode()}}
-        assert not signing.verify_list_credential(db.session, flipped)
+        assert not verification_status_check.verify_list_credential(db.session, flipped)
         bad_proof = json.loads(json.dumps(document))
         value = bad_proof["proof"][0]["proofValue"]
         bad_proof["proof"][0]["proofValue"] = value[:-2] + ("A" if value[-2] != "A" else "B") + value[-1]
-        assert not signing.verify_list_credential(db.session, bad_proof)
-        assert signing.verify_list_credential(db.session, document)
+        assert not verification_status_check.verify_list_credential(db.session, bad_proof)
+        assert verification_status_check.verify_list_credential(db.session, document)
 
 
 def test_index_out_of_range_is_an_error(app: Flask, issued) -> None:
@@ -149,7 +151,7 @@ def test_index_out_of_range_is_an_error(app: Flask, issued) -> None:
     with app.test_request_context():
         credential = json.loads(db.session.get(Credential, credential_id).document)
         credential["credentialStatus"]["statusListIndex"] = str(131_072 + 5)
-        check = status.checker(db.session)(credential)
+        check = verification_status_check.checker(db.session)(credential)
         assert check.ok is False
         assert "outside the list" in check.message
 

@@ -8,9 +8,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from issuer import accounts
 from issuer.extensions import db
 from issuer.models import Credential, User
+from issuer.accounts import api_tokens
 from tests.integration.helpers import issue, seed_people
 
 
@@ -19,8 +19,8 @@ def world(app: Flask) -> dict:
     people = seed_people(app)
     credential_id = issue(app, people)
     with app.app_context():
-        admin = accounts.create_api_token(db.session, user=db.session.get(User, people["admin"]), name="a").secret
-        sup = accounts.create_api_token(db.session, user=db.session.get(User, people["supervisor"]), name="s").secret
+        admin = api_tokens.create_api_token(db.session, user=db.session.get(User, people["admin"]), name="a").secret
+        sup = api_tokens.create_api_token(db.session, user=db.session.get(User, people["supervisor"]), name="s").secret
         document = json.loads(db.session.get(Credential, credential_id).document)
         db.session.commit()
     return {"admin": admin, "supervisor": sup, "document": document}

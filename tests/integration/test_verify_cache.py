@@ -18,10 +18,15 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event, select
 
-from issuer import database, keys, revocation, signing
+from issuer.platform import database
+from issuer.identity import keystore
+from issuer.issuance import revocation
+from issuer.issuance import signing
 from issuer.credentials import eddsa_rdfc_2022, keyfiles, multikey
 from issuer.extensions import db
 from issuer.models import Credential, IssuerKey, StatusList, utcnow
+from issuer.identity import did_web
+from issuer.verification import verifier
 from tests.conftest import AuthActions
 from tests.integration.helpers import issue, seed_people
 
@@ -42,13 +47,13 @@ def issued(app: Flask, people: dict[str, int]) -> uuid.UUID:
 def verifier_runs(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     """Every input the full verifier is run on (credentials and status lists alike)."""
     runs: list[Any] = []
-    real = signing.run_verifier
+    real = verifier.run_verifier
 
     def counted(data: Any, **kwargs: Any) -> Any:
         runs.append(data)
         return real(data, **kwargs)
 
-    monkeypatch.setattr(signing, "run_verifier", counted)
+    monkeypatch.setattr(verifier, "run_verifier", counted)
     return runs
 
 
@@ -156,7 +161,7 @@ def test_a_rolled_back_status_change_never_answers_for_a_later_one(
     document = document_of(app, issued)
     with app.test_request_context():
         revocation.change(db.session, db.session.get(Credential, issued), action="revoke", reason="Draft.", actor=None)
-        assert signing.verify_any(db.session, document).verified is False  # answered from the uncommitted list
+        assert verifier.verify_any(db.session, document).verified is False  # answered from the uncommitted list
         db.session.rollback()
     change_status(app, other, "revoke")  # the same list reaches the same version, with another bit set
     assert api(client, document)["verified"] is True
@@ -165,15 +170,15 @@ def test_a_rolled_back_status_change_never_answers_for_a_later_one(
 
 def _sign_with_new_key(app: Flask, document: str) -> tuple[str, IssuerKey]:
     """The credential re-signed with a new Ed25519 key whose file exists but which is not published yet, and the
-    row that publishes it (what ``keys.generate_key`` writes)."""
+    row that publishes it (what ``keystore.generate_key`` writes)."""
     private = keyfiles.generate_ed25519()
     kid = f"ed25519-test-{uuid.uuid4().hex[:8]}"
     unsigned = {k: v for k, v in json.loads(document).items() if k != "proof"}
     with app.test_request_context():
-        keyfiles.write_private_key(keys.key_path(kid), private, passphrase=None)
-        signed = eddsa_rdfc_2022.sign(unsigned, private_key=private, verification_method=signing.verification_method(kid),
+        keyfiles.write_private_key(keystore.key_path(kid), private, passphrase=None)
+        signed = eddsa_rdfc_2022.sign(unsigned, private_key=private, verification_method=did_web.verification_method(kid),
                                       created=utcnow(), document_loader=signing.DOCUMENT_LOADER)
-    row = IssuerKey(kid=kid, algorithm=keys.ED25519, public_multibase=multikey.encode_ed25519_multikey(private.public_key()),
+    row = IssuerKey(kid=kid, algorithm=keystore.ED25519, public_multibase=multikey.encode_ed25519_multikey(private.public_key()),
                     public_jwk=multikey.public_jwk(private.public_key(), kid=kid), created_at=utcnow(), retired_at=None)
     return json.dumps(signed), row
 
@@ -207,9 +212,9 @@ def test_rotating_or_retiring_keys_is_seen_by_cached_answers(
     document = warm(app, client, issued, verifier_runs)
     with app.app_context():
         if change == "rotate":
-            keys.rotate(db.session)
+            keystore.rotate(db.session)
         else:
-            keys.current_key(db.session, keys.RSA).retired_at = utcnow()
+            keystore.current_key(db.session, keystore.RSA).retired_at = utcnow()
         db.session.commit()
     runs = len(verifier_runs)
     assert "✓ Verified" in page(client, issued) and api(client, document)["verified"] is True
@@ -234,7 +239,7 @@ def test_a_cached_answer_ends_when_a_validity_date_passes(
     document = json.dumps(signed)
     assert api(client, document)["verified"] is before
     assert api(client, document)["verified"] is before  # cached
-    monkeypatch.setattr(signing, "datetime", _TwoHoursLater)
+    monkeypatch.setattr(verifier, "datetime", _TwoHoursLater)
     assert api(client, document)["verified"] is after
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from issuer.errors import FrameworkFileError
-from issuer.frameworks import achievement_uuid, parse_framework, parse_framework_bytes, split_statement
+from issuer.frameworks.catalogue import achievement_uuid, parse_framework, parse_framework_bytes, split_statement
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = ROOT / "frameworks" / "music-therapists-29-1129.02-v26.05.json"

@@ -1,4 +1,4 @@
-"""The stored and served JSON text of signed documents (``issuer.signing.serialize``)."""
+"""The stored and served JSON text of signed documents (``issuer.issuance.signing.serialize``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from issuer.signing import serialize
+from issuer.issuance.signing import serialize
 
 # JSON without floats (orjson spells some differently) or lone surrogates (no UTF-8 text can hold them).
 _TEXT = st.text(st.characters(exclude_categories=("Cs",)))

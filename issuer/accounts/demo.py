@@ -9,8 +9,9 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from issuer import accounts
+from issuer.accounts import directory
 from issuer.models import Role, User
+from issuer.accounts import assignments
 
 DEMO_ACCOUNTS = (
     (Role.ADMIN, "admin@example.org", "Alex Admin"),
@@ -23,20 +24,20 @@ def create_demo_accounts(session: Session) -> list[tuple[str, str, str]]:
     """Create the demo accounts that do not exist yet; returns (role, email, password) of the new ones.
 
     Passwords are random (never constants in the code), printed once, and kept
-    in ``instance/demo-accounts.txt`` (mode 0600) so a developer can find them again.
+    in ``instance/demo-directory.txt`` (mode 0600) so a developer can find them again.
     """
     created = []
     users: dict[Role, User] = {}
     for role, email, name in DEMO_ACCOUNTS:
         user = session.scalars(select(User).filter_by(email=email)).one_or_none()
         if user is None:
-            password = accounts.generate_password()
-            user = accounts.create_user(session, email=email, name=name, role=role, password=password)
+            password = directory.generate_password()
+            user = directory.create_user(session, email=email, name=name, role=role, password=password)
             created.append((role.value, email, password))
         users[role] = user
-    accounts.assign(session, supervisor=users[Role.SUPERVISOR], therapist=users[Role.THERAPIST])
+    assignments.assign(session, supervisor=users[Role.SUPERVISOR], therapist=users[Role.THERAPIST])
     if created:
-        path = Path(current_app.instance_path) / "demo-accounts.txt"
+        path = Path(current_app.instance_path) / "demo-directory.txt"
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         with os.fdopen(fd, "a") as fh:

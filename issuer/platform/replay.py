@@ -8,7 +8,7 @@ went out (status, every header including the security headers, body), and answer
 on the database — still says True. Flask, the session, the login manager and the template engine are not
 involved in a replay; that is most of the cost of a cached verification.
 
-Like ``issuer.cache``, nothing here decides on its own that an answer is still right: the view that allowed
+Like ``issuer.platform.cache``, nothing here decides on its own that an answer is still right: the view that allowed
 the replay supplies the check, and it runs on every replay, so a revocation or a key rotation made by any
 worker shows in the very next answer. What is never replayed:
 
@@ -33,15 +33,15 @@ from typing import Any
 from flask import Flask, request
 from sqlalchemy import Connection
 
-from issuer import database
-from issuer.cache import LRUCache
+from issuer.platform import database
+from issuer.platform.cache import LRUCache
 
 log = logging.getLogger(__name__)
 
 #: The check a view hands over with its answer: True while the answer would be the same.
 Validator = Callable[[Connection], bool]
 
-_ENVIRON_KEY = "issuer.replay.validator"
+_ENVIRON_KEY = "issuer.platform.replay.validator"
 #: Bodies read to look up a POST; larger requests go to Flask, which enforces its own limits.
 MAX_BODY = 1024 * 1024
 CACHE_SIZE = 1024

@@ -16,9 +16,13 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from issuer import accounts, frameworks, issuance, records
+from issuer.accounts import directory
+from issuer.frameworks import catalogue
+from issuer.issuance import completion
+from issuer.learning import record_book
 from issuer.errors import InvalidInput, IssuerError
 from issuer.models import Credential, Level, Role, User, utcnow
+from issuer.accounts import assignments
 
 COLUMNS = ("therapist_email", "level", "completion_date", "supervisor_email")
 MAX_ROWS = 5000
@@ -59,15 +63,15 @@ def parse(text: str) -> list[Row]:
 
 def check(session: Session, rows: list[Row]) -> list[Row]:
     """The dry run: each row marked ok, error (with the reason) or already issued. Writes nothing."""
-    framework = frameworks.find_framework(session)
+    framework = catalogue.find_framework(session)
     today = utcnow().date()
     for row in rows:
         try:
-            therapist = accounts.get_user_by_email(session, row.therapist_email)
-            supervisor = accounts.get_user_by_email(session, row.supervisor_email)
+            therapist = directory.get_user_by_email(session, row.therapist_email)
+            supervisor = directory.get_user_by_email(session, row.supervisor_email)
             if therapist.role is not Role.THERAPIST or not therapist.active:
                 raise InvalidInput(f"{row.therapist_email} is not an active therapist")
-            accounts.require_assignment(session, supervisor=supervisor, therapist=therapist)
+            assignments.require_assignment(session, supervisor=supervisor, therapist=therapist)
             wanted = row.level.lower()
             level = next((lv for lv in framework.levels if wanted in (lv.key, lv.label.lower())), None)
             if level is None:
@@ -101,12 +105,12 @@ def issue_row(session: Session, row: Row) -> None:
                                     session.get(User, row._ids[2]))
     assert therapist is not None and level is not None and supervisor is not None
     observed = dt.date.fromisoformat(row.completion_date)
-    met = records.met_statements(session, therapist)
+    met = record_book.met_statements(session, therapist)
     for statement in level.statements:
         if statement.id not in met:
-            records.mark_statement(session, supervisor=supervisor, therapist=therapist, statement=statement,
+            record_book.mark_statement(session, supervisor=supervisor, therapist=therapist, statement=statement,
                                    observed_on=observed, note="Recorded by bulk import of past completions.")
     awarded = dt.datetime.combine(observed, dt.time(), tzinfo=dt.UTC)
-    credential = issuance.complete_level(session, supervisor=supervisor, therapist=therapist, level=level,
+    credential = completion.complete_level(session, supervisor=supervisor, therapist=therapist, level=level,
                                          awarded=awarded)
     row.status, row.credential_id = "issued", str(credential.id)

@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 from sqlalchemy import ColumnElement, Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
-from issuer import audit
-from issuer.accounts import require_assignment
+from issuer.platform import audit
+from issuer.accounts.assignments import require_assignment
 from issuer.credentials.eddsa_rdfc_2022 import DISPUTED_CHARACTERS
 from issuer.errors import Conflict, InvalidInput, NotFound
 from issuer.models import Framework, LevelCompletion, Statement, StatementMark, User, utcnow

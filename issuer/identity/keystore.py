@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from issuer.credentials import keyfiles, multikey
 from issuer.credentials.errors import KeyFileError
-from issuer.database import transaction_of
+from issuer.platform.database import transaction_of
 from issuer.errors import IssuerError
 from issuer.models import IssuerKey, User, utcnow
 
@@ -92,7 +92,7 @@ def ensure_keys(session: Session) -> list[IssuerKey]:
 
 def rotate(session: Session, algorithms: tuple[str, ...] = ALGORITHMS, *, actor: User | None = None) -> list[IssuerKey]:
     """Make new current keys and retire the old ones, which stay published for verification. Audited."""
-    from issuer import audit
+    from issuer.platform import audit
 
     now = utcnow()
     new = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from issuer import audit
+from issuer.platform import audit
 from issuer.models import Setting, User
 
 ALLOW_OVERRIDE = "allow_override"

@@ -314,10 +314,10 @@ def init_app(app: Flask) -> AuthorizationServer:
     server.register_grant(PreAuthorizedCodeGrant)
     server.register_endpoint(ClientRegistration())
     server.register_endpoint(Revocation())
-    app.extensions["issuer.oauth"] = server
+    app.extensions["issuer.protocols.oauth"] = server
     return server
 
 
 def authorization_server() -> AuthorizationServer:
-    server: AuthorizationServer = current_app.extensions["issuer.oauth"]
+    server: AuthorizationServer = current_app.extensions["issuer.protocols.oauth"]
     return server

@@ -20,7 +20,7 @@ from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
-from issuer.cache import app_cache
+from issuer.platform.cache import app_cache
 from issuer.errors import Conflict, FrameworkFileError
 from issuer.models import Framework, Level, Statement, utcnow
 

@@ -19,14 +19,18 @@ from typing import Any
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
 
-from issuer import achievements, audit, records, signing, status
-from issuer.accounts import require_assignment
-from issuer.cache import LRUCache, app_cache
-from issuer.database import insert_or_ignore
+from issuer.frameworks import achievements
+from issuer.platform import audit
+from issuer.learning import record_book
+from issuer.issuance import signing
+from issuer.status_lists import lists as status_lists
+from issuer.accounts.assignments import require_assignment
+from issuer.platform.cache import LRUCache, app_cache
+from issuer.platform.database import insert_or_ignore
 from issuer.errors import Conflict, InvalidInput, IssuerError
-from issuer.identity import base_url, issuer_profile
+from issuer.identity.profile import base_url, issuer_profile
 from issuer.models import Credential, Level, LevelCompletion, Role, User, utcnow
-from issuer.settings import override_allowed
+from issuer.platform.settings import override_allowed
 
 #: How far the application clock may drift from the database's before issuing stops.
 MAX_CLOCK_DRIFT = dt.timedelta(minutes=1)
@@ -95,7 +99,7 @@ class LevelParts:
 
 
 #: Frameworks are immutable once imported (a changed text must come as a new version), and the issuer Profile is
-#: the app's configuration, so a level's Achievement is built once per app and process (``issuer.cache``).
+#: the app's configuration, so a level's Achievement is built once per app and process (``issuer.platform.cache``).
 LEVEL_PARTS_CACHE_SIZE = 256
 
 
@@ -175,7 +179,7 @@ def complete_level(
 
     profile = issuer_profile()
     parts = level_parts(level, profile)
-    met = records.met_statements(session, therapist, [statement_id for statement_id, _name in parts.statements])
+    met = record_book.met_statements(session, therapist, [statement_id for statement_id, _name in parts.statements])
     missing = [name for statement_id, name in parts.statements if statement_id not in met]
     if missing:
         # "Already issued" comes first, whatever the record says now. With every statement met, the completion
@@ -188,7 +192,7 @@ def complete_level(
             raise InvalidInput(f"{len(missing)} statement(s) of {level.label} are not yet met ({names})")
         if not override_allowed(session):
             raise InvalidInput("completing a level by override is not enabled by the administrator")
-    justification = (records.signable_text(justification, "the justification") or None) if missing else None
+    justification = (record_book.signable_text(justification, "the justification") or None) if missing else None
 
     # The unique (therapist, level) constraint decides, also between concurrent requests: the insert of a level
     # already complete does nothing (after waiting for a winner still to commit) and the answer is 409, the
@@ -204,7 +208,7 @@ def complete_level(
         raise AlreadyIssued(winner, level)
 
     credential_id = uuid.uuid4()
-    entries = status.allocate(session, credential_id=credential_id, now=now)
+    entries = status_lists.allocate(session, credential_id=credential_id, now=now)
     unsigned = signing.build_achievement_credential(
         credential_id=credential_url(credential_id),
         issuer=profile,

@@ -6,9 +6,11 @@ import uuid
 
 from sqlalchemy.orm import Session
 
-from issuer import accounts, audit, status
+from issuer.platform import audit
+from issuer.status_lists import lists as status_lists
 from issuer.errors import Conflict, InvalidInput
 from issuer.models import Credential, Role, User, utcnow
+from issuer.accounts import assignments
 
 ACTIONS = ("revoke", "suspend", "unsuspend")
 
@@ -20,7 +22,7 @@ def may_change_status(session: Session, user: User, credential: Credential) -> b
     if user.role is Role.ADMIN:
         return True
     return (user.role is Role.SUPERVISOR and credential.issued_by_id == user.id
-            and accounts.is_assigned(session, supervisor=user, therapist=credential.therapist))
+            and assignments.is_assigned(session, supervisor=user, therapist=credential.therapist))
 
 
 def change(session: Session, credential: Credential, *, action: str, reason: str, actor: User | None) -> Credential:
@@ -36,17 +38,17 @@ def change(session: Session, credential: Credential, *, action: str, reason: str
         raise Conflict("this credential is revoked; revocation is permanent")
     now = utcnow()
     if action == "revoke":
-        status.set_bit(session, credential_id=credential.id, purpose="revocation", value=True, now=now)
+        status_lists.set_bit(session, credential_id=credential.id, purpose="revocation", value=True, now=now)
         credential.revoked_at, credential.revocation_reason = now, reason
     elif action == "suspend":
         if credential.suspended_at is not None:
             raise Conflict("this credential is already suspended")
-        status.set_bit(session, credential_id=credential.id, purpose="suspension", value=True, now=now)
+        status_lists.set_bit(session, credential_id=credential.id, purpose="suspension", value=True, now=now)
         credential.suspended_at, credential.suspension_reason = now, reason
     else:
         if credential.suspended_at is None:
             raise Conflict("this credential is not suspended")
-        status.set_bit(session, credential_id=credential.id, purpose="suspension", value=False, now=now)
+        status_lists.set_bit(session, credential_id=credential.id, purpose="suspension", value=False, now=now)
         credential.suspended_at, credential.suspension_reason = None, None
     credential.status_changed_by_id = actor.id if actor else None
     audit.record(session, {"revoke": "credential.revoked", "suspend": "credential.suspended",

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -22,8 +21,9 @@ from sqlalchemy import Connection, bindparam, func, select
 from sqlalchemy.orm import Session, load_only
 
 from issuer.credentials import status_list as bsl
-from issuer.database import insert_or_ignore, reading
-from issuer.identity import base_url, issuer_did
+from issuer.issuance import signing
+from issuer.platform.database import insert_or_ignore, reading
+from issuer.identity.profile import base_url, issuer_did
 from issuer.models import StatusEntry, StatusList, utcnow
 
 PURPOSES = ("revocation", "suspension")
@@ -113,8 +113,6 @@ def set_bit(session: Session, *, credential_id: uuid.UUID, purpose: str, value: 
 
 
 def _sign_list(session: Session, status_list: StatusList, now: dt.datetime) -> None:
-    from issuer import signing
-
     unsigned = bsl.build_status_list_credential(
         list_url=list_url(status_list), issuer=issuer_did(), purpose=status_list.purpose,
         bitstring=bsl.Bitstring.from_bytes(status_list.bits), valid_from=now,
@@ -132,7 +130,7 @@ ListState = tuple[int, int | None, str | None]
 
 
 def list_state(version: int, signed_version: int | None, signed_document: str | None) -> ListState:
-    """The state a cached answer that read this list is checked against (see ``issuer.signing``)."""
+    """The state a cached answer that read this list is checked against (see ``issuer.verification.verifier``)."""
     digest = hashlib.sha256(signed_document.encode()).hexdigest() if signed_document is not None else None
     return version, signed_version, digest
 
@@ -156,7 +154,7 @@ class PublishedList:
     signed_now: bool
 
     def unchanged(self, connection: Connection) -> bool:
-        """Whether the list still reads as it was served, by one query on ``connection`` (``issuer.replay``)."""
+        """Whether the list still reads as it was served, by one query on ``connection`` (``issuer.platform.replay``)."""
         row = connection.execute(_PUBLISHED, {"public_id": self.public_id}).one_or_none()
         return row is not None and list_state(row.version, row.signed_version, row.signed_document) == self.state
 
@@ -183,92 +181,3 @@ def signed_list(session: Session, public_id: uuid.UUID) -> PublishedList | None:
         assert document is not None
     return PublishedList(public_id=public_id, document=document, etag=f"{public_id}-{row.version}", state=state,
                          signed_now=signed_now)
-
-
-def _own_suspension_entry(session: Session, credential: dict[str, Any]) -> dict[str, Any] | None:
-    """The suspension entry of a credential this service issued (kept in the database, see issuance)."""
-    credential_id = credential.get("id")
-    prefix = f"{base_url()}/credentials/"
-    if not isinstance(credential_id, str) or not credential_id.startswith(prefix):
-        return None
-    try:
-        key = uuid.UUID(credential_id[len(prefix):])
-    except ValueError:
-        return None
-    row = session.scalars(select(StatusEntry).filter_by(credential_id=key, purpose="suspension")).one_or_none()
-    if row is None:
-        return None
-    status_list = session.get(StatusList, row.list_id)
-    assert status_list is not None
-    return bsl.status_entry(list_url=list_url(status_list), purpose="suspension", index=row.index)
-
-
-def checker(session: Session, *, seen: dict[uuid.UUID, ListState | None] | None = None) -> Any:
-    """A status checker for the verifier: reads this service's lists from the database, never over HTTP.
-
-    Each list is read once per checker, and its state goes into ``seen`` (None: no such list), so that whoever
-    caches the answer knows exactly which lists, in which state, it rests on.
-    """
-    from issuer import signing
-    from issuer.credentials.verify import Check
-
-    prefix = f"{base_url()}/status/"
-    read: dict[uuid.UUID, PublishedList | None] = {}
-
-    def read_list(public_id: uuid.UUID) -> PublishedList | None:
-        if public_id not in read:
-            read[public_id] = signed_list(session, public_id)
-            if seen is not None:
-                published = read[public_id]
-                seen[public_id] = published.state if published is not None else None
-        return read[public_id]
-
-    def read_entry(entry: Any) -> tuple[str, Any]:
-        """("unchecked" | "error" | "ok", detail)."""
-        url = entry.get("statusListCredential") if isinstance(entry, dict) else None
-        if not isinstance(url, str) or not url.startswith(prefix):
-            return "unchecked", url
-        try:
-            public_id = uuid.UUID(url[len(prefix):])
-        except ValueError:
-            return "error", f"unknown status list {url}"
-        published = read_list(public_id)
-        if published is None:
-            return "error", f"unknown status list {url}"
-        list_credential = json.loads(published.document)
-        if not signing.verify_list_credential(session, list_credential):
-            return "error", f"the status list {url} does not verify"
-        try:
-            return "ok", bsl.check_entry(entry, list_credential)
-        except bsl.StatusListError as error:
-            return "error", f"status entry is invalid: {error}"
-
-    def check(credential: dict[str, Any]) -> Check | None:
-        entries = credential.get("credentialStatus")
-        if isinstance(entries, dict):
-            entries = [entries]
-        elif entries is None:
-            entries = []
-        if not isinstance(entries, list):
-            return Check("status", False, "credentialStatus is malformed")
-        own_suspension = _own_suspension_entry(session, credential)
-        if own_suspension is not None:
-            entries = [*entries, own_suspension]
-        if not entries:
-            return None
-        checked = []
-        for entry in entries:
-            state, detail = read_entry(entry)
-            if state == "unchecked":
-                continue
-            if state == "error":
-                return Check("status", False, detail)
-            if detail.set:
-                verb = "revoked" if detail.purpose == "revocation" else "suspended"
-                return Check("status", False, f"the issuer has {verb} this credential")
-            checked.append(detail.purpose)
-        if not checked:
-            return Check("status", None, "status is published by another issuer and was not checked (nothing is fetched)")
-        return Check("status", True, " and ".join(f"not {'revoked' if p == 'revocation' else 'suspended'}" for p in checked))
-
-    return check

@@ -88,7 +88,7 @@ def reading(session: Any) -> Iterator[Connection]:
 
 @contextmanager
 def state_connection() -> Iterator[Connection]:
-    """A connection outside any session for one state read (``issuer.replay``): the reader on PostgreSQL."""
+    """A connection outside any session for one state read (``issuer.platform.replay``): the reader on PostgreSQL."""
     engine = reader_engine() if db.engine.dialect.name == "postgresql" else db.engine
     with engine.connect() as connection:
         yield connection

@@ -17,9 +17,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from issuer import achievements, records, signing
+from issuer.frameworks import achievements
+from issuer.learning import record_book
+from issuer.issuance import signing
 from issuer.credentials.credential import format_datetime, identity_hash
-from issuer.identity import base_url, issuer_profile
+from issuer.identity.profile import base_url, issuer_profile
 from issuer.models import Credential, Framework, User
 
 CLR_CONTEXTS = [
@@ -36,7 +38,7 @@ def build_clr(session: Session, therapist: User, *, now: dt.datetime) -> dict[st
     credentials = session.scalars(
         select(Credential).filter_by(therapist_id=therapist.id).order_by(Credential.issued_at)
     ).all()
-    met = records.met_statements(session, therapist)
+    met = record_book.met_statements(session, therapist)
     profile = issuer_profile()
     statement_achievements: list[dict[str, Any]] = []
     associations: list[dict[str, Any]] = []

@@ -1,169 +1,33 @@
-"""The app's side of the signing core: its keys, its DID document, its verifier.
+"""Verifying any credential here, with cached answers that stay true: the page, the API and the replay cache ask it.
 
-``issuer.credentials`` is pure (keys and document loader are arguments);
-this module supplies them from the database, the key files and the config.
+``verify_any`` takes pasted, uploaded or posted input; ``verify_stored`` a stored credential; ``verify_issued`` a
+credential issued here, by id, with what the verification page shows of its record. ``answer`` is ``verify_any``
+with what the answer rests on, for a caller that keeps the response (``issuer.platform.replay``).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from sqlalchemy import Connection, Row, bindparam, func, select, true
 from sqlalchemy.orm import Session
 
-from issuer import keys, status
-from issuer.cache import LRUCache, app_cache
-from issuer.credentials import credential as credential_builder
-from issuer.credentials import dids, eddsa_rdfc_2022, schema, vc_jwt
+from issuer.credentials import vc_jwt
+from issuer.credentials.loader import document_loader
 from issuer.credentials.verify import DEFAULT_CLOCK_SKEW
 from issuer.credentials.verify import verify as run_verifier
-from issuer.credentials.errors import CredentialError
-from issuer.credentials.loader import document_loader
-from issuer.database import reading
-from issuer.errors import IssuerError
-from issuer.identity import issuer_did
+from issuer.identity.did_web import resolver
 from issuer.models import Credential, IssuerKey, StatusEntry, StatusList, User
-
-#: One loader for the process: the vendored contexts, parsed once.
-DOCUMENT_LOADER = document_loader
-
-build_achievement_credential = credential_builder.build_achievement_credential
-
-
-class SigningFailed(IssuerError):
-    status_code = 500
-    code = "signing_failed"
-
-
-@dataclass(frozen=True)
-class Signed:
-    document: dict[str, Any]
-    document_text: str
-    jwt: str
-    key_id: str
-
-
-def verification_method(kid: str) -> str:
-    return f"{issuer_did()}#{kid}"
-
-
-def did_document(session: Session) -> dict[str, Any]:
-    """Every key, current and retired, so credentials signed before a rotation keep verifying."""
-    return dids.did_document(issuer_did(), _key_material(keys.all_keys(session)))
-
-
-def jwks(session: Session) -> dict[str, Any]:
-    return dids.jwks(_key_material(keys.all_keys(session)), did=issuer_did())
-
-
-def _key_material(rows: list[IssuerKey]) -> dict[str, Any]:
-    """kid → public key: the Multikey for Ed25519, the JWK for RSA."""
-    return {k.kid: (k.public_multibase if k.algorithm == keys.ED25519 else k.public_jwk) for k in rows}
-
-
-def serialize(document: dict[str, Any]) -> str:
-    """The stored and served form: UTF-8 JSON indented by two spaces. RDF is what is signed, but we keep these
-    bytes forever anyway.
-
-    orjson writes the text ``json.dumps(document, ensure_ascii=False, indent=2)`` writes (floats aside, which
-    it spells its own way, ``1e16`` for ``1e+16``), twenty times faster: the standard library has no C encoder
-    for indented output. What orjson refuses (integers beyond 64 bits, in a credential sent to the VC-API) the
-    standard library still writes.
-    """
-    try:
-        return orjson.dumps(document, option=orjson.OPT_INDENT_2).decode()
-    except orjson.JSONEncodeError:
-        return json.dumps(document, ensure_ascii=False, indent=2)
-
-
-def sign_document(session: Session, unsigned: dict[str, Any], *, now: datetime) -> tuple[dict[str, Any], str]:
-    """Add a Data Integrity proof (eddsa-rdfc-2022) with the current Ed25519 key."""
-    key = keys.signing_key(session, keys.ED25519)
-    try:
-        signed = eddsa_rdfc_2022.sign(unsigned, private_key=key.private_key,
-                                      verification_method=verification_method(key.kid), created=now,
-                                      document_loader=DOCUMENT_LOADER)
-    except CredentialError as error:
-        raise SigningFailed(f"could not sign: {error}") from error
-    return signed, key.kid
-
-
-def sign(session: Session, unsigned: dict[str, Any], *, now: datetime,
-         schema_name: str = "achievementcredential") -> Signed:
-    """Sign a credential both ways: the embedded proof first, then the VC-JWT over the result (OB 3.0 §8)."""
-    signed, kid = sign_document(session, unsigned, now=now)
-    problems = schema.validate(signed, schema_name)
-    if problems:
-        raise SigningFailed("the credential does not match the 1EdTech schema: " + "; ".join(problems))
-    rsa = keys.signing_key(session, keys.RSA)
-    try:
-        token = vc_jwt.encode(signed, private_key=rsa.private_key, kid=verification_method(rsa.kid))
-    except CredentialError as error:
-        raise SigningFailed(f"could not sign the VC-JWT: {error}") from error
-    return Signed(document=signed, document_text=serialize(signed), jwt=token, key_id=kid)
-
-
-@dataclass(frozen=True)
-class CheckView:
-    name: str
-    ok: bool | None
-    message: str
-
-    @property
-    def state(self) -> str:
-        return "ok" if self.ok else ("warn" if self.ok is None else "fail")
-
-    @property
-    def title(self) -> str:
-        return CHECK_TITLES.get(self.name, self.name.replace("_", " ").capitalize())
-
-
-CHECK_TITLES = {
-    "format": "Readable credential",
-    "schema": "Open Badges 3.0 structure",
-    "context": "Every field is defined",
-    "proof": "Genuine signature",
-    "issuer": "Issuer",
-    "validity": "Within its validity dates",
-    "status": "Not revoked or suspended",
-    "credentials": "Every credential inside verifies",
-}
-
-
-@dataclass(frozen=True)
-class Verification:
-    verified: bool
-    readable: bool
-    checks: list[CheckView]
-    warnings: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    credential: dict[str, Any] | None = None
-
-    @property
-    def summary(self) -> str:
-        failed = [c for c in self.checks if c.ok is False]
-        return failed[0].message if failed else (self.errors[0] if self.errors else "")
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "verified": self.verified,
-            "checks": [{"check": c.name, "ok": c.ok, "message": c.message} for c in self.checks],
-            "warnings": list(self.warnings),
-            "errors": list(self.errors),
-        }
-
-
-def resolver(session: Session) -> Any:
-    """Keys this verifier trusts: did:key by decoding, and our own did:web from our own key store."""
-    return dids.KeyResolver(known_documents=[did_document(session)])
-
+from issuer.platform.cache import LRUCache, app_cache
+from issuer.platform.database import reading
+from issuer.status_lists.lists import ListState, list_state
+from issuer.verification import status_check
+from issuer.verification.inputs import digest
+from issuer.verification.results import CheckView, Verification
 
 # --------------------------------------------------------------------------- cached verification
 #
@@ -182,7 +46,7 @@ def resolver(session: Session) -> Any:
 #: built from exactly these rows, and a row's kid and public key never change once written.
 KeyEpoch = tuple[int, int, int]
 #: Each of our status lists a verification read, with the state it read (None: there was no such list).
-ListReads = tuple[tuple[uuid.UUID, status.ListState | None], ...]
+ListReads = tuple[tuple[uuid.UUID, ListState | None], ...]
 
 ANSWER_CACHE_SIZE = 1024
 
@@ -221,41 +85,33 @@ class Answer:
     lists: ListReads
     until: datetime | None
 
-    def holds(self, keys: KeyEpoch, lists: Mapping[uuid.UUID, status.ListState], now: datetime) -> bool:
+    def holds(self, keys: KeyEpoch, lists: Mapping[uuid.UUID, ListState], now: datetime) -> bool:
         return (self.keys == keys and all(lists.get(public_id) == state for public_id, state in self.lists)
                 and (self.until is None or now < self.until))
 
     def unchanged(self, connection: Connection) -> bool:
-        """Whether this answer still holds, by one query on ``connection`` (a check for ``issuer.replay``)."""
+        """Whether this answer still holds, by one query on ``connection`` (a check for ``issuer.platform.replay``)."""
         return self.holds(*_current_state(connection, self), datetime.now(UTC))
 
 
-def _read_state(rows: Sequence[Row[Any]]) -> tuple[KeyEpoch, dict[uuid.UUID, status.ListState]]:
+def _read_state(rows: Sequence[Row[Any]]) -> tuple[KeyEpoch, dict[uuid.UUID, ListState]]:
     """(key epoch, {list public id: state}) from rows of ``_CURRENT_STATE`` or ``_ISSUED_STATE``."""
     first = rows[0]
-    lists = {row.public_id: status.list_state(row.version, row.signed_version, row.signed_document)
+    lists = {row.public_id: list_state(row.version, row.signed_version, row.signed_document)
              for row in rows if row.public_id is not None}
     return (int(first.keys), int(first.newest), int(first.retired)), lists
 
 
 def _current_state(
     connection: Connection, cached: Answer | None
-) -> tuple[KeyEpoch, dict[uuid.UUID, status.ListState]]:
+) -> tuple[KeyEpoch, dict[uuid.UUID, ListState]]:
     """The key epoch and the state of the lists ``cached`` read (none without an answer), in one query."""
     public_ids = [public_id for public_id, _ in cached.lists] if cached is not None else []
     return _read_state(connection.execute(_CURRENT_STATE, {"public_ids": public_ids}).all())
 
 
 def _answers() -> LRUCache[tuple[str, Any], Answer]:
-    return app_cache("signing.answers", ANSWER_CACHE_SIZE)
-
-
-def _digest(data: str | bytes | dict[str, Any]) -> str:
-    if isinstance(data, dict):
-        data = json.dumps(data, sort_keys=True, ensure_ascii=False)
-    if isinstance(data, str):
-        data = data.encode("utf-8", "surrogatepass")
-    return hashlib.sha256(data).hexdigest()
+    return app_cache("verification.answers", ANSWER_CACHE_SIZE)
 
 
 def _validity_turn(credential: Mapping[str, Any] | None, now: datetime) -> datetime | None:
@@ -316,9 +172,9 @@ def _verify_inner(session: Session, inner: list[Any], *, depth: int) -> tuple[Ch
 def _verify_now(session: Session, data: str | bytes | dict[str, Any], *, keys: KeyEpoch, now: datetime,
                 depth: int) -> Answer:
     """Run the full verifier, noting every list the status check reads and when the validity check would flip."""
-    seen: dict[uuid.UUID, status.ListState | None] = {}
-    result = run_verifier(data, document_loader=DOCUMENT_LOADER, resolver=resolver(session),
-                          status_checker=status.checker(session, seen=seen), now=now)
+    seen: dict[uuid.UUID, ListState | None] = {}
+    result = run_verifier(data, document_loader=document_loader, resolver=resolver(session),
+                          status_checker=status_check.checker(session, seen=seen), now=now)
     checks = [CheckView(c.name, c.ok, c.message) for c in result.checks]
     readable = not any(c.name == "format" and c.ok is False for c in checks)
     verified = result.verified
@@ -343,7 +199,7 @@ def _verify_now(session: Session, data: str | bytes | dict[str, Any], *, keys: K
 
 def _answer(session: Session, data: str | bytes | dict[str, Any], *, depth: int) -> Answer:
     cache = _answers()
-    key = ("input", _digest(data))
+    key = ("input", digest(data))
     now = datetime.now(UTC)
     cached = cache.get(key)
     with reading(session) as connection:
@@ -356,7 +212,7 @@ def _answer(session: Session, data: str | bytes | dict[str, Any], *, depth: int)
 
 
 def answer(session: Session, data: str | bytes | dict[str, Any]) -> Answer:
-    """``verify_any``'s answer with what it rests on, for a caller that keeps the response (``issuer.replay``)."""
+    """``verify_any``'s answer with what it rests on, for a caller that keeps the response (``issuer.platform.replay``)."""
     return _answer(session, data, depth=0)
 
 
@@ -397,7 +253,7 @@ class IssuedVerification:
 
 def _issued_state(
     connection: Connection, credential_id: uuid.UUID
-) -> tuple[IssuedRecord, KeyEpoch, dict[uuid.UUID, status.ListState]] | None:
+) -> tuple[IssuedRecord, KeyEpoch, dict[uuid.UUID, ListState]] | None:
     """A credential's record, the key epoch and its status lists' state, in one query; None if there is no such
     credential."""
     rows = connection.execute(_ISSUED_STATE, {"credential_id": credential_id}).all()
@@ -430,19 +286,3 @@ def verify_issued(session: Session, credential_id: uuid.UUID) -> IssuedVerificat
         cache.put(("issued", credential_id), cached)
     return IssuedVerification(record=record, answer=cached)
 
-
-#: Status-list documents whose own proof was checked, by the digest of their JSON: the same content, the same answer.
-LIST_PROOF_CACHE_SIZE = 256
-
-
-def verify_list_credential(session: Session, list_credential: dict[str, Any]) -> bool:
-    """Whether a BitstringStatusListCredential's own proof verifies (cached by content)."""
-    cache: LRUCache[str, bool] = app_cache("signing.list_proofs", LIST_PROOF_CACHE_SIZE)
-    key = _digest(list_credential)  # compact C-encoded JSON + SHA-256: cheaper than the indented text, and small
-    cached = cache.get(key)
-    if cached is not None:
-        return cached
-    result = run_verifier(list_credential, document_loader=DOCUMENT_LOADER, resolver=resolver(session))
-    ok = any(c.name == "proof" and c.ok for c in result.checks) and not any(c.ok is False for c in result.checks)
-    cache.put(key, ok)
-    return ok

@@ -1,0 +1,76 @@
+"""People's accounts: creating, finding and deactivating users, and their passwords (hashed with Argon2id)."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+from argon2 import PasswordHasher
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from issuer.platform import audit
+from issuer.errors import Conflict, InvalidInput, NotFound
+from issuer.models import Role, User, utcnow
+
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MIN_PASSWORD_LENGTH = 10
+
+_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+
+
+def normalise_email(email: str) -> str:
+    email = email.strip().lower()
+    if not EMAIL_PATTERN.match(email) or len(email) > 320:
+        raise InvalidInput(f"{email!r} is not an e-mail address")
+    return email
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(f"passwords need at least {MIN_PASSWORD_LENGTH} characters")
+    return _hasher.hash(password)
+
+
+def generate_password() -> str:
+    return secrets.token_urlsafe(12)
+
+
+def create_user(session: Session, *, email: str, name: str, role: Role | str, password: str,
+                actor: User | None = None) -> User:
+    email = normalise_email(email)
+    name = name.strip()
+    if not name:
+        raise InvalidInput("a name is required")
+    try:
+        role = Role(role)
+    except ValueError:
+        raise InvalidInput(f"unknown role {role!r}; use admin, supervisor or therapist") from None
+    user = User(
+        email=email, name=name, role=role, password_hash=hash_password(password), active=True,
+        created_at=utcnow(), recipient_salt=secrets.token_hex(16),
+    )
+    try:
+        with session.begin_nested():
+            session.add(user)
+    except IntegrityError:
+        raise Conflict(f"an account for {email} already exists") from None
+    audit.record(session, "account.created", actor=actor, subject_type="user", subject_id=user.id, role=role.value)
+    return user
+
+
+def get_user_by_email(session: Session, email: str) -> User:
+    user = session.scalars(select(User).filter_by(email=email.strip().lower())).one_or_none()
+    if user is None:
+        raise NotFound(f"no account for {email}")
+    return user
+
+
+def set_active(session: Session, user: User, active: bool, *, actor: User) -> None:
+    if user.id == actor.id and not active:
+        raise InvalidInput("you cannot deactivate your own account")
+    user.active = active
+    audit.record(session, "account.activated" if active else "account.deactivated",
+                 actor=actor, subject_type="user", subject_id=user.id)
+    session.flush()

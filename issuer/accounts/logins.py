@@ -1,0 +1,79 @@
+"""Signing in: checking a password, with failed attempts counted in the database so every worker sees the same limits."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from issuer.platform import audit
+from issuer.errors import IssuerError
+from issuer.models import LoginAttempt, User, utcnow
+from issuer.accounts.directory import _hasher
+
+#: Failed logins allowed in the window, per account and per client address.
+ACCOUNT_LIMIT = 5
+ADDRESS_LIMIT = 20
+LIMIT_WINDOW = dt.timedelta(minutes=15)
+
+
+class RateLimited(IssuerError):
+    status_code = 429
+    code = "too_many_attempts"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message, retry_after=retry_after)
+        self.retry_after = retry_after
+
+
+class InvalidCredentials(IssuerError):
+    status_code = 401
+    code = "invalid_credentials"
+
+
+def check_login_allowed(session: Session, *, email: str, address: str, now: dt.datetime) -> None:
+    """:raise RateLimited: too many recent failures for this account or from this address."""
+    since = now - LIMIT_WINDOW
+    by_account = session.scalar(select(func.count()).select_from(LoginAttempt)
+                                .where(LoginAttempt.email == email, LoginAttempt.at > since)) or 0
+    by_address = session.scalar(select(func.count()).select_from(LoginAttempt)
+                                .where(LoginAttempt.address == address, LoginAttempt.at > since)) or 0
+    minutes = int(LIMIT_WINDOW.total_seconds() // 60)
+    if by_account >= ACCOUNT_LIMIT:
+        raise RateLimited(f"Too many failed sign-in attempts for this account. Try again in {minutes} minutes.",
+                          retry_after=int(LIMIT_WINDOW.total_seconds()))
+    if by_address >= ADDRESS_LIMIT:
+        raise RateLimited(f"Too many failed sign-in attempts from your network. Try again in {minutes} minutes.",
+                          retry_after=int(LIMIT_WINDOW.total_seconds()))
+
+
+def authenticate(session: Session, *, email: str, password: str, address: str) -> User:
+    """Check a password, counting failures. The caller commits, whatever the outcome.
+
+    :raise RateLimited: before checking anything, when the limit is reached.
+    :raise InvalidCredentials: unknown e-mail, wrong password or inactive account (one message for all).
+    """
+    email = email.strip().lower()
+    now = utcnow()
+    check_login_allowed(session, email=email, address=address, now=now)
+    user = session.scalars(select(User).filter_by(email=email)).one_or_none()
+    ok = False
+    if user is not None:
+        try:
+            ok = _hasher.verify(user.password_hash, password)
+        except (VerificationError, InvalidHashError):
+            ok = False
+    else:
+        _hasher.hash(password or "x")  # same work either way, so timing does not reveal who has an account
+    if not ok or user is None or not user.active:
+        session.add(LoginAttempt(email=email, address=address, at=now))
+        audit.record(session, "login.failed", actor=user, subject_type="user",
+                     subject_id=user.id if user else None, email=email)
+        raise InvalidCredentials("Wrong e-mail address or password, or the account is deactivated.")
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    session.execute(delete(LoginAttempt).where(LoginAttempt.email == email))
+    audit.record(session, "login.succeeded", actor=user, subject_type="user", subject_id=user.id)
+    return user

@@ -1,0 +1,36 @@
+"""The issuer's did:web: its verification methods, its DID document and JWKS, and the keys a verifier here trusts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from issuer.credentials import dids
+from issuer.identity import keystore
+from issuer.identity.profile import issuer_did
+from issuer.models import IssuerKey
+
+
+def verification_method(kid: str) -> str:
+    return f"{issuer_did()}#{kid}"
+
+
+def did_document(session: Session) -> dict[str, Any]:
+    """Every key, current and retired, so credentials signed before a rotation keep verifying."""
+    return dids.did_document(issuer_did(), _key_material(keystore.all_keys(session)))
+
+
+def jwks(session: Session) -> dict[str, Any]:
+    return dids.jwks(_key_material(keystore.all_keys(session)), did=issuer_did())
+
+
+def _key_material(rows: list[IssuerKey]) -> dict[str, Any]:
+    """kid → public key: the Multikey for Ed25519, the JWK for RSA."""
+    return {k.kid: (k.public_multibase if k.algorithm == keystore.ED25519 else k.public_jwk) for k in rows}
+
+
+
+def resolver(session: Session) -> Any:
+    """Keys this verifier trusts: did:key by decoding, and our own did:web from our own key store."""
+    return dids.KeyResolver(known_documents=[did_document(session)])

@@ -1,0 +1,85 @@
+"""Signing a credential with the issuer's current keys, and the form credentials are stored and served in.
+
+``issuer.credentials`` is pure (keys and document loader are arguments); this module supplies them from the
+key store.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy.orm import Session
+
+from issuer.credentials import credential as credential_builder
+from issuer.credentials import eddsa_rdfc_2022, schema, vc_jwt
+from issuer.credentials.errors import CredentialError
+from issuer.credentials.loader import document_loader
+from issuer.errors import IssuerError
+from issuer.identity import keystore
+from issuer.identity.did_web import verification_method
+
+#: One loader for the process: the vendored contexts, parsed once.
+DOCUMENT_LOADER = document_loader
+
+build_achievement_credential = credential_builder.build_achievement_credential
+
+
+class SigningFailed(IssuerError):
+    status_code = 500
+    code = "signing_failed"
+
+
+@dataclass(frozen=True)
+class Signed:
+    document: dict[str, Any]
+    document_text: str
+    jwt: str
+    key_id: str
+
+
+
+def serialize(document: dict[str, Any]) -> str:
+    """The stored and served form: UTF-8 JSON indented by two spaces. RDF is what is signed, but we keep these
+    bytes forever anyway.
+
+    orjson writes the text ``json.dumps(document, ensure_ascii=False, indent=2)`` writes (floats aside, which
+    it spells its own way, ``1e16`` for ``1e+16``), twenty times faster: the standard library has no C encoder
+    for indented output. What orjson refuses (integers beyond 64 bits, in a credential sent to the VC-API) the
+    standard library still writes.
+    """
+    try:
+        return orjson.dumps(document, option=orjson.OPT_INDENT_2).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(document, ensure_ascii=False, indent=2)
+
+
+def sign_document(session: Session, unsigned: dict[str, Any], *, now: datetime) -> tuple[dict[str, Any], str]:
+    """Add a Data Integrity proof (eddsa-rdfc-2022) with the current Ed25519 key."""
+    key = keystore.signing_key(session, keystore.ED25519)
+    try:
+        signed = eddsa_rdfc_2022.sign(unsigned, private_key=key.private_key,
+                                      verification_method=verification_method(key.kid), created=now,
+                                      document_loader=DOCUMENT_LOADER)
+    except CredentialError as error:
+        raise SigningFailed(f"could not sign: {error}") from error
+    return signed, key.kid
+
+
+def sign(session: Session, unsigned: dict[str, Any], *, now: datetime,
+         schema_name: str = "achievementcredential") -> Signed:
+    """Sign a credential both ways: the embedded proof first, then the VC-JWT over the result (OB 3.0 §8)."""
+    signed, kid = sign_document(session, unsigned, now=now)
+    problems = schema.validate(signed, schema_name)
+    if problems:
+        raise SigningFailed("the credential does not match the 1EdTech schema: " + "; ".join(problems))
+    rsa = keystore.signing_key(session, keystore.RSA)
+    try:
+        token = vc_jwt.encode(signed, private_key=rsa.private_key, kid=verification_method(rsa.kid))
+    except CredentialError as error:
+        raise SigningFailed(f"could not sign the VC-JWT: {error}") from error
+    return Signed(document=signed, document_text=serialize(signed), jwt=token, key_id=kid)
+

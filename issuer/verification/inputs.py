@@ -1,0 +1,41 @@
+"""Reading what a verifier is given: an uploaded file (baked PNG or SVG, JSON, JWT), and the key its answer is cached under."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from issuer import badges
+from issuer.errors import InvalidInput
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def extract_credential(raw: bytes, *, filename: str = "", mimetype: str | None = None) -> str:
+    """The credential text in an uploaded file: a baked PNG or SVG, or a .json / .jwt file.
+
+    :raise InvalidInput: the file is none of those, or its baked credential cannot be read.
+    """
+    name = filename.lower()
+    try:
+        if raw.startswith(PNG_SIGNATURE) or name.endswith(".png"):
+            return badges.unbake_png(raw)
+        head = raw[:2048].lstrip().lower()
+        if name.endswith(".svg") or head.startswith(b"<svg") or (head.startswith(b"<?xml") and b"<svg" in raw[:4096].lower()):
+            return badges.unbake_svg(raw)
+    except badges.BakingError as error:
+        raise InvalidInput(f"the uploaded image holds no readable credential: {error}") from None
+    try:
+        return raw.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise InvalidInput("the uploaded file is not a credential: expected JSON, a JWT, or a baked PNG or SVG") from None
+
+
+def digest(data: str | bytes | dict[str, Any]) -> str:
+    """The SHA-256 of a verifier's input (a JSON object by its sorted compact text): its answer's cache key."""
+    if isinstance(data, dict):
+        data = json.dumps(data, sort_keys=True, ensure_ascii=False)
+    if isinstance(data, str):
+        data = data.encode("utf-8", "surrogatepass")
+    return hashlib.sha256(data).hexdigest()
