@@ -221,7 +221,6 @@ def complete_command(supervisor_email: str, therapist_email: str, level: str, ma
     from issuer.accounts import directory
     from issuer.frameworks import catalogue
     from issuer.issuance import completion
-    from issuer.issuance import notices
     from issuer.learning import record_book
     from issuer.errors import NotFound
     from issuer.models import utcnow
@@ -242,8 +241,7 @@ def complete_command(supervisor_email: str, therapist_email: str, level: str, ma
                     record_book.mark_statement(db.session, supervisor=supervisor, therapist=therapist, statement=statement,
                                            observed_on=utcnow().date(), note="Recorded from the command line.")
         credential = completion.complete_level(db.session, supervisor=supervisor, therapist=therapist, level=match)
-        db.session.commit()
-        notices.credential_issued(credential)
+        db.session.commit()  # the notice to the therapist goes with it
     except IssuerError as error:
         db.session.rollback()
         fail(error)
@@ -264,9 +262,9 @@ def demo_command() -> None:
         click.echo(f"Demo accounts (sign in at {base}/login); passwords are shown this once:")
         for role, email, password in created:
             click.echo(f"  {role:<10} {email:<28} {password}")
-        click.echo("Passwords are also saved, readable only by you, in instance/demo-directory.txt.")
+        click.echo("Passwords are also saved, readable only by you, in instance/demo-accounts.txt.")
     else:
-        click.echo(f"Demo accounts exist already; their passwords are in instance/demo-directory.txt. Sign in at {base}/login")
+        click.echo(f"Demo accounts exist already; their passwords are in instance/demo-accounts.txt. Sign in at {base}/login")
 
 
 @click.command("verify")

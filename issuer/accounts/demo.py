@@ -24,7 +24,7 @@ def create_demo_accounts(session: Session) -> list[tuple[str, str, str]]:
     """Create the demo accounts that do not exist yet; returns (role, email, password) of the new ones.
 
     Passwords are random (never constants in the code), printed once, and kept
-    in ``instance/demo-directory.txt`` (mode 0600) so a developer can find them again.
+    in ``instance/demo-accounts.txt`` (mode 0600) so a developer can find them again.
     """
     created = []
     users: dict[Role, User] = {}
@@ -37,7 +37,7 @@ def create_demo_accounts(session: Session) -> list[tuple[str, str, str]]:
         users[role] = user
     assignments.assign(session, supervisor=users[Role.SUPERVISOR], therapist=users[Role.THERAPIST])
     if created:
-        path = Path(current_app.instance_path) / "demo-directory.txt"
+        path = Path(current_app.instance_path) / "demo-accounts.txt"
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         with os.fdopen(fd, "a") as fh:

@@ -12,7 +12,6 @@ from sqlalchemy import select
 
 from issuer.frameworks import catalogue
 from issuer.issuance import completion
-from issuer.issuance import notices
 from issuer.learning import record_book
 from issuer.api import bp
 from issuer.api.auth import current_api_user, idempotent, json_body, token_required
@@ -139,12 +138,10 @@ def complete_level(therapist_id: int, level_id: int) -> ResponseReturnValue:
         raise InvalidInput("justification must be a string")
     credential = completion.complete_level(db.session, supervisor=current_api_user(), therapist=therapist, level=level,
                                          justification=(justification or "").strip() or None)
-    # Answer and notice are built from the rows at hand; after the commit they would be read again.
+    # The answer is built from the rows at hand; after the commit they would be read again.
     body = json.dumps(credential_json(credential), ensure_ascii=False)
-    notice = notices.issuance_message(credential)
     location = f"{base_url()}/credentials/{credential.id}"
-    db.session.commit()
-    notices.send_quietly(notice, about=location)
+    db.session.commit()  # the notice to the therapist goes with it
     response = Response(body, status=201, mimetype="application/json")
     response.headers["Location"] = location
     return response

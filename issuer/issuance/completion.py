@@ -1,7 +1,9 @@
-"""Completing a level and issuing its credential, in one transaction.
+"""Completing a level and issuing its credential, in one transaction: the one issuance service.
 
-The completion row, the signed credential, its status-list entries and the
-audit event are flushed together; the caller's single commit makes them real.
+Every way of issuing (the supervisor's page, the API, the command line, a bulk upload) calls
+``complete_level``. The completion row, the signed credential, its status-list entries and the
+audit event are flushed together; the caller's single commit makes them real, and the notice to
+the therapist goes once that commit is done (``issuance.notices``).
 If anything fails (signing, a key file, the database) the caller's session is
 rolled back and nothing of it remains. "Never twice" is enforced by unique
 constraints on (therapist, level), not only by the check in Python.
@@ -22,7 +24,7 @@ from sqlalchemy.orm import Session
 from issuer.frameworks import achievements
 from issuer.platform import audit
 from issuer.learning import record_book
-from issuer.issuance import signing
+from issuer.issuance import notices, signing
 from issuer.status_lists import lists as status_lists
 from issuer.accounts.assignments import require_assignment
 from issuer.platform.cache import LRUCache, app_cache
@@ -237,6 +239,7 @@ def complete_level(
     audit.record(session, "credential.issued", actor=supervisor, subject_type="credential", subject_id=credential_id,
                  therapist=therapist.email, level=level.label, override=bool(justification))
     session.flush()  # both rows in one flush
+    notices.notify_issued(session, credential)
     return credential
 
 

@@ -47,7 +47,7 @@ def serialize(document: dict[str, Any]) -> str:
     bytes forever anyway.
 
     orjson writes the text ``json.dumps(document, ensure_ascii=False, indent=2)`` writes (floats aside, which
-    it spells its own way, ``1e16`` for ``1e+16``), twenty times faster: the standard library has no C encoder
+    it spells its own way, ``1e16`` for ``1e+16``), and much faster: the standard library has no C encoder
     for indented output. What orjson refuses (integers beyond 64 bits, in a credential sent to the VC-API) the
     standard library still writes.
     """

@@ -287,10 +287,10 @@ def authorization_server_metadata() -> dict[str, Any]:
     base = str(current_app.config["ISSUER_BASE_URL"])
     return {
         "issuer": base,
-        "authorization_endpoint": base + url_for("obapi.authorize"),
-        "token_endpoint": base + url_for("obapi.token"),
-        "registration_endpoint": base + url_for("obapi.register"),
-        "revocation_endpoint": base + url_for("obapi.revoke"),
+        "authorization_endpoint": base + url_for("oauth.authorize"),
+        "token_endpoint": base + url_for("oauth.token"),
+        "registration_endpoint": base + url_for("oauth.register"),
+        "revocation_endpoint": base + url_for("oauth.revoke"),
         "scopes_supported": list(SCOPES),
         "response_types_supported": ["code"],
         "grant_types_supported": ["authorization_code", "refresh_token", PRE_AUTHORIZED_GRANT_TYPE],

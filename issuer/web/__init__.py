@@ -11,16 +11,21 @@ from issuer.models import Role, utcnow
 
 def init_app(app: Flask) -> None:
     from issuer.extensions import csrf, login_manager
-    from issuer.web import admin, auth, credentials, public, records, supervisor, therapist, wellknown
+    from issuer.protocols import oauth as oauth_server
+    from issuer.web import (admin, auth, credentials, oauth, obapi, oid4vci, public, records, supervisor, therapist,
+                            wellknown)
 
     login_manager.init_app(app)
     csrf.init_app(app)
-    from issuer.web import obapi
-
-    obapi.init_app(app)
-    for blueprint in (public.bp, auth.bp, supervisor.bp, therapist.bp, records.bp, admin.bp,
-                      credentials.bp, wellknown.bp):
+    oauth_server.init_app(app)
+    for blueprint in (obapi.bp, oauth.bp, oid4vci.bp, public.bp, auth.bp, supervisor.bp, therapist.bp, records.bp,
+                      admin.bp, credentials.bp, wellknown.bp):
         app.register_blueprint(blueprint)
+    # Token-authenticated or client-authenticated endpoints: no cookies, so no CSRF. The consent and wallet
+    # pages keep CSRF protection.
+    for view in (obapi.upsert_credential, obapi.put_profile, oauth.token, oauth.register, oauth.revoke,
+                 oid4vci.credential_endpoint):
+        csrf.exempt(view)
 
     @app.context_processor
     def _globals() -> dict[str, Any]:

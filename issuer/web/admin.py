@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -17,11 +16,10 @@ from issuer.platform import audit
 from issuer.issuance import bulk
 from issuer.frameworks import catalogue
 from issuer.identity import keystore
-from issuer.issuance import notices
 from issuer.platform import settings
 from issuer.errors import InvalidInput, IssuerError, NotFound
 from issuer.extensions import db
-from issuer.models import Assignment, AuditEvent, Credential, Framework, Role, User
+from issuer.models import Assignment, AuditEvent, Framework, Role, User
 from issuer.web.auth import role_required
 from issuer.web.forms import AssignForm, ConfirmForm, FrameworkUploadForm, SettingsForm, UserForm
 from issuer.accounts import assignments as accounts_assignments
@@ -112,7 +110,7 @@ def remove_assignment(assignment_id: int) -> ResponseReturnValue:
 @bp.get("/keys")
 @role_required(Role.ADMIN)
 def keys_page() -> ResponseReturnValue:
-    return render_template("admin/keystore.html", keys=keystore.all_keys(db.session), form=ConfirmForm())
+    return render_template("admin/keys.html", keys=keystore.all_keys(db.session), form=ConfirmForm())
 
 
 @bp.post("/keys/rotate")
@@ -147,7 +145,7 @@ def frameworks_page() -> ResponseReturnValue:
               "success")
         return redirect(url_for(".frameworks_page"))
     rows = db.session.scalars(select(Framework).order_by(Framework.title, Framework.version)).all()
-    return render_template("admin/catalogue.html", form=form, frameworks=rows)
+    return render_template("admin/frameworks.html", form=form, frameworks=rows)
 
 
 MAX_CSV_BYTES = 1024 * 1024
@@ -180,9 +178,8 @@ def bulk_issue() -> ResponseReturnValue:
                 continue
             try:
                 bulk.issue_row(db.session, row)
-                db.session.commit()  # one issuance per row: a bad row never undoes a good one
+                db.session.commit()  # one issuance per row: a bad row never undoes a good one; its notice goes now
                 issued += 1
-                notices.credential_issued(db.session.get(Credential, uuid.UUID(row.credential_id)))
             except IssuerError as error:
                 db.session.rollback()
                 row.status, row.message = "error", error.message

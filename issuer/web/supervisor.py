@@ -11,7 +11,6 @@ from sqlalchemy import select
 
 from issuer.frameworks import catalogue
 from issuer.issuance import completion
-from issuer.issuance import notices
 from issuer.learning import record_book
 from issuer.errors import InvalidInput, NotFound
 from issuer.extensions import db
@@ -112,7 +111,6 @@ def complete(therapist_id: int, level_id: int) -> ResponseReturnValue:
         db.session, supervisor=current_user, therapist=person, level=level,
         justification=(form.justification.data or "").strip() or None,
     )
-    db.session.commit()
-    notices.credential_issued(credential)
+    db.session.commit()  # the notice to the therapist goes with it
     flash(f"{level.label} is complete. The credential is issued to {person.name}.", "success")
     return redirect(url_for("credentials.page", credential_id=credential.id))

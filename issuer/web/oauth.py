@@ -1,0 +1,95 @@
+"""The OAuth 2.0 endpoints: authorization (sign in, then consent), token, client registration, revocation and
+the server's metadata. The protocol is Authlib's, set up in ``issuer.protocols.oauth``; these views sign the
+user in, ask for consent, hand the request over and commit what it wrote.
+"""
+
+from __future__ import annotations
+
+import json
+
+from authlib.oauth2 import OAuth2Error
+from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from werkzeug.exceptions import HTTPException
+from wtforms import SubmitField
+
+from issuer.errors import IssuerError, error_response
+from issuer.extensions import db
+from issuer.protocols import oauth
+
+bp = Blueprint("oauth", __name__)
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(error: HTTPException) -> Response:
+    status = error.code or 500
+    return error_response(status, (error.name or "error").lower().replace(" ", "_"), error.description or error.name)
+
+
+@bp.errorhandler(IssuerError)
+def _issuer_error(error: IssuerError) -> Response:
+    return error_response(error.status_code, error.code, error.message)
+
+
+class ConsentForm(FlaskForm):
+    approve = SubmitField("Allow")
+    deny = SubmitField("Deny")
+
+
+@bp.route("/oauth/authorize", methods=["GET", "POST"])
+def authorize() -> ResponseReturnValue:
+    """The authorization endpoint: sign in (the site's session), then approve the scopes on a consent page."""
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login", next=request.full_path))
+    server = oauth.authorization_server()
+    try:
+        grant = server.get_consent_grant(end_user=current_user._get_current_object())
+    except OAuth2Error as error:
+        if getattr(error, "redirect_uri", None):
+            return server.handle_error_response(None, error)
+        return error_response(400, error.error or "invalid_request", error.description or "Invalid authorization request.")
+    form = ConsentForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            return error_response(400, "csrf", "The form expired; go back and try again.")
+        grant_user = current_user._get_current_object() if form.approve.data else None
+        response = server.create_authorization_response(grant_user=grant_user, grant=grant)
+        db.session.commit()
+        return response
+    scopes = [(scope, oauth.SCOPES.get(scope, scope)) for scope in (grant.request.scope or "").split()]
+    return render_template("oauth/authorize.html", form=form, client=grant.client, scopes=scopes,
+                           action=request.full_path)
+
+
+@bp.post("/oauth/token")
+def token() -> ResponseReturnValue:
+    response = oauth.authorization_server().create_token_response()
+    if response.status_code == 200:
+        db.session.commit()
+    return response
+
+
+@bp.post("/oauth/register")
+def register() -> ResponseReturnValue:
+    """RFC 7591 dynamic client registration (OB 3.0: no initial access token; 201)."""
+    response = oauth.authorization_server().create_endpoint_response("client_registration")
+    if response.status_code == 201:
+        db.session.commit()
+    return response
+
+
+@bp.post("/oauth/revoke")
+def revoke() -> ResponseReturnValue:
+    """RFC 7009 token revocation."""
+    response = oauth.authorization_server().create_endpoint_response("revocation")
+    if response.status_code == 200:
+        db.session.commit()
+    return response
+
+
+@bp.get("/.well-known/oauth-authorization-server")
+def authorization_server_metadata() -> ResponseReturnValue:
+    """RFC 8414; OID4VCI wallets find the token endpoint here."""
+    return Response(json.dumps(oauth.authorization_server_metadata()), mimetype="application/json")
