@@ -30,8 +30,9 @@ def ping_idle_connections(engine: Engine) -> None:
     """Check a pooled connection with a round trip before use, but only if it sat idle for ``PING_AFTER_IDLE``.
 
     SQLAlchemy's ``pool_pre_ping`` pings on every checkout: one extra round trip per request, a real share of a
-    request that is itself one query, like a cached verification. A connection in steady use has just proved itself; one that sat idle may have been
-    closed by a database restart, a failover or an idle timeout in between. A failed ping raises
+    request that is itself one query, like a cached verification. A connection in steady use has just proved
+    itself; one that sat idle may have been closed by a database restart, a failover or an idle timeout in
+    between. A failed ping raises
     ``DisconnectionError``, on which the pool discards the connection and opens a fresh one. A connection that
     dies while in use is caught by SQLAlchemy's disconnect detection, which also discards every pooled connection
     older than the failure.

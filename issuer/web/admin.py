@@ -85,8 +85,8 @@ def assignments() -> ResponseReturnValue:
     form.therapist_id.choices = [SelectChoice(u.id, f"{u.name} ({u.email})") for u in people if u.role is Role.THERAPIST]
     if request.method == "POST":
         _valid(form)
-        accounts_assignments.assign(db.session, supervisor=_user(form.supervisor_id.data), therapist=_user(form.therapist_id.data),
-                        actor=current_user)
+        accounts_assignments.assign(db.session, supervisor=_user(form.supervisor_id.data),
+                                    therapist=_user(form.therapist_id.data), actor=current_user)
         db.session.commit()
         flash("Assigned.", "success")
         return redirect(url_for(".assignments"))
@@ -101,7 +101,8 @@ def remove_assignment(assignment_id: int) -> ResponseReturnValue:
     assignment = db.session.get(Assignment, assignment_id)
     if assignment is None:
         raise NotFound("No such assignment.")
-    accounts_assignments.unassign(db.session, supervisor=assignment.supervisor, therapist=assignment.therapist, actor=current_user)
+    accounts_assignments.unassign(db.session, supervisor=assignment.supervisor, therapist=assignment.therapist,
+                                  actor=current_user)
     db.session.commit()
     flash("Assignment removed.", "success")
     return redirect(url_for(".assignments"))

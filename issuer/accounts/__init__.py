@@ -1,0 +1,1 @@
+"""Accounts: the user directory, supervisor assignments, sign-in and API tokens."""

@@ -1,0 +1,1 @@
+"""Issuing credentials: the one issuance service, signing, notices, bulk issuance, CLRs and revocation."""

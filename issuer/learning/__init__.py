@@ -1,0 +1,1 @@
+"""The learning record: statements marked met, with evidence, and progress per level."""

@@ -1,0 +1,1 @@
+"""What every domain uses: database access, caches, the replay middleware, the audit log, settings, on-commit work."""

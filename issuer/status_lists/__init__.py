@@ -1,0 +1,1 @@
+"""Bitstring Status Lists: allocating indexes, setting bits, signing and publishing lists."""
