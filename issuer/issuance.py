@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from issuer import achievements, audit, records, signing, status
 from issuer.accounts import require_assignment
 from issuer.cache import LRUCache, app_cache
+from issuer.credentials.digest import document_digest
 from issuer.database import insert_or_ignore
 from issuer.errors import Conflict, InvalidInput, IssuerError
 from issuer.identity import base_url, issuer_profile
@@ -227,7 +228,8 @@ def complete_level(
     credential = Credential(
         id=credential_id, therapist_id=therapist.id, level_id=level.id, completion_id=completion_id,
         issued_by_id=supervisor.id, document=signed.document_text, jwt=signed.jwt, issued_at=now, valid_from=now,
-        valid_until=None, public=True, key_id=signed.key_id,
+        valid_until=None, public=True, key_id=signed.key_id, digest=document_digest(signed.document),
+        recipient_name=therapist.name,
     )
     session.add(credential)
     audit.record(session, "credential.issued", actor=supervisor, subject_type="credential", subject_id=credential_id,
