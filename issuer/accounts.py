@@ -13,6 +13,7 @@ import secrets
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
+from flask import Flask, current_app
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -31,7 +32,8 @@ ADDRESS_LIMIT = 20
 LIMIT_WINDOW = dt.timedelta(minutes=15)
 TOKEN_PREFIX = "isk_"
 
-_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+#: Where each app keeps its hasher (built from its config on first use).
+HASHER_KEY = "issuer.password_hasher"
 
 
 class RateLimited(IssuerError):
@@ -55,10 +57,22 @@ def normalise_email(email: str) -> str:
     return email
 
 
+def password_hasher(app: Flask | None = None) -> PasswordHasher:
+    """This app's Argon2id hasher, with the cost set by ``ISSUER_ARGON2_*`` (see ``issuer.config``)."""
+    app = app or current_app._get_current_object()
+    hasher = app.extensions.get(HASHER_KEY)
+    if hasher is None:
+        hasher = PasswordHasher(time_cost=app.config["ISSUER_ARGON2_TIME_COST"],
+                                memory_cost=app.config["ISSUER_ARGON2_MEMORY_COST"],
+                                parallelism=app.config["ISSUER_ARGON2_PARALLELISM"])
+        app.extensions[HASHER_KEY] = hasher
+    return hasher
+
+
 def hash_password(password: str) -> str:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidInput(f"passwords need at least {MIN_PASSWORD_LENGTH} characters")
-    return _hasher.hash(password)
+    return password_hasher().hash(password)
 
 
 def generate_password() -> str:
@@ -221,20 +235,21 @@ def authenticate(session: Session, *, email: str, password: str, address: str) -
     check_login_allowed(session, email=email, address=address, now=now)
     user = session.scalars(select(User).filter_by(email=email)).one_or_none()
     ok = False
+    hasher = password_hasher()
     if user is not None:
         try:
-            ok = _hasher.verify(user.password_hash, password)
+            ok = hasher.verify(user.password_hash, password)
         except (VerificationError, InvalidHashError):
             ok = False
     else:
-        _hasher.hash(password or "x")  # same work either way, so timing does not reveal who has an account
+        hasher.hash(password or "x")  # same work either way, so timing does not reveal who has an account
     if not ok or user is None or not user.active:
         session.add(LoginAttempt(email=email, address=address, at=now))
         audit.record(session, "login.failed", actor=user, subject_type="user",
                      subject_id=user.id if user else None, email=email)
         raise InvalidCredentials("Wrong e-mail address or password, or the account is deactivated.")
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
+    if hasher.check_needs_rehash(user.password_hash):  # the hash was made with other parameters: redo it with ours
+        user.password_hash = hasher.hash(password)
     session.execute(delete(LoginAttempt).where(LoginAttempt.email == email))
     audit.record(session, "login.succeeded", actor=user, subject_type="user", subject_id=user.id)
     return user
