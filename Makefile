@@ -24,12 +24,15 @@ run: $(VENV)/.installed
 	$(ISSUER) demo
 	$(ISSUER) run --host $(HOST) --port $(PORT)
 
+# Test processes (pytest-xdist): one per core by default; TEST_WORKERS=0 runs in this process.
+TEST_WORKERS ?= auto
+
 ## make test: set up .venv with the test extras and run the whole suite.
 test: $(VENV)/.installed browser-deps
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal
 
 test-fast: $(VENV)/.installed
-	$(BIN)/python -m pytest -m "not browser" -x -q
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal -m "not browser" -x -q
 
 # Browser tests drive Debian's chromium through Playwright (no browser download).
 browser-deps:
