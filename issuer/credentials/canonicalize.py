@@ -47,9 +47,21 @@ from cachetools import LRUCache
 from frozendict import frozendict
 
 from issuer.credentials import rdfc
-from issuer.credentials.errors import CanonicalizationError, UndefinedTermError, UnknownContextError
+from issuer.credentials.errors import CanonicalizationError, TooComplexError, UndefinedTermError, UnknownContextError
 
 DocumentLoader = Callable[..., Any]
+
+# Work bounds of JSON-LD expansion, checked on the document before pyld sees it (RDFC-1.0 has its
+# own in ``rdfc``). Expansion costs ~15-70 us per JSON object (more for identified nodes, which
+# pick up type-scoped contexts), so 1 MB of small objects would take most of a second. Genuine
+# credentials are far inside: a level credential has ~45 objects and nests 6 deep; the 1EdTech
+# complete.json sample ~110 objects, 553 values, 11 deep.
+#: JSON objects (node, value and context objects) in one document.
+MAX_JSONLD_OBJECTS = 2_000
+#: JSON values of any kind (objects, arrays, strings, numbers, ...) in one document.
+MAX_JSONLD_VALUES = 50_000
+#: Nesting of objects and arrays, the document itself being depth 1.
+MAX_JSONLD_DEPTH = 32
 
 # pyld's own test for "absolute IRI" (jsonld._is_absolute_iri): to_rdf drops anything else.
 _ABSOLUTE_IRI = re.compile(r"^([A-Za-z][A-Za-z0-9+-.]*|_):[^\s]*$")
@@ -382,6 +394,47 @@ def _check_expanded(element: Any) -> None:
             _check_expanded(value)
 
 
+def check_expansion_bounds(document: Any) -> None:
+    """Refuse a document over ``MAX_JSONLD_OBJECTS``, ``MAX_JSONLD_VALUES`` or ``MAX_JSONLD_DEPTH``.
+
+    The walk stops at the first bound exceeded, so refusing costs at most about one
+    bound's worth of steps.
+
+    Raises:
+        TooComplexError: naming the bound.
+    """
+    objects = values = 0
+    stack: list[tuple[Any, int]] = [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        values += 1
+        if values > MAX_JSONLD_VALUES:
+            raise TooComplexError(
+                f"JSON-LD expansion refused: the document holds more than {MAX_JSONLD_VALUES:,} JSON values "
+                "(work limit)",
+                limit="jsonld_values",
+            )
+        kind = type(value)
+        if kind is dict or kind is list or isinstance(value, (Mapping, list, tuple)):
+            if depth > MAX_JSONLD_DEPTH:
+                raise TooComplexError(
+                    f"JSON-LD expansion refused: the document nests objects and arrays more than "
+                    f"{MAX_JSONLD_DEPTH} levels deep (work limit)",
+                    limit="jsonld_depth",
+                )
+            if isinstance(value, Mapping):
+                objects += 1
+                if objects > MAX_JSONLD_OBJECTS:
+                    raise TooComplexError(
+                        f"JSON-LD expansion refused: the document holds more than {MAX_JSONLD_OBJECTS:,} JSON "
+                        "objects (work limit)",
+                        limit="jsonld_objects",
+                    )
+                stack.extend((child, depth + 1) for child in value.values())
+            else:
+                stack.extend((child, depth + 1) for child in value)
+
+
 def _check_inline_contexts(value: Any) -> None:
     """Refuse ``@vocab`` in any ``@context`` object written inside the document itself."""
     if isinstance(value, list):
@@ -503,6 +556,7 @@ def _rdf(
     """
     if not isinstance(document, Mapping):
         raise CanonicalizationError("a JSON-LD document must be a JSON object")
+    check_expansion_bounds(document)
     _check_inline_contexts(document)
     options = {
         "documentLoader": document_loader,
