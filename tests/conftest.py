@@ -166,6 +166,7 @@ def make_test_config(database_url: str, keys_dir: Path, tmp_path: Path) -> dict[
         "ISSUER_KEY_PASSPHRASE": None,
         "ISSUER_UPLOADS_DIR": str(tmp_path / "uploads"),
         "ISSUER_OUTBOX_DIR": str(tmp_path / "outbox"),
+        "ISSUER_VERIFY_RATE_LIMIT": "0",  # off, except in the tests of the limit itself
         "SECRET_KEY": "test-" + uuid.uuid4().hex,
         **CHEAP_ARGON2,
     }

@@ -7,6 +7,7 @@
 - ``credentials.replaces_id`` / ``superseded_at``: a credential re-signed after its key was revoked; one *current*
   credential per therapist and level (a partial unique index) instead of one ever.
 - ``issuer_keys.revoked_at`` / ``revocation_reason``: a key withdrawn after a compromise.
+- ``rate_windows``: request counters that every worker shares (rate limits on the public verifier).
 
 Revision ID: 7c3d9e1f2a6b
 Revises: 5b1e7c2a9f40
@@ -33,6 +34,12 @@ def _digest(document_text: str) -> str:
 
 
 def upgrade():
+    op.create_table('rate_windows',
+    sa.Column('key', sa.String(length=200), nullable=False),
+    sa.Column('window_start', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.Column('hits', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('key', 'window_start', name=op.f('pk_rate_windows'))
+    )
     op.create_table('trusted_issuers',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('issuer_id', sa.String(length=2000), nullable=False),
@@ -98,3 +105,4 @@ def downgrade():
         batch_op.drop_column('revocation_reason')
         batch_op.drop_column('revoked_at')
     op.drop_table('trusted_issuers')
+    op.drop_table('rate_windows')
