@@ -24,7 +24,6 @@ from issuer import create_app, database
 from issuer.config import ROOT, normalise_database_url
 from issuer.extensions import db
 
-SHARED = ROOT.parent / "shared"
 SEED_FRAMEWORK = ROOT / "frameworks" / "music-therapists-29-1129.02-v26.05.json"
 POSTGRES_URL = os.environ.get("ISSUER_TEST_POSTGRES_URL")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
