@@ -17,7 +17,6 @@ from issuer import audit, settings
 from issuer.extensions import db
 from issuer.models import Assignment, AuditEvent, Framework, IssuerKey, User
 from tests.conftest import SEED_FRAMEWORK, AuthActions
-from tests.integration.helpers import seed_people
 
 NEW_PASSWORD = "a long enough password"
 GET_ROUTES = ["/admin/users", "/admin/assignments", "/admin/keys", "/admin/frameworks", "/admin/settings",
@@ -37,8 +36,9 @@ POST_ROUTES = [
 
 
 @pytest.fixture
-def people(app: Flask) -> dict[str, int]:
-    made = seed_people(app)
+def people(app: Flask, people: dict[str, int]) -> dict[str, int]:
+    """The shared people, with their assignment's id."""
+    made = dict(people)
     with app.app_context():
         made["assignment"] = db.session.scalars(select(Assignment.id)).one()
     return made

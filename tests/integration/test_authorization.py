@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -11,7 +13,6 @@ from issuer.extensions import db
 from issuer import accounts
 from issuer.models import Assignment, Framework, StatementMark, User
 from tests.conftest import AuthActions
-from tests.integration.helpers import issue, seed_people
 
 ROLES = ["anonymous", "therapist", "unassigned", "assigned", "admin"]
 LOGIN = {"therapist": "ther@example.test", "unassigned": "other@example.test", "assigned": "sup@example.test",
@@ -19,9 +20,8 @@ LOGIN = {"therapist": "ther@example.test", "unassigned": "other@example.test", "
 
 
 @pytest.fixture
-def world(app: Flask) -> dict:
-    people = seed_people(app)
-    credential_id = issue(app, people, 0)
+def world(app: Flask, people: dict[str, int], issued: uuid.UUID) -> dict:
+    credential_id = issued
     with app.app_context():
         fw = db.session.scalars(select(Framework)).one()
         mark = db.session.scalars(select(StatementMark)).first()
