@@ -403,36 +403,36 @@ def check_expansion_bounds(document: Any) -> None:
     Raises:
         TooComplexError: naming the bound.
     """
-    objects = values = 0
+    objects, values = 0, 1
+    containers = (Mapping, list, tuple)
     stack: list[tuple[Any, int]] = [(document, 1)]
     while stack:
         value, depth = stack.pop()
-        values += 1
+        if depth > MAX_JSONLD_DEPTH:
+            raise TooComplexError(
+                f"JSON-LD expansion refused: the document nests objects and arrays more than "
+                f"{MAX_JSONLD_DEPTH} levels deep (work limit)",
+                limit="jsonld_depth",
+            )
+        if isinstance(value, Mapping):
+            objects += 1
+            if objects > MAX_JSONLD_OBJECTS:
+                raise TooComplexError(
+                    f"JSON-LD expansion refused: the document holds more than {MAX_JSONLD_OBJECTS:,} JSON "
+                    "objects (work limit)",
+                    limit="jsonld_objects",
+                )
+            children: Any = value.values()
+        else:
+            children = value
+        values += len(children)  # counted before they are looked at, so a huge array costs nothing more
         if values > MAX_JSONLD_VALUES:
             raise TooComplexError(
                 f"JSON-LD expansion refused: the document holds more than {MAX_JSONLD_VALUES:,} JSON values "
                 "(work limit)",
                 limit="jsonld_values",
             )
-        kind = type(value)
-        if kind is dict or kind is list or isinstance(value, (Mapping, list, tuple)):
-            if depth > MAX_JSONLD_DEPTH:
-                raise TooComplexError(
-                    f"JSON-LD expansion refused: the document nests objects and arrays more than "
-                    f"{MAX_JSONLD_DEPTH} levels deep (work limit)",
-                    limit="jsonld_depth",
-                )
-            if isinstance(value, Mapping):
-                objects += 1
-                if objects > MAX_JSONLD_OBJECTS:
-                    raise TooComplexError(
-                        f"JSON-LD expansion refused: the document holds more than {MAX_JSONLD_OBJECTS:,} JSON "
-                        "objects (work limit)",
-                        limit="jsonld_objects",
-                    )
-                stack.extend((child, depth + 1) for child in value.values())
-            else:
-                stack.extend((child, depth + 1) for child in value)
+        stack.extend((child, depth + 1) for child in children if isinstance(child, containers))
 
 
 def _check_inline_contexts(value: Any) -> None:

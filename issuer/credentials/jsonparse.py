@@ -77,8 +77,7 @@ def loads(data: bytes | bytearray | memoryview | str, *, max_bytes: int = MAX_BY
     try:
         value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float, parse_int=_bounded_int)
     except RecursionError:
-        raise JSONInputError(f"the JSON nests objects and arrays more than {max_depth} levels deep",
-                             reason="too_deep") from None
+        raise JSONInputError(f"JSON nested deeper than {max_depth} levels", reason="too_deep") from None
     except JSONInputError:
         raise
     except ValueError as error:
@@ -125,8 +124,7 @@ def _check_depth(value: Any, max_depth: int) -> int:
     while level:
         if depth > max_depth:
             raise JSONInputError(
-                f"the JSON nests objects and arrays more than {max_depth} levels deep "
-                f"(at {_pointer(_locate(value, level[0]))})",
+                f"JSON nested deeper than {max_depth} levels (at {_pointer(_locate(value, level[0]))})",
                 reason="too_deep",
             )
         deeper: list[Any] = []

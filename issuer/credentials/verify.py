@@ -18,12 +18,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
-from issuer.credentials import dates, eddsa_rdfc_2022, vc_jwt
+from issuer.credentials import dates, eddsa_rdfc_2022, jsonparse, vc_jwt
 from issuer.credentials.canonicalize import DocumentLoader
 from issuer.credentials.credential import SCHEMA_VALIDATOR_TYPE
 from issuer.credentials.dids import ASSERTION_METHOD, KeyResolver, ResolvedKey
 from issuer.credentials.errors import (
     CanonicalizationError,
+    JSONInputError,
     KeyResolutionError,
     ProofError,
     TooComplexError,
@@ -96,19 +97,6 @@ def _depth_ok(value: Any) -> bool:
     return True
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result = dict(pairs)
-    if len(result) != len(pairs):
-        seen: set[str] = set()
-        duplicate = next(key for key, _ in pairs if key in seen or seen.add(key))  # type: ignore[func-returns-value]
-        raise _InputError(f"duplicate JSON member {duplicate!r}")
-    return result
-
-
-def _refuse_constant(name: str) -> Any:
-    raise _InputError(f"{name} is not JSON")
-
-
 def _refuse_lone_surrogates(value: Any) -> None:
     """JSON escapes can spell a lone surrogate ("\\ud800"): not Unicode, so not RDF, not UTF-8, not displayable."""
     try:
@@ -118,12 +106,15 @@ def _refuse_lone_surrogates(value: Any) -> None:
 
 
 def _parse_json(text: str) -> Any:
+    """Strict JSON (``jsonparse.loads``); refusals keep the wording this reader has always used."""
     try:
-        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_refuse_constant)
-    except RecursionError:
-        raise _InputError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels") from None
-    except ValueError as error:
-        raise _InputError(f"not well-formed JSON: {error}") from None
+        return jsonparse.loads(text, max_bytes=MAX_INPUT_BYTES, max_depth=MAX_JSON_DEPTH)
+    except JSONInputError as error:
+        if error.reason == "duplicate_key":
+            raise _InputError(str(error).replace("duplicate key", "duplicate JSON member", 1)) from None
+        if error.reason == "lone_surrogate":
+            raise _InputError(LONE_SURROGATE) from None
+        raise _InputError(str(error)) from None
 
 
 def _read_input(data: Any) -> tuple[Literal["ldp", "jwt"], dict[str, Any], str | None]:
@@ -181,10 +172,7 @@ def _read_input(data: Any) -> tuple[Literal["ldp", "jwt"], dict[str, Any], str |
         raise _InputError(f"cannot verify a {type(data).__name__}; give JSON text, bytes, a dict or a JWT")
     if not isinstance(parsed, Mapping):
         raise _InputError("the credential must be a JSON object")
-    if not _depth_ok(parsed):
-        raise _InputError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
-    if not isinstance(data, Mapping):
-        _refuse_lone_surrogates(parsed)
+    # Text was checked for depth and lone surrogates by jsonparse; a mapping above.
     return "ldp", dict(parsed), None
 
 

@@ -44,7 +44,7 @@ def test_colons_inside_strings_are_not_mistaken_for_members() -> None:
 def test_deeply_nested_arrays_are_refused() -> None:
     error = _refusal("[" * 100_000 + "]" * 100_000)
     assert error.reason == "too_deep"
-    assert f"more than {MAX_DEPTH} levels" in str(error)
+    assert f"JSON nested deeper than {MAX_DEPTH} levels" in str(error)
 
 
 def test_the_depth_limit_is_exact() -> None:
