@@ -7,6 +7,13 @@ input of any kind is an answer, not an exception (ACA-Py ``ProofResult`` style).
 Nothing is fetched: keys come from the injected :class:`KeyResolver`, contexts
 from the injected offline loader, status from the injected ``status_checker``.
 
+Trust rules (issue 14): every proof of a proof set must verify; each key must be
+the issuer's, its controller and the DID part of its URL equal to the issuer id
+as written (no case-folding, no prefix match), and a VC-JWT ``kid`` likewise;
+with ``recognise``, an issuer must also be one we recognise, and the result
+carries the name we know it by. JSON text is read by ``jsonparse`` and JSON-LD
+work is bounded (``TooComplexError``, reported as a failed ``context`` check).
+
 Not done here: refresh (step 3) and embedded endorsements (step 6).
 """
 
