@@ -97,6 +97,14 @@ def arrays_in_credential(target: int) -> bytes:
     return json.dumps({**credential(), EX + "a": [[] for _ in range(count)]}, separators=(",", ":")).encode()
 
 
+def inline_context(target: int) -> bytes:
+    """A credential defining ~``target`` bytes of terms in its own @context."""
+    document = credential()
+    count = (target - 1000) // 42
+    document["@context"] = [*document["@context"], {f"t{i}": f"{EX}t{i}" for i in range(count)}]
+    return json.dumps(document).encode()
+
+
 def deep_arrays(depth: int) -> bytes:
     return ("[" * depth + "]" * depth).encode()
 
@@ -111,6 +119,7 @@ INPUTS: dict[str, Callable[[], bytes]] = {
     "990KB-empty-arrays": lambda: empty_arrays(990_000),
     "990KB-arrays-in-credential": lambda: arrays_in_credential(990_000),
     "990KB-schema-checked": lambda: schema_checked(990_000),
+    "990KB-inline-context": lambda: inline_context(990_000),
     "100k-deep-arrays": lambda: deep_arrays(100_000),
 }
 

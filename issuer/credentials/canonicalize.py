@@ -62,6 +62,10 @@ MAX_JSONLD_OBJECTS = 2_000
 MAX_JSONLD_VALUES = 50_000
 #: Nesting of objects and arrays, the document itself being depth 1.
 MAX_JSONLD_DEPTH = 32
+#: Term definitions in the @context objects a document writes inline (its context URLs are served by the
+#: loader and processed once per process). pyld processes ~100,000 definitions a second; genuine credentials
+#: write none (the 1EdTech samples and ours name contexts by URL).
+MAX_INLINE_CONTEXT_TERMS = 1_000
 
 # pyld's own test for "absolute IRI" (jsonld._is_absolute_iri): to_rdf drops anything else.
 _ABSOLUTE_IRI = re.compile(r"^([A-Za-z][A-Za-z0-9+-.]*|_):[^\s]*$")
@@ -435,29 +439,38 @@ def check_expansion_bounds(document: Any) -> None:
         stack.extend((child, depth + 1) for child in children if isinstance(child, containers))
 
 
-def _check_inline_contexts(value: Any) -> None:
-    """Refuse ``@vocab`` in any ``@context`` object written inside the document itself."""
+def _check_inline_contexts(value: Any, terms: list[int] | None = None) -> None:
+    """Refuse ``@vocab`` in any ``@context`` object written inside the document itself, and more than
+    ``MAX_INLINE_CONTEXT_TERMS`` term definitions in such objects altogether (``terms`` counts them)."""
+    terms = [0] if terms is None else terms
     if isinstance(value, list):
         for item in value:
-            _check_inline_contexts(item)
+            _check_inline_contexts(item, terms)
     elif isinstance(value, dict):
         for key, item in value.items():
             if key == "@context":
-                _check_context_value(item)
+                _check_context_value(item, terms)
             elif isinstance(item, (dict, list)):
-                _check_inline_contexts(item)
+                _check_inline_contexts(item, terms)
 
 
-def _check_context_value(context: Any) -> None:
+def _check_context_value(context: Any, terms: list[int]) -> None:
     for entry in context if isinstance(context, list) else [context]:
         if isinstance(entry, dict):
             if "@vocab" in entry:
                 raise UndefinedTermError(
                     "@vocab", "an inline @context may not set @vocab (it would make undefined terms 'defined')"
                 )
+            terms[0] += len(entry)
+            if terms[0] > MAX_INLINE_CONTEXT_TERMS:
+                raise TooComplexError(
+                    f"JSON-LD expansion refused: the document's own @context objects define more than "
+                    f"{MAX_INLINE_CONTEXT_TERMS:,} terms (work limit)",
+                    limit="inline_context_terms",
+                )
             for definition in entry.values():
                 if isinstance(definition, dict) and "@context" in definition:
-                    _check_context_value(definition["@context"])
+                    _check_context_value(definition["@context"], terms)
 
 
 def _resolver_cache(document_loader: DocumentLoader) -> Any:

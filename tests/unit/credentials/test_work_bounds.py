@@ -120,6 +120,12 @@ def test_a_few_equal_nodes_are_still_canonicalized() -> None:
          "jsonld_objects"),
         ({**_base(), EX + "many": list(range(canonicalize_module.MAX_JSONLD_VALUES))}, "jsonld_values"),
         ({**_base(), EX + "deep": _nested(canonicalize_module.MAX_JSONLD_DEPTH)}, "jsonld_depth"),
+        ({**_base(), "@context": [*_base()["@context"], {
+            f"t{i}": f"{EX}t{i}" for i in range(canonicalize_module.MAX_INLINE_CONTEXT_TERMS + 1)}]},
+         "inline_context_terms"),
+        ({**_base(), "evidence": [{"@context": {f"t{i}": f"{EX}t{i}" for i in range(10)}, "type": ["Evidence"]}
+                                  for _ in range(canonicalize_module.MAX_INLINE_CONTEXT_TERMS // 10 + 1)]},
+         "inline_context_terms"),
     ],
 )
 def test_expansion_bounds_are_checked_before_expansion(document: dict[str, Any], limit: str,
