@@ -247,3 +247,17 @@ def test_validity_turn_at_the_edges() -> None:
     assert validity_turn({"issuanceDate": "2020-01-01T00:00:00Z", "expirationDate": "2030-01-01T00:00:00Z"}, NOW,
                          skew) == datetime(2030, 1, 1, 0, 5, tzinfo=timezone.utc)
     assert validity_turn(None, NOW, skew) is None
+
+
+def test_a_jwt_with_a_claim_written_twice_is_refused_not_last_wins(resolver: KeyResolver) -> None:
+    import base64
+
+    def segment(text: str) -> str:
+        return base64.urlsafe_b64encode(text.encode()).rstrip(b"=").decode()
+
+    header = segment('{"alg":"EdDSA","kid":"' + VM + '","typ":"JWT"}')
+    payload = segment('{"iss":"did:web:evil.example","iss":"' + ISSUER_DID + '","jti":"urn:uuid:1"}')
+    result = _verify(f"{header}.{payload}.AAAA", resolver)
+    assert not result.verified
+    assert result.check("format").ok is False
+    assert "duplicate key 'iss' in object at /" in result.check("format").message
