@@ -79,6 +79,30 @@ def _fast_rsa_keys(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(keyfiles, "generate_rsa", pooled)
 
 
+_LOADED_KEYS: dict[tuple[Any, ...], Any] = {}
+
+
+@pytest.fixture(autouse=True)
+def _remembered_key_loads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loading an RSA PEM checks the key's mathematics (about 0.1 s); the same bytes give the same key every time.
+
+    A pure function memoised on its whole input: the same PEM bytes and password return the key loaded before.
+    Anything else (a corrupt, truncated or wrongly encrypted file) is new input and goes to cryptography, and
+    failures are never remembered, so every error path still runs for real.
+    """
+    from cryptography.hazmat.primitives import serialization
+
+    real = serialization.load_pem_private_key
+
+    def remembered(data: bytes, password: bytes | None, *args: Any, **kwargs: Any) -> Any:
+        key = (bytes(data), password, args, tuple(sorted(kwargs.items())))
+        if key not in _LOADED_KEYS:
+            _LOADED_KEYS[key] = real(data, password, *args, **kwargs)
+        return _LOADED_KEYS[key]
+
+    monkeypatch.setattr(serialization, "load_pem_private_key", remembered)
+
+
 #: Database URLs whose tables exist and hold nothing a test must not see once emptied (see ``empty_schema``).
 _SCHEMA_READY: set[str] = set()
 
@@ -127,8 +151,10 @@ def _drop_schema(url: str) -> None:
 def empty_schema(app: Flask) -> None:
     """Give the app an empty schema with fresh ids, as ``drop_all`` + ``create_all`` would, but cheaply.
 
-    The schema is created once per database (per session and xdist worker); after that, PostgreSQL is emptied with
-    one ``TRUNCATE … RESTART IDENTITY CASCADE`` (ids start at 1 again), and SQLite files are fresh template copies.
+    The schema is created once per database (per session and xdist worker). After that, PostgreSQL is emptied in
+    one round trip: ``DELETE`` from every table, children first, and every sequence set back to its start (ids
+    begin at 1 again). That takes milliseconds where ``TRUNCATE`` of every table takes a third of a second and
+    ``drop_all`` + ``create_all`` half a second. SQLite files are fresh copies of the template, already empty.
     A test that drops the tables itself never uses this path (``database_url`` hands it a blank database).
     """
     url = app.config["SQLALCHEMY_DATABASE_URI"]
@@ -139,9 +165,9 @@ def empty_schema(app: Flask) -> None:
             _SCHEMA_READY.add(url)
         elif db.engine.dialect.name == "postgresql":
             quote = db.engine.dialect.identifier_preparer.format_table
-            tables = ", ".join(quote(table) for table in db.metadata.sorted_tables)
+            deletes = "; ".join(f"DELETE FROM {quote(table)}" for table in reversed(db.metadata.sorted_tables))
             with db.engine.begin() as conn:
-                conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+                conn.exec_driver_sql(f"{deletes}; SELECT setval(seqrelid, seqstart, false) FROM pg_sequence")
 
 
 @pytest.fixture
@@ -165,8 +191,8 @@ def make_test_config(database_url: str, keys_dir: Path, tmp_path: Path) -> dict[
         "ISSUER_KEY_PASSPHRASE": None,
         "ISSUER_UPLOADS_DIR": str(tmp_path / "uploads"),
         "ISSUER_OUTBOX_DIR": str(tmp_path / "outbox"),
-        "ISSUER_VERIFY_RATE_LIMIT": "0",  # off, except in the tests of the limit itself
         "SECRET_KEY": "test-" + uuid.uuid4().hex,
+        "ISSUER_VERIFY_RATE_LIMIT": "0",  # off, except in the tests of the limit itself
         **CHEAP_ARGON2,
     }
 
