@@ -50,6 +50,10 @@ CHECK_NAMES = ("format", "schema", "context", "proof", "issuer", "validity", "st
 StatusChecker = Callable[[Mapping[str, Any]], "Check | None"]
 #: issuer id -> the name we know it by (a trust list entry, or our own profile), or None.
 Recogniser = Callable[[str], "str | None"]
+#: (format, credential, compact JWT or None) -> whether the issuer's own record decides: None when it does not (another
+#: issuer), True when this exact document is on record as issued (its proofs were verified when it was signed), False
+#: when the credential names the recording issuer but is not, byte for meaning, one it issued.
+OnRecord = Callable[[Literal["ldp", "jwt"], Mapping[str, Any], "str | None"], "bool | None"]
 
 
 @dataclass(frozen=True)
@@ -402,6 +406,14 @@ def _check_issuer(
     return Check("issuer", None, message), False, None
 
 
+def _check_recorded_issuer(credential: Mapping[str, Any], recognise: Recogniser | None) -> tuple[Check, bool, str | None]:
+    """The issuer of a document on its own record: it issued it, so it holds its DID document."""
+    issuer_id = _issuer_id(credential)
+    name = recognise(issuer_id) if recognise is not None and issuer_id is not None else None
+    named = f": {name}" if name else ""
+    return Check("issuer", True, f"issued by {issuer_id}{named}"), True, name
+
+
 def _check_validity(credential: Mapping[str, Any], now: datetime, skew: timedelta, warnings: list[str]) -> Check:
     start_field, end_field = "validFrom", "validUntil"
     if "validFrom" not in credential and "issuanceDate" in credential:
@@ -446,6 +458,7 @@ def verify(
     now: datetime | None = None,
     max_clock_skew: timedelta = DEFAULT_CLOCK_SKEW,
     recognise: Recogniser | None = None,
+    on_record: OnRecord | None = None,
 ) -> VerificationResult:
     """Verify a credential and report each check. Never raises.
 
@@ -464,6 +477,12 @@ def verify(
             ``issuer_name`` is the recognised name. When not given, the ``issuer`` check
             passes for an issuer whose DID document ``resolver`` holds and is a warning
             otherwise.
+        on_record: an issuer's own registry of what it issued (see :data:`OnRecord`). When it
+            answers False, the credential fails at once ("Not issued by this service"), before
+            any canonicalization: a leaked or retired key cannot make a new credential pass.
+            When it answers True, the proofs were verified when the document was signed and it
+            is on record unchanged, so the ``context`` and ``proof`` checks pass without
+            canonicalizing again; every other check runs as usual.
 
     Returns:
         A :class:`VerificationResult`; ``verified`` only if no check failed
@@ -496,29 +515,44 @@ def verify(
             return _result(checks, warnings, None, None, False)
         checks.append(Check("format", True, "compact JWT (VC-JWT)" if kind == "jwt" else "JSON-LD credential"))
 
+        recorded = on_record(kind, credential, token) if on_record is not None else None
+        if recorded is False:
+            issuer_id = _issuer_id(credential)
+            checks.append(Check("issuer", False, f"Not issued by this service: {issuer_id} never issued a credential "
+                                                 "with this id and this content"))
+            return _result(checks, warnings, credential, kind, False)
+
         found = run("schema", lambda: _check_schema(credential, warnings))
         if found:
             checks.append(found)
-        context = run("context", lambda: _check_context(credential, document_loader))
-        canonical = None
-        if context:
-            checks.append(context[0])
-            canonical = context[1]
-        if kind == "jwt" and token is not None:
-            proof = run(
-                "proof",
-                lambda: _check_jwt_proof(token, credential, resolver=resolver, now=when, max_clock_skew=max_clock_skew),
-            )
+        resolved: ResolvedKey | None = None
+        if recorded:
+            checks.append(Check("context", True, "every term is defined (checked when it was signed)"))
+            checks.append(Check("proof", True, "this exact document is on record as issued here; its signature was "
+                                               "verified when it was signed"))
+            issuer = run("issuer", lambda: _check_recorded_issuer(credential, recognise))
         else:
-            proof = run(
-                "proof",
-                lambda: _check_ldp_proof(credential, canonical, document_loader=document_loader, resolver=resolver),
-            )
-        resolved = None
-        if proof:
-            checks.append(proof[0])
-            resolved = proof[1]
-        issuer = run("issuer", lambda: _check_issuer(credential, resolved, resolver, warnings, recognise))
+            context = run("context", lambda: _check_context(credential, document_loader))
+            canonical = None
+            if context:
+                checks.append(context[0])
+                canonical = context[1]
+            if kind == "jwt" and token is not None:
+                proof = run(
+                    "proof",
+                    lambda: _check_jwt_proof(token, credential, resolver=resolver, now=when,
+                                             max_clock_skew=max_clock_skew),
+                )
+            else:
+                proof = run(
+                    "proof",
+                    lambda: _check_ldp_proof(credential, canonical, document_loader=document_loader,
+                                             resolver=resolver),
+                )
+            if proof:
+                checks.append(proof[0])
+                resolved = proof[1]
+            issuer = run("issuer", lambda: _check_issuer(credential, resolved, resolver, warnings, recognise))
         if issuer:
             checks.append(issuer[0])
             issuer_known, issuer_name = issuer[1], issuer[2]

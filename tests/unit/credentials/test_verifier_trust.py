@@ -261,3 +261,56 @@ def test_a_jwt_with_a_claim_written_twice_is_refused_not_last_wins(resolver: Key
     assert not result.verified
     assert result.check("format").ok is False
     assert "duplicate key 'iss' in object at /" in result.check("format").message
+
+
+# --- the issuer's own record ------------------------------------------------------------------------------------
+
+
+def _no_loader(url: str, options: Any = None) -> Any:
+    raise AssertionError(f"nothing may be canonicalized here (asked for {url})")
+
+
+def test_a_document_the_issuer_never_issued_fails_before_any_canonicalization(signed: dict[str, Any],
+                                                                             resolver: KeyResolver) -> None:
+    asked: list[tuple[str, str | None]] = []
+
+    def on_record(kind: str, credential: Any, token: str | None) -> bool | None:
+        asked.append((kind, token))
+        return False
+
+    result = verify(signed, document_loader=_no_loader, resolver=resolver, now=NOW, on_record=on_record)
+    assert not result.verified
+    assert [c.name for c in result.checks] == ["format", "issuer"]
+    assert result.check("issuer").message.startswith(f"Not issued by this service: {ISSUER_DID} never issued")
+    assert asked == [("ldp", None)]
+
+
+def test_a_document_on_record_passes_without_canonicalizing_but_every_other_check_runs(
+        make_credential: MakeCredential, ed_key: Any, resolver: KeyResolver) -> None:
+    expired = _sign(make_credential(valid_from=NOW - timedelta(days=30), valid_until=NOW - timedelta(days=1)), ed_key, VM)
+    recognise = {ISSUER_DID: "Our Service"}.get
+    result = verify(expired, document_loader=_no_loader, resolver=resolver, now=NOW, recognise=recognise,
+                    on_record=lambda kind, credential, token: True)
+    assert [c.name for c in result.checks] == ["format", "schema", "context", "proof", "issuer", "validity", "status"]
+    assert result.check("proof").ok and "on record" in result.check("proof").message
+    assert result.check("issuer").ok and result.issuer_name == "Our Service"
+    assert result.check("validity").ok is False
+    assert not result.verified
+
+
+def test_the_record_is_asked_with_the_token_for_a_jwt(signed: dict[str, Any], resolver: KeyResolver,
+                                                      rsa_key: Any) -> None:
+    token = encode_jwt(signed, private_key=rsa_key, kid=f"{ISSUER_DID}#rsa-1")
+    seen: list[tuple[str, str | None]] = []
+    verify(token, document_loader=document_loader, resolver=resolver, now=NOW,
+           on_record=lambda kind, credential, t: seen.append((kind, t)) or None)
+    assert seen == [("jwt", token)]
+
+
+def test_when_the_record_does_not_decide_the_full_verification_runs(signed: dict[str, Any],
+                                                                    resolver: KeyResolver) -> None:
+    document = copy.deepcopy(signed)
+    document["name"] = "Tampered"
+    result = _verify(document, resolver, on_record=lambda kind, credential, token: None)
+    assert not result.verified
+    assert result.check("proof").ok is False
