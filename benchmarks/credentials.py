@@ -29,7 +29,7 @@ from issuer.credentials import (
     verify,
 )
 
-SEED = Path(__file__).resolve().parents[2] / "shared" / "seeds" / "000_1d8aca1da2ddffa1.txt"
+SEED = Path(__file__).resolve().parents[1] / "frameworks" / "music-therapists-29-1129.02-v26.05.json"
 BASE_URL = "https://issuer.example.org"
 
 

@@ -84,6 +84,7 @@ class Seeder:
         self.document = template.document
         self.jwt = template.jwt
         self.key_id = template.key_id
+        self.recipient_name = template.recipient_name
         self.password_hash: str | None = None
         self.counter = 0
         # Per purpose: (list row id, length, set of used indexes) of the list being filled.
@@ -153,10 +154,14 @@ class Seeder:
         credentials, entries = [], []
         for completion, completion_id in zip(completions, completion_ids):
             credential_id = uuid.uuid4()
+            from issuer.credentials.digest import document_digest
+
+            document = self.document.replace(self.template_id, str(credential_id))
             credentials.append(dict(
                 id=credential_id, therapist_id=completion["therapist_id"], level_id=completion["level_id"],
                 completion_id=completion_id, issued_by_id=self.supervisor.id,
-                document=self.document.replace(self.template_id, str(credential_id)), jwt=self.jwt,
+                document=document, jwt=self.jwt, digest=document_digest(json.loads(document)),
+                recipient_name=self.recipient_name,
                 issued_at=now, valid_from=now, valid_until=None, public=True, key_id=self.key_id))
             for purpose in ("revocation", "suspension"):
                 list_id, length, used = self._list_for(purpose, now)

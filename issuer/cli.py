@@ -340,6 +340,91 @@ def credentials_clr(therapist_email: str, as_jwt: bool) -> None:
     click.echo(signed.jwt if as_jwt else signed.document_text)
 
 
+@click.group("trust")
+def trust_group() -> None:
+    """The trust list: issuers whose credentials verify here besides this service."""
+
+
+@trust_group.command("add")
+@click.argument("issuer_id")
+@click.option("--name", required=True, help="The name pages show for this issuer.")
+@click.option("--url", default=None, help="The issuer's web site.")
+@with_appcontext
+def trust_add(issuer_id: str, name: str, url: str | None) -> None:
+    """Recognise ISSUER_ID (a DID or https URL, exactly as its credentials carry it)."""
+    from issuer.verification import trust
+
+    try:
+        entry = trust.add(db.session, issuer_id=issuer_id, name=name, url=url)
+        db.session.commit()
+    except IssuerError as error:
+        db.session.rollback()
+        fail(error)
+        return
+    click.echo(f"Trusted {entry.issuer_id} as {entry.name}.")
+
+
+@trust_group.command("remove")
+@click.argument("issuer_id")
+@with_appcontext
+def trust_remove(issuer_id: str) -> None:
+    """Stop recognising ISSUER_ID: its credentials no longer verify here."""
+    from issuer.verification import trust
+
+    try:
+        trust.remove(db.session, issuer_id=issuer_id)
+        db.session.commit()
+    except IssuerError as error:
+        db.session.rollback()
+        fail(error)
+        return
+    click.echo(f"Removed {issuer_id} from the trust list.")
+
+
+@trust_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of one line per issuer.")
+@with_appcontext
+def trust_list(as_json: bool) -> None:
+    """List the trusted issuers (this service itself is always recognised and not listed)."""
+    import json
+
+    from issuer.verification import trust
+
+    entries = trust.trusted_issuers(db.session)
+    if as_json:
+        click.echo(json.dumps(trust.describe(entries), indent=2, ensure_ascii=False))
+        return
+    for entry in entries:
+        click.echo(f"{entry.issuer_id}\t{entry.name}\t{entry.url or ''}\t{entry.source}")
+    if not entries:
+        click.echo("The trust list is empty: only this service's own credentials verify.")
+
+
+@trust_group.command("import")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--registry", "registry_name", default=None, help="The registry's name (default: the file name).")
+@with_appcontext
+def trust_import(path: Path, registry_name: str | None) -> None:
+    """Import an issuer registry in the Digital Credentials Consortium's format (registry.json)."""
+    from issuer.verification import trust
+
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(trust.MAX_REGISTRY_BYTES + 1)
+    except OSError as error:
+        click.echo(f"Error: cannot read {path}: {error.strerror}", err=True)
+        sys.exit(1)
+    try:
+        result = trust.import_registry(db.session, data, registry=registry_name or path.stem)
+        db.session.commit()
+    except IssuerError as error:
+        db.session.rollback()
+        fail(error)
+        return
+    click.echo(f"Registry {result.registry}: {result.added} added, {result.updated} updated, "
+               f"{result.unchanged} unchanged.")
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(init_command)
     app.cli.add_command(frameworks_group)
@@ -350,3 +435,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(verify_command)
     app.cli.add_command(credentials_group)
+    app.cli.add_command(trust_group)

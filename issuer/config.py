@@ -17,6 +17,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULT_BASE_URL = "http://127.0.0.1:5000"
 
+#: Argon2id defaults: RFC 9106 section 4, second recommended option (3 passes, 64 MiB, 4 lanes).
+ARGON2_TIME_COST = 3
+ARGON2_MEMORY_COST = 64 * 1024  # KiB
+ARGON2_PARALLELISM = 4
+
 
 def load_settings(instance_path: str) -> dict[str, Any]:
     """Read the ``ISSUER_*`` variables (and ``SECRET_KEY``) into a Flask config dict."""
@@ -46,6 +51,13 @@ def load_settings(instance_path: str) -> dict[str, Any]:
         "SQLALCHEMY_ENGINE_OPTIONS": {},
         # How many reverse proxies in front set X-Forwarded-For/-Proto (0: trust none, the default).
         "ISSUER_TRUSTED_PROXIES": int(os.environ.get("ISSUER_TRUSTED_PROXIES", "0")),
+        # Verifications of pasted or uploaded input per client address, shared by every worker ("0" turns it off).
+        "ISSUER_VERIFY_RATE_LIMIT": os.environ.get("ISSUER_VERIFY_RATE_LIMIT", "60/minute"),
+        # Argon2id cost for password hashes; the defaults are RFC 9106's second recommendation (argon2-cffi's own).
+        # Hashes record their parameters, so changing these keeps old hashes valid and upgrades them at next sign-in.
+        "ISSUER_ARGON2_TIME_COST": int(os.environ.get("ISSUER_ARGON2_TIME_COST", ARGON2_TIME_COST)),
+        "ISSUER_ARGON2_MEMORY_COST": int(os.environ.get("ISSUER_ARGON2_MEMORY_COST", ARGON2_MEMORY_COST)),
+        "ISSUER_ARGON2_PARALLELISM": int(os.environ.get("ISSUER_ARGON2_PARALLELISM", ARGON2_PARALLELISM)),
     }
 
 

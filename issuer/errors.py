@@ -58,6 +58,17 @@ class Conflict(IssuerError):
     code = "conflict"
 
 
+class TooManyRequests(IssuerError):
+    """A rate limit was reached; the answer carries ``Retry-After``."""
+
+    status_code = 429
+    code = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message, retry_after=retry_after)
+        self.retry_after = retry_after
+
+
 def wants_json() -> bool:
     if request.path.startswith(("/api/", "/.well-known/", "/credentials/verify", "/credentials/issue")):
         return True
@@ -83,7 +94,11 @@ def error_response(status: int, code: str, message: str, details: dict[str, Any]
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(IssuerError)
     def _issuer_error(error: IssuerError) -> Response:
-        return error_response(error.status_code, error.code, error.message, error.details or None)
+        response = error_response(error.status_code, error.code, error.message, error.details or None)
+        retry_after = getattr(error, "retry_after", None)
+        if retry_after is not None:
+            response.headers["Retry-After"] = str(retry_after)
+        return response
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Response:

@@ -8,6 +8,7 @@ required: an unreachable PostgreSQL fails the run, it is never skipped.
 from __future__ import annotations
 
 import os
+import shutil
 from contextlib import contextmanager
 import uuid
 from collections.abc import Iterator
@@ -25,7 +26,6 @@ from issuer.config import ROOT, normalise_database_url
 from issuer.extensions import db
 from issuer.accounts import assignments
 
-SHARED = ROOT.parent / "shared"
 SEED_FRAMEWORK = ROOT / "frameworks" / "music-therapists-29-1129.02-v26.05.json"
 POSTGRES_URL = os.environ.get("ISSUER_TEST_POSTGRES_URL")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -81,11 +81,95 @@ def _fast_rsa_keys(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(keyfiles, "generate_rsa", pooled)
 
 
+_LOADED_KEYS: dict[tuple[Any, ...], Any] = {}
+
+
+@pytest.fixture(autouse=True)
+def _remembered_key_loads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loading an RSA PEM checks the key's mathematics (about 0.1 s); the same bytes give the same key every time.
+
+    A pure function memoised on its whole input: the same PEM bytes and password return the key loaded before.
+    Anything else (a corrupt, truncated or wrongly encrypted file) is new input and goes to cryptography, and
+    failures are never remembered, so every error path still runs for real.
+    """
+    from cryptography.hazmat.primitives import serialization
+
+    real = serialization.load_pem_private_key
+
+    def remembered(data: bytes, password: bytes | None, *args: Any, **kwargs: Any) -> Any:
+        key = (bytes(data), password, args, tuple(sorted(kwargs.items())))
+        if key not in _LOADED_KEYS:
+            _LOADED_KEYS[key] = real(data, password, *args, **kwargs)
+        return _LOADED_KEYS[key]
+
+    monkeypatch.setattr(serialization, "load_pem_private_key", remembered)
+
+
+#: Database URLs whose tables exist and hold nothing a test must not see once emptied (see ``empty_schema``).
+_SCHEMA_READY: set[str] = set()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file holding the empty schema, made once per session (per xdist worker); tests get copies."""
+    import issuer.models  # noqa: F401  (every table on db.metadata)
+
+    path = tmp_path_factory.mktemp("template") / "issuer.sqlite3"
+    engine = sa.create_engine(f"sqlite:///{path}")
+    db.metadata.create_all(engine)
+    engine.dispose()
+    return path
+
+
 @pytest.fixture(params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The test's database. Tests that build ``app`` get the schema, empty; the others get a blank database."""
+    wants_schema = "app" in request.fixturenames
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'issuer.sqlite3'}"
-    return str(request.getfixturevalue("postgres_server_url"))
+        path = tmp_path / "issuer.sqlite3"
+        url = f"sqlite:///{path}"
+        if wants_schema:
+            shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+            _SCHEMA_READY.add(url)
+        return url
+    url = str(request.getfixturevalue("postgres_server_url"))
+    if not wants_schema:
+        _drop_schema(url)
+    return url
+
+
+def _drop_schema(url: str) -> None:
+    """Drop the models' tables (as the old per-test teardown did): for tests that build their own schema."""
+    if url not in _SCHEMA_READY:
+        return
+    _SCHEMA_READY.discard(url)
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        db.metadata.drop_all(engine)
+    finally:
+        engine.dispose()
+
+
+def empty_schema(app: Flask) -> None:
+    """Give the app an empty schema with fresh ids, as ``drop_all`` + ``create_all`` would, but cheaply.
+
+    The schema is created once per database (per session and xdist worker). After that, PostgreSQL is emptied in
+    one round trip: ``DELETE`` from every table, children first, and every sequence set back to its start (ids
+    begin at 1 again). That takes milliseconds where ``TRUNCATE`` of every table takes a third of a second and
+    ``drop_all`` + ``create_all`` half a second. SQLite files are fresh copies of the template, already empty.
+    A test that drops the tables itself never uses this path (``database_url`` hands it a blank database).
+    """
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    with app.app_context():
+        if url not in _SCHEMA_READY:
+            db.drop_all()
+            db.create_all()
+            _SCHEMA_READY.add(url)
+        elif db.engine.dialect.name == "postgresql":
+            quote = db.engine.dialect.identifier_preparer.format_table
+            deletes = "; ".join(f"DELETE FROM {quote(table)}" for table in reversed(db.metadata.sorted_tables))
+            with db.engine.begin() as conn:
+                conn.exec_driver_sql(f"{deletes}; SELECT setval(seqrelid, seqstart, false) FROM pg_sequence")
 
 
 @pytest.fixture
@@ -93,6 +177,11 @@ def keys_dir(tmp_path: Path) -> Path:
     path = tmp_path / "keys"
     path.mkdir(mode=0o700)
     return path
+
+
+#: Argon2id at its minimum cost: hashes are still real argon2id hashes, about a thousand times cheaper to make.
+#: Production's defaults are asserted in tests/integration/test_auth.py.
+CHEAP_ARGON2 = {"ISSUER_ARGON2_TIME_COST": 1, "ISSUER_ARGON2_MEMORY_COST": 8, "ISSUER_ARGON2_PARALLELISM": 1}
 
 
 def make_test_config(database_url: str, keys_dir: Path, tmp_path: Path) -> dict[str, Any]:
@@ -105,6 +194,8 @@ def make_test_config(database_url: str, keys_dir: Path, tmp_path: Path) -> dict[
         "ISSUER_UPLOADS_DIR": str(tmp_path / "uploads"),
         "ISSUER_OUTBOX_DIR": str(tmp_path / "outbox"),
         "SECRET_KEY": "test-" + uuid.uuid4().hex,
+        "ISSUER_VERIFY_RATE_LIMIT": "0",  # off, except in the tests of the limit itself
+        **CHEAP_ARGON2,
     }
 
 
@@ -115,15 +206,12 @@ def app_config(database_url: str, keys_dir: Path, tmp_path: Path) -> dict[str, A
 
 @contextmanager
 def fresh_app(config: dict[str, Any]) -> Iterator[Flask]:
-    """An app on an empty schema (created from the models; the migration test checks they agree), dropped after."""
+    """An app on an empty schema (created from the models; the migration test checks they agree)."""
     app = create_app(config)
-    with app.app_context():
-        db.drop_all()
-        db.create_all()
+    empty_schema(app)
     yield app
     with app.app_context():
         db.session.remove()
-        db.drop_all()
     database.dispose(app)
 
 
@@ -187,20 +275,26 @@ def make_assignment(app: Flask) -> Any:
 
 
 class AuthActions:
-    """Sign in and out through the real forms, CSRF token included (flaskr's pattern)."""
+    """Sign in and out through the real forms, CSRF token included (flaskr's pattern).
+
+    The token is made by Flask-WTF for the client's own session, as a form page would make it, without fetching a
+    page before every post (test_auth checks that the login page's own token signs in).
+    """
 
     def __init__(self, client: FlaskClient) -> None:
         self.client = client
 
     def csrf(self, path: str = "/login") -> str:
-        html = self.client.get(path).get_data(as_text=True)
-        match = CSRF_PATTERN.search(html)
-        for fallback in ("/", "/login", "/verify"):
-            if match is not None:
-                break
-            match = CSRF_PATTERN.search(self.client.get(fallback).get_data(as_text=True))
-        assert match, f"no CSRF token on {path}"
-        return match.group(1)
+        """A valid CSRF token for this client's session (``path``: the form it is for, kept for the callers)."""
+        from flask import session
+        from flask_wtf.csrf import generate_csrf
+
+        app = self.client.application
+        with self.client.session_transaction() as stored, app.test_request_context(path):
+            session.update(stored)
+            token = generate_csrf()
+            stored.update(session)
+        return token
 
     def login(self, email: str, password: str = PASSWORD) -> Any:
         token = self.csrf("/login")

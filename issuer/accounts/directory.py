@@ -6,6 +6,7 @@ import re
 import secrets
 
 from argon2 import PasswordHasher
+from flask import Flask, current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -17,7 +18,8 @@ from issuer.models import Role, User, utcnow
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 10
 
-_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+#: Where each app keeps its hasher (built from its config on first use).
+HASHER_KEY = "issuer.password_hasher"
 
 
 def normalise_email(email: str) -> str:
@@ -27,10 +29,22 @@ def normalise_email(email: str) -> str:
     return email
 
 
+def password_hasher(app: Flask | None = None) -> PasswordHasher:
+    """This app's Argon2id hasher, with the cost set by ``ISSUER_ARGON2_*`` (see ``issuer.config``)."""
+    app = app or current_app._get_current_object()
+    hasher = app.extensions.get(HASHER_KEY)
+    if hasher is None:
+        hasher = PasswordHasher(time_cost=app.config["ISSUER_ARGON2_TIME_COST"],
+                                memory_cost=app.config["ISSUER_ARGON2_MEMORY_COST"],
+                                parallelism=app.config["ISSUER_ARGON2_PARALLELISM"])
+        app.extensions[HASHER_KEY] = hasher
+    return hasher
+
+
 def hash_password(password: str) -> str:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidInput(f"passwords need at least {MIN_PASSWORD_LENGTH} characters")
-    return _hasher.hash(password)
+    return password_hasher().hash(password)
 
 
 def generate_password() -> str:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from issuer.platform import audit
 from issuer.errors import IssuerError
 from issuer.models import LoginAttempt, User, utcnow
-from issuer.accounts.directory import _hasher
+from issuer.accounts.directory import password_hasher
 
 #: Failed logins allowed in the window, per account and per client address.
 ACCOUNT_LIMIT = 5
@@ -60,20 +60,21 @@ def authenticate(session: Session, *, email: str, password: str, address: str) -
     check_login_allowed(session, email=email, address=address, now=now)
     user = session.scalars(select(User).filter_by(email=email)).one_or_none()
     ok = False
+    hasher = password_hasher()
     if user is not None:
         try:
-            ok = _hasher.verify(user.password_hash, password)
+            ok = hasher.verify(user.password_hash, password)
         except (VerificationError, InvalidHashError):
             ok = False
     else:
-        _hasher.hash(password or "x")  # same work either way, so timing does not reveal who has an account
+        hasher.hash(password or "x")  # same work either way, so timing does not reveal who has an account
     if not ok or user is None or not user.active:
         session.add(LoginAttempt(email=email, address=address, at=now))
         audit.record(session, "login.failed", actor=user, subject_type="user",
                      subject_id=user.id if user else None, email=email)
         raise InvalidCredentials("Wrong e-mail address or password, or the account is deactivated.")
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
+    if hasher.check_needs_rehash(user.password_hash):  # the hash was made with other parameters: redo it with ours
+        user.password_hash = hasher.hash(password)
     session.execute(delete(LoginAttempt).where(LoginAttempt.email == email))
     audit.record(session, "login.succeeded", actor=user, subject_type="user", subject_id=user.id)
     return user

@@ -20,11 +20,13 @@ from issuer.extensions import db
 from issuer.identity.profile import issuer_did, issuer_profile
 from issuer.models import Role, utcnow
 from issuer.verification import verifier
+from issuer.platform.ratelimit import rate_limited
 
 bp = Blueprint("vcapi", __name__)
 
 
 @bp.post("/credentials/verify")
+@rate_limited("verify", "ISSUER_VERIFY_RATE_LIMIT")
 def verify() -> ResponseReturnValue:
     body = json_body()
     credential = body.get("verifiableCredential")

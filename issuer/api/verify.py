@@ -12,11 +12,13 @@ from issuer.errors import InvalidInput
 from issuer.extensions import db
 from issuer.verification import inputs
 from issuer.verification import verifier
+from issuer.platform.ratelimit import rate_limited
 
 MAX_BYTES = 1024 * 1024
 
 
 @bp.post("/verify")
+@rate_limited("verify", "ISSUER_VERIFY_RATE_LIMIT")
 def verify() -> ResponseReturnValue:
     """``{verified, checks, warnings, errors}``: 200 when the input could be read, 400 when not."""
     if request.content_length is not None and request.content_length > MAX_BYTES:

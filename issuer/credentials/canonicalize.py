@@ -47,9 +47,25 @@ from cachetools import LRUCache
 from frozendict import frozendict
 
 from issuer.credentials import rdfc
-from issuer.credentials.errors import CanonicalizationError, UndefinedTermError, UnknownContextError
+from issuer.credentials.errors import CanonicalizationError, TooComplexError, UndefinedTermError, UnknownContextError
 
 DocumentLoader = Callable[..., Any]
+
+# Work bounds of JSON-LD expansion, checked on the document before pyld sees it (RDFC-1.0 has its
+# own in ``rdfc``). Expansion costs ~15-70 us per JSON object (more for identified nodes, which
+# pick up type-scoped contexts), so 1 MB of small objects would take most of a second. Genuine
+# credentials are far inside: a level credential has ~45 objects and nests 6 deep; the 1EdTech
+# complete.json sample ~110 objects, 553 values, 11 deep.
+#: JSON objects (node, value and context objects) in one document.
+MAX_JSONLD_OBJECTS = 2_000
+#: JSON values of any kind (objects, arrays, strings, numbers, ...) in one document.
+MAX_JSONLD_VALUES = 50_000
+#: Nesting of objects and arrays, the document itself being depth 1.
+MAX_JSONLD_DEPTH = 32
+#: Term definitions in the @context objects a document writes inline (its context URLs are served by the
+#: loader and processed once per process). pyld processes ~100,000 definitions a second; genuine credentials
+#: write none (the 1EdTech samples and ours name contexts by URL).
+MAX_INLINE_CONTEXT_TERMS = 1_000
 
 # pyld's own test for "absolute IRI" (jsonld._is_absolute_iri): to_rdf drops anything else.
 _ABSOLUTE_IRI = re.compile(r"^([A-Za-z][A-Za-z0-9+-.]*|_):[^\s]*$")
@@ -382,29 +398,79 @@ def _check_expanded(element: Any) -> None:
             _check_expanded(value)
 
 
-def _check_inline_contexts(value: Any) -> None:
-    """Refuse ``@vocab`` in any ``@context`` object written inside the document itself."""
+def check_expansion_bounds(document: Any) -> None:
+    """Refuse a document over ``MAX_JSONLD_OBJECTS``, ``MAX_JSONLD_VALUES`` or ``MAX_JSONLD_DEPTH``.
+
+    The walk stops at the first bound exceeded, so refusing costs at most about one
+    bound's worth of steps.
+
+    Raises:
+        TooComplexError: naming the bound.
+    """
+    objects, values = 0, 1
+    containers = (Mapping, list, tuple)
+    stack: list[tuple[Any, int]] = [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_JSONLD_DEPTH:
+            raise TooComplexError(
+                f"JSON-LD expansion refused: the document nests objects and arrays more than "
+                f"{MAX_JSONLD_DEPTH} levels deep (work limit)",
+                limit="jsonld_depth",
+            )
+        if isinstance(value, Mapping):
+            objects += 1
+            if objects > MAX_JSONLD_OBJECTS:
+                raise TooComplexError(
+                    f"JSON-LD expansion refused: the document holds more than {MAX_JSONLD_OBJECTS:,} JSON "
+                    "objects (work limit)",
+                    limit="jsonld_objects",
+                )
+            children: Any = value.values()
+        else:
+            children = value
+        values += len(children)  # counted before they are looked at, so a huge array costs nothing more
+        if values > MAX_JSONLD_VALUES:
+            raise TooComplexError(
+                f"JSON-LD expansion refused: the document holds more than {MAX_JSONLD_VALUES:,} JSON values "
+                "(work limit)",
+                limit="jsonld_values",
+            )
+        stack.extend((child, depth + 1) for child in children if isinstance(child, containers))
+
+
+def _check_inline_contexts(value: Any, terms: list[int] | None = None) -> None:
+    """Refuse ``@vocab`` in any ``@context`` object written inside the document itself, and more than
+    ``MAX_INLINE_CONTEXT_TERMS`` term definitions in such objects altogether (``terms`` counts them)."""
+    terms = [0] if terms is None else terms
     if isinstance(value, list):
         for item in value:
-            _check_inline_contexts(item)
+            _check_inline_contexts(item, terms)
     elif isinstance(value, dict):
         for key, item in value.items():
             if key == "@context":
-                _check_context_value(item)
+                _check_context_value(item, terms)
             elif isinstance(item, (dict, list)):
-                _check_inline_contexts(item)
+                _check_inline_contexts(item, terms)
 
 
-def _check_context_value(context: Any) -> None:
+def _check_context_value(context: Any, terms: list[int]) -> None:
     for entry in context if isinstance(context, list) else [context]:
         if isinstance(entry, dict):
             if "@vocab" in entry:
                 raise UndefinedTermError(
                     "@vocab", "an inline @context may not set @vocab (it would make undefined terms 'defined')"
                 )
+            terms[0] += len(entry)
+            if terms[0] > MAX_INLINE_CONTEXT_TERMS:
+                raise TooComplexError(
+                    f"JSON-LD expansion refused: the document's own @context objects define more than "
+                    f"{MAX_INLINE_CONTEXT_TERMS:,} terms (work limit)",
+                    limit="inline_context_terms",
+                )
             for definition in entry.values():
                 if isinstance(definition, dict) and "@context" in definition:
-                    _check_context_value(definition["@context"])
+                    _check_context_value(definition["@context"], terms)
 
 
 def _resolver_cache(document_loader: DocumentLoader) -> Any:
@@ -503,6 +569,7 @@ def _rdf(
     """
     if not isinstance(document, Mapping):
         raise CanonicalizationError("a JSON-LD document must be a JSON object")
+    check_expansion_bounds(document)
     _check_inline_contexts(document)
     options = {
         "documentLoader": document_loader,

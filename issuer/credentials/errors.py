@@ -36,6 +36,32 @@ class UndefinedTermError(CanonicalizationError):
         self.term = term
 
 
+class TooComplexError(CanonicalizationError):
+    """The document would cost more work to process than any genuine credential needs (a "poison" input).
+
+    Raised by JSON-LD expansion (too many values, nested too deep) and by RDFC-1.0
+    (too many quads or blank nodes, too many blank nodes alike, or Hash N-Degree
+    Quads over its work limit) before the work is done, so refusing costs little.
+    ``limit`` names the bound that was hit.
+    """
+
+    def __init__(self, message: str, *, limit: str) -> None:
+        super().__init__(message)
+        self.limit = limit
+
+
+class JSONInputError(CredentialError, ValueError):
+    """JSON text refused by ``jsonparse.loads``; ``reason`` is a short machine-readable name.
+
+    Reasons: ``too_large``, ``not_utf8``, ``malformed``, ``duplicate_key``, ``too_deep``,
+    ``not_finite``, ``number_too_long``, ``lone_surrogate``.
+    """
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
 class SigningError(CredentialError):
     """A document could not be signed (bad input, bad key, bad proof options)."""
 

@@ -27,7 +27,8 @@ from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import OKPKey, RSAKey
 
-from issuer.credentials.errors import KeyResolutionError, ProofError, SigningError
+from issuer.credentials import jsonparse
+from issuer.credentials.errors import JSONInputError, KeyResolutionError, ProofError, SigningError
 from issuer.credentials.multikey import PrivateKey, PublicKey
 
 RS256 = "RS256"
@@ -45,11 +46,17 @@ ResolveKey = Callable[[str], PublicKey]
 
 
 def _b64url_json(segment: str, what: str) -> Any:
+    """A base64url segment read as strict JSON (``jsonparse``: a duplicate claim is refused, not last-wins)."""
     try:
         raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except ValueError:
         raise ProofError(f"the JWT {what} is not base64url-encoded JSON") from None
+    try:
+        return jsonparse.loads(raw)
+    except JSONInputError as error:
+        if error.reason in ("malformed", "not_utf8"):
+            raise ProofError(f"the JWT {what} is not base64url-encoded JSON") from None
+        raise ProofError(f"the JWT {what} is refused: {error}") from None
 
 
 def parse_datetime(value: Any, field: str) -> datetime:
@@ -329,9 +336,9 @@ def decode_and_verify(
             f"(tampered token or wrong key): {error.__class__.__name__}"
         ) from None
     try:
-        payload = json.loads(verified.payload)
-    except (ValueError, UnicodeDecodeError):
-        raise ProofError("the JWT payload is not JSON") from None
+        payload = jsonparse.loads(verified.payload)
+    except JSONInputError as error:
+        raise ProofError(f"the JWT payload is not acceptable JSON: {error}") from None
     if not isinstance(payload, dict):
         raise ProofError("the JWT payload is not a JSON object")
     credential = credential_from_payload(payload)

@@ -7,6 +7,13 @@ input of any kind is an answer, not an exception (ACA-Py ``ProofResult`` style).
 Nothing is fetched: keys come from the injected :class:`KeyResolver`, contexts
 from the injected offline loader, status from the injected ``status_checker``.
 
+Trust rules (issue 14): every proof of a proof set must verify; each key must be
+the issuer's, its controller and the DID part of its URL equal to the issuer id
+as written (no case-folding, no prefix match), and a VC-JWT ``kid`` likewise;
+with ``recognise``, an issuer must also be one we recognise, and the result
+carries the name we know it by. JSON text is read by ``jsonparse`` and JSON-LD
+work is bounded (``TooComplexError``, reported as a failed ``context`` check).
+
 Not done here: refresh (step 3) and embedded endorsements (step 6).
 """
 
@@ -18,14 +25,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
-from issuer.credentials import eddsa_rdfc_2022, vc_jwt
+from issuer.credentials import dates, eddsa_rdfc_2022, jsonparse, vc_jwt
 from issuer.credentials.canonicalize import DocumentLoader
 from issuer.credentials.credential import SCHEMA_VALIDATOR_TYPE
 from issuer.credentials.dids import ASSERTION_METHOD, KeyResolver, ResolvedKey
 from issuer.credentials.errors import (
     CanonicalizationError,
+    JSONInputError,
     KeyResolutionError,
     ProofError,
+    TooComplexError,
     UndefinedTermError,
     UnknownContextError,
 )
@@ -39,6 +48,12 @@ LONE_SURROGATE = "the input holds a lone UTF-16 surrogate (such as \\ud800), whi
 CHECK_NAMES = ("format", "schema", "context", "proof", "issuer", "validity", "status")
 
 StatusChecker = Callable[[Mapping[str, Any]], "Check | None"]
+#: issuer id -> the name we know it by (a trust list entry, or our own profile), or None.
+Recogniser = Callable[[str], "str | None"]
+#: (format, credential, compact JWT or None) -> whether the issuer's own record decides: None when it does not (another
+#: issuer), True when this exact document is on record as issued (its proofs were verified when it was signed), False
+#: when the credential names the recording issuer but is not, byte for meaning, one it issued.
+OnRecord = Callable[[Literal["ldp", "jwt"], Mapping[str, Any], "str | None"], "bool | None"]
 
 
 @dataclass(frozen=True)
@@ -67,6 +82,9 @@ class VerificationResult:
     format: Literal["ldp", "jwt"] | None = None
     #: True when the issuer's DID document is one we hold (see the ``issuer`` check).
     issuer_known: bool = False
+    #: The name ``recognise`` gave the issuer (never the name the credential declares for itself);
+    #: None when no ``recognise`` was given, or it did not recognise the issuer.
+    issuer_name: str | None = None
 
     def check(self, name: str) -> Check | None:
         """The check called ``name``, if it ran."""
@@ -90,19 +108,6 @@ def _depth_ok(value: Any) -> bool:
     return True
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result = dict(pairs)
-    if len(result) != len(pairs):
-        seen: set[str] = set()
-        duplicate = next(key for key, _ in pairs if key in seen or seen.add(key))  # type: ignore[func-returns-value]
-        raise _InputError(f"duplicate JSON member {duplicate!r}")
-    return result
-
-
-def _refuse_constant(name: str) -> Any:
-    raise _InputError(f"{name} is not JSON")
-
-
 def _refuse_lone_surrogates(value: Any) -> None:
     """JSON escapes can spell a lone surrogate ("\\ud800"): not Unicode, so not RDF, not UTF-8, not displayable."""
     try:
@@ -112,12 +117,15 @@ def _refuse_lone_surrogates(value: Any) -> None:
 
 
 def _parse_json(text: str) -> Any:
+    """Strict JSON (``jsonparse.loads``); refusals keep the wording this reader has always used."""
     try:
-        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_refuse_constant)
-    except RecursionError:
-        raise _InputError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels") from None
-    except ValueError as error:
-        raise _InputError(f"not well-formed JSON: {error}") from None
+        return jsonparse.loads(text, max_bytes=MAX_INPUT_BYTES, max_depth=MAX_JSON_DEPTH)
+    except JSONInputError as error:
+        if error.reason == "duplicate_key":
+            raise _InputError(str(error).replace("duplicate key", "duplicate JSON member", 1)) from None
+        if error.reason == "lone_surrogate":
+            raise _InputError(LONE_SURROGATE) from None
+        raise _InputError(str(error)) from None
 
 
 def _read_input(data: Any) -> tuple[Literal["ldp", "jwt"], dict[str, Any], str | None]:
@@ -175,10 +183,7 @@ def _read_input(data: Any) -> tuple[Literal["ldp", "jwt"], dict[str, Any], str |
         raise _InputError(f"cannot verify a {type(data).__name__}; give JSON text, bytes, a dict or a JWT")
     if not isinstance(parsed, Mapping):
         raise _InputError("the credential must be a JSON object")
-    if not _depth_ok(parsed):
-        raise _InputError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
-    if not isinstance(data, Mapping):
-        _refuse_lone_surrogates(parsed)
+    # Text was checked for depth and lone surrogates by jsonparse; a mapping above.
     return "ldp", dict(parsed), None
 
 
@@ -227,9 +232,71 @@ def _check_context(credential: Mapping[str, Any], document_loader: DocumentLoade
         return Check("context", False, str(error)), None
     except UndefinedTermError as error:
         return Check("context", False, str(error)), None
+    except TooComplexError as error:
+        return Check("context", False, f"too complex to check: {error}"), None
     except CanonicalizationError as error:
         return Check("context", False, f"not valid JSON-LD: {error}"), None
     return Check("context", True, "every term is defined by a known context"), canonical
+
+
+def _did_of(method: str) -> str:
+    """The DID (or URL) part of a verification method / kid: everything before the ``#`` fragment."""
+    return method.partition("#")[0]
+
+
+def _check_binding(method: str, resolved: ResolvedKey, issuer_id: str | None) -> None:
+    """The key must be the issuer's: its controller and the DID part of its URL *are* the issuer id.
+
+    Exact string equality: no case-folding (``%3a`` is not ``%3A``), no prefix match
+    (``did:web:host:evil`` is not ``did:web:host``), no DID standing for a URL.
+
+    Raises:
+        ProofError: naming the mismatch.
+    """
+    if issuer_id is None:
+        raise ProofError("the credential has no issuer id, so no key can be the issuer's")
+    if _did_of(method) != issuer_id:
+        raise ProofError(f"the DID of {method!r} does not match issuer {issuer_id!r}: it is not the issuer's key")
+    if resolved.controller != issuer_id:
+        raise ProofError(f"key controller {resolved.controller!r} does not match issuer {issuer_id!r}")
+
+
+def _check_one_ldp_proof(
+    proof: Any,
+    canonical: str | None,
+    credential: Mapping[str, Any],
+    *,
+    document_loader: DocumentLoader,
+    resolver: KeyResolver,
+) -> ResolvedKey:
+    """Verify one proof of a proof set; raise ``ProofError`` / ``KeyResolutionError`` saying why not."""
+    if not isinstance(proof, Mapping):
+        raise ProofError("not a JSON object")
+    if proof.get("type") != eddsa_rdfc_2022.PROOF_TYPE or proof.get("cryptosuite") != eddsa_rdfc_2022.CRYPTOSUITE:
+        raise ProofError(
+            f"unsupported proof type {proof.get('type')!r}/{proof.get('cryptosuite')!r} "
+            f"(only {eddsa_rdfc_2022.PROOF_TYPE} {eddsa_rdfc_2022.CRYPTOSUITE})"
+        )
+    eddsa_rdfc_2022.check_proof_options(proof)
+    method = proof["verificationMethod"]
+    resolved = resolver.resolve(method)
+    _check_binding(method, resolved, _issuer_id(credential))
+    if ASSERTION_METHOD not in resolved.relationships:
+        raise ProofError(f"{method!r} is not listed under assertionMethod in {resolved.controller}'s DID document")
+    if canonical is None:
+        raise ProofError("the signature cannot be checked: the credential is not valid JSON-LD (see context)")
+    eddsa_rdfc_2022.verify_canonical_proof(
+        proof,
+        canonical_document=canonical,
+        document_context=credential.get("@context"),
+        public_key=resolved.public_key,  # type: ignore[arg-type]
+        document_loader=document_loader,
+    )
+    return resolved
+
+
+#: How much a resolved key says about who issued (see ``ResolvedKey.source``): best first.
+_SOURCE_RANK = {"document": 0, "did:key": 1, "fragment": 2}
 
 
 def _check_ldp_proof(
@@ -239,44 +306,31 @@ def _check_ldp_proof(
     document_loader: DocumentLoader,
     resolver: KeyResolver,
 ) -> tuple[Check, ResolvedKey | None]:
+    """Every proof of a proof set must verify, each with a key of the issuer (VC Data Integrity: a proof set
+    is a set of independent proofs of the same document; one bad proof makes the set bad)."""
     proofs = _as_list(credential.get("proof"))
     if not proofs:
         return Check("proof", False, "the credential has no proof"), None
-    reasons: list[str] = []
-    issuer_id = _issuer_id(credential)
+    failures: list[str] = []
+    keys: list[ResolvedKey] = []
     for index, proof in enumerate(proofs):
-        label = f"proof {index + 1}"
-        if not isinstance(proof, Mapping):
-            reasons.append(f"{label}: not a JSON object")
-            continue
-        if proof.get("type") != eddsa_rdfc_2022.PROOF_TYPE or proof.get("cryptosuite") != eddsa_rdfc_2022.CRYPTOSUITE:
-            reasons.append(
-                f"{label}: unsupported proof type {proof.get('type')!r}/{proof.get('cryptosuite')!r} "
-                f"(only {eddsa_rdfc_2022.PROOF_TYPE} {eddsa_rdfc_2022.CRYPTOSUITE})"
-            )
-            continue
+        method = proof.get("verificationMethod") if isinstance(proof, Mapping) else None
         try:
-            eddsa_rdfc_2022.check_proof_options(proof)
-            method = proof["verificationMethod"]
-            resolved = resolver.resolve(method)
-            if resolved.controller != issuer_id:
-                raise ProofError(f"key controller {resolved.controller!r} does not match issuer {issuer_id!r}")
-            if ASSERTION_METHOD not in resolved.relationships:
-                raise ProofError(f"{method!r} is not listed under assertionMethod in {resolved.controller}'s DID document")
-            if canonical is None:
-                raise ProofError("the signature cannot be checked: the credential is not valid JSON-LD (see context)")
-            eddsa_rdfc_2022.verify_canonical_proof(
-                proof,
-                canonical_document=canonical,
-                document_context=credential.get("@context"),
-                public_key=resolved.public_key,  # type: ignore[arg-type]
-                document_loader=document_loader,
+            keys.append(
+                _check_one_ldp_proof(proof, canonical, credential, document_loader=document_loader, resolver=resolver)
             )
         except (ProofError, KeyResolutionError, CanonicalizationError) as error:
-            reasons.append(f"{label}: {error}")
-            continue
-        return Check("proof", True, f"{label} ({eddsa_rdfc_2022.CRYPTOSUITE}) verifies with {method}"), resolved
-    return Check("proof", False, "no valid proof: " + "; ".join(reasons)), None
+            failures.append(f"proof {index + 1} (verificationMethod {method!r}) failed: {error}")
+    if failures:
+        counted = f"{len(failures)} of {len(proofs)} proofs" if len(proofs) > 1 else "the proof"
+        return Check("proof", False, f"{counted} did not verify: " + "; ".join(failures)), None
+    best = min(keys, key=lambda key: _SOURCE_RANK.get(key.source, len(_SOURCE_RANK)))
+    if len(keys) == 1:
+        message = f"proof 1 ({eddsa_rdfc_2022.CRYPTOSUITE}) verifies with {best.verification_method}"
+    else:
+        methods = ", ".join(key.verification_method for key in keys)
+        message = f"all {len(keys)} proofs ({eddsa_rdfc_2022.CRYPTOSUITE}) verify, with {methods}"
+    return Check("proof", True, message), best
 
 
 def _check_jwt_proof(
@@ -292,8 +346,11 @@ def _check_jwt_proof(
 
     def resolve_key(kid: str) -> Any:
         resolved = resolver.resolve(kid)
-        if resolved.controller != issuer_id:
-            raise KeyResolutionError(f"key controller {resolved.controller!r} does not match issuer {issuer_id!r}")
+        try:
+            # iss is checked against issuer.id after the signature (vc_jwt.check_claims).
+            _check_binding(kid, resolved, issuer_id)
+        except ProofError as error:
+            raise KeyResolutionError(str(error)) from None
         if ASSERTION_METHOD not in resolved.relationships:
             raise KeyResolutionError(f"{kid!r} is not listed under assertionMethod")
         used.append(resolved)
@@ -306,12 +363,36 @@ def _check_jwt_proof(
     return Check("proof", True, f"JWS ({vc_jwt.read_header(token)['alg']}) verifies with {used[0].verification_method}"), used[0]
 
 
-def _check_issuer(credential: Mapping[str, Any], resolved: ResolvedKey | None, resolver: KeyResolver, warnings: list[str]) -> tuple[Check, bool]:
+def _check_issuer(
+    credential: Mapping[str, Any],
+    resolved: ResolvedKey | None,
+    resolver: KeyResolver,
+    warnings: list[str],
+    recognise: Recogniser | None = None,
+) -> tuple[Check, bool, str | None]:
+    """(check, issuer_known, recognised name). Without ``recognise``: whether we hold the issuer's DID document,
+    a warning otherwise. With it: the issuer must be recognised, by exact id, and its key must say who it is."""
     issuer_id = _issuer_id(credential)
     if issuer_id is None:
-        return Check("issuer", False, "the credential has no issuer id"), False
-    if resolver.knows(issuer_id):
-        return Check("issuer", True, f"issuer {issuer_id} is known (its DID document is held)"), True
+        return Check("issuer", False, "the credential has no issuer id"), False, None
+    known = resolver.knows(issuer_id)
+    if recognise is not None:
+        name = recognise(issuer_id)
+        if name is None:
+            return Check("issuer", False, f"Issuer not recognised: {issuer_id}"), known, None
+        if resolved is None:
+            message = f"issuer {issuer_id} ({name}) is not established: no proof verifies with its key"
+            return Check("issuer", None, message), known, None
+        if resolved.source == "fragment":
+            # Anyone can write <issuer>#z6Mk<their own key>: that proves integrity, not the issuer.
+            message = (
+                f"Issuer not recognised: {issuer_id}: its key is taken from the credential itself, "
+                "not from a DID document we hold"
+            )
+            return Check("issuer", False, message), known, None
+        return Check("issuer", True, f"issuer {issuer_id} is recognised: {name}"), known, name
+    if known:
+        return Check("issuer", True, f"issuer {issuer_id} is known (its DID document is held)"), True, None
     if resolved is not None and resolved.source == "did:key":
         message = f"issuer {issuer_id} is a did:key: self-certifying, but nobody vouches for who it is"
     elif resolved is not None and resolved.source == "fragment":
@@ -322,7 +403,15 @@ def _check_issuer(credential: Mapping[str, Any], resolved: ResolvedKey | None, r
     else:
         message = f"issuer {issuer_id} is not known"
     warnings.append(message)
-    return Check("issuer", None, message), False
+    return Check("issuer", None, message), False, None
+
+
+def _check_recorded_issuer(credential: Mapping[str, Any], recognise: Recogniser | None) -> tuple[Check, bool, str | None]:
+    """The issuer of a document on its own record: it issued it, so it holds its DID document."""
+    issuer_id = _issuer_id(credential)
+    name = recognise(issuer_id) if recognise is not None and issuer_id is not None else None
+    named = f": {name}" if name else ""
+    return Check("issuer", True, f"issued by {issuer_id}{named}"), True, name
 
 
 def _check_validity(credential: Mapping[str, Any], now: datetime, skew: timedelta, warnings: list[str]) -> Check:
@@ -335,9 +424,9 @@ def _check_validity(credential: Mapping[str, Any], now: datetime, skew: timedelt
         valid_until = vc_jwt.parse_datetime(credential[end_field], end_field) if end_field in credential else None
     except ValueError as error:
         return Check("validity", False, str(error))
-    if valid_from > now + skew:
+    if valid_from > dates.shift(now, skew):
         return Check("validity", False, f"not yet valid: {start_field} is {credential[start_field]}")
-    if valid_until is not None and valid_until < now - skew:
+    if valid_until is not None and valid_until < dates.shift(now, -skew):
         return Check("validity", False, f"expired: {end_field} was {credential[end_field]}")
     until = f" until {credential[end_field]}" if valid_until is not None else ""
     return Check("validity", True, f"valid from {credential[start_field]}{until}")
@@ -368,6 +457,8 @@ def verify(
     status_checker: StatusChecker | None = None,
     now: datetime | None = None,
     max_clock_skew: timedelta = DEFAULT_CLOCK_SKEW,
+    recognise: Recogniser | None = None,
+    on_record: OnRecord | None = None,
 ) -> VerificationResult:
     """Verify a credential and report each check. Never raises.
 
@@ -379,6 +470,19 @@ def verify(
             Without one, status is reported as unchecked.
         now: the time to check against (default: now, UTC).
         max_clock_skew: tolerance for validFrom/validUntil (and JWT nbf/exp).
+        recognise: issuer id -> the name we know the issuer by (trust list or our own
+            profile), or None. Compared by exact id. When given, an issuer it does not
+            recognise, or whose key is only asserted by the credential itself, fails the
+            ``issuer`` check ("Issuer not recognised: <id>"), and the result's
+            ``issuer_name`` is the recognised name. When not given, the ``issuer`` check
+            passes for an issuer whose DID document ``resolver`` holds and is a warning
+            otherwise.
+        on_record: an issuer's own registry of what it issued (see :data:`OnRecord`). When it
+            answers False, the credential fails at once ("Not issued by this service"), before
+            any canonicalization: a leaked or retired key cannot make a new credential pass.
+            When it answers True, the proofs were verified when the document was signed and it
+            is on record unchanged, so the ``context`` and ``proof`` checks pass without
+            canonicalizing again; every other check runs as usual.
 
     Returns:
         A :class:`VerificationResult`; ``verified`` only if no check failed
@@ -391,6 +495,7 @@ def verify(
     credential: dict[str, Any] | None = None
     kind: Literal["ldp", "jwt"] | None = None
     issuer_known = False
+    issuer_name: str | None = None
 
     def run(name: str, step: Callable[[], Any]) -> Any:
         try:
@@ -410,32 +515,47 @@ def verify(
             return _result(checks, warnings, None, None, False)
         checks.append(Check("format", True, "compact JWT (VC-JWT)" if kind == "jwt" else "JSON-LD credential"))
 
+        recorded = on_record(kind, credential, token) if on_record is not None else None
+        if recorded is False:
+            issuer_id = _issuer_id(credential)
+            checks.append(Check("issuer", False, f"Not issued by this service: {issuer_id} never issued a credential "
+                                                 "with this id and this content"))
+            return _result(checks, warnings, credential, kind, False)
+
         found = run("schema", lambda: _check_schema(credential, warnings))
         if found:
             checks.append(found)
-        context = run("context", lambda: _check_context(credential, document_loader))
-        canonical = None
-        if context:
-            checks.append(context[0])
-            canonical = context[1]
-        if kind == "jwt" and token is not None:
-            proof = run(
-                "proof",
-                lambda: _check_jwt_proof(token, credential, resolver=resolver, now=when, max_clock_skew=max_clock_skew),
-            )
+        resolved: ResolvedKey | None = None
+        if recorded:
+            checks.append(Check("context", True, "every term is defined (checked when it was signed)"))
+            checks.append(Check("proof", True, "this exact document is on record as issued here; its signature was "
+                                               "verified when it was signed"))
+            issuer = run("issuer", lambda: _check_recorded_issuer(credential, recognise))
         else:
-            proof = run(
-                "proof",
-                lambda: _check_ldp_proof(credential, canonical, document_loader=document_loader, resolver=resolver),
-            )
-        resolved = None
-        if proof:
-            checks.append(proof[0])
-            resolved = proof[1]
-        issuer = run("issuer", lambda: _check_issuer(credential, resolved, resolver, warnings))
+            context = run("context", lambda: _check_context(credential, document_loader))
+            canonical = None
+            if context:
+                checks.append(context[0])
+                canonical = context[1]
+            if kind == "jwt" and token is not None:
+                proof = run(
+                    "proof",
+                    lambda: _check_jwt_proof(token, credential, resolver=resolver, now=when,
+                                             max_clock_skew=max_clock_skew),
+                )
+            else:
+                proof = run(
+                    "proof",
+                    lambda: _check_ldp_proof(credential, canonical, document_loader=document_loader,
+                                             resolver=resolver),
+                )
+            if proof:
+                checks.append(proof[0])
+                resolved = proof[1]
+            issuer = run("issuer", lambda: _check_issuer(credential, resolved, resolver, warnings, recognise))
         if issuer:
             checks.append(issuer[0])
-            issuer_known = issuer[1]
+            issuer_known, issuer_name = issuer[1], issuer[2]
         for name, step in (
             ("validity", lambda: _check_validity(credential, when, max_clock_skew, warnings)),
             ("status", lambda: _check_status(credential, status_checker, warnings)),
@@ -443,7 +563,7 @@ def verify(
             found = run(name, step)
             if found:
                 checks.append(found)
-        return _result(checks, warnings, credential, kind, issuer_known)
+        return _result(checks, warnings, credential, kind, issuer_known, issuer_name)
     except Exception as error:  # noqa: BLE001 - last resort: still an answer
         checks.append(Check("format", False, f"could not be verified: {type(error).__name__}: {error}"))
         return _result(checks, warnings, credential, kind, False)
@@ -455,6 +575,7 @@ def _result(
     credential: dict[str, Any] | None,
     kind: Literal["ldp", "jwt"] | None,
     issuer_known: bool,
+    issuer_name: str | None = None,
 ) -> VerificationResult:
     errors = [f"{check.name}: {check.message}" for check in checks if check.ok is False]
     return VerificationResult(
@@ -465,4 +586,5 @@ def _result(
         credential=credential,
         format=kind,
         issuer_known=issuer_known,
+        issuer_name=issuer_name,
     )

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from issuer.credentials import keyfiles, multikey
 from issuer.credentials.errors import KeyFileError
 from issuer.platform.database import transaction_of
+from issuer.credentials.errors import KeyFormatError
 from issuer.errors import IssuerError
 from issuer.models import IssuerKey, User, utcnow
 
@@ -35,6 +36,12 @@ class KeyUnavailable(IssuerError):
 
     status_code = 503
     code = "signing_key_unavailable"
+
+
+class KeyMismatch(KeyUnavailable):
+    """The private key file does not belong to the public key the service publishes under its kid."""
+
+    code = "signing_key_mismatch"
 
 
 @dataclass(frozen=True)
@@ -157,6 +164,24 @@ def signing_key(session: Session, algorithm: str) -> SigningKey:
         private = keyfiles.load_private_key(path, passphrase=passphrase)
     except KeyFileError as error:
         raise KeyUnavailable(f"signing key {key.kid}: {error}") from None
+    check_matches(key, private)
     if identity is not None:
         _LOADED[slot] = (identity, private)
     return SigningKey(kid=key.kid, algorithm=algorithm, private_key=private)
+
+
+def check_matches(key: IssuerKey, private: Any) -> None:
+    """Refuse a private key whose public half is not the one recorded (and published) for ``key``.
+
+    A key file replaced by another valid key would otherwise sign credentials and status lists that nobody can
+    verify against the DID document or the JWKS.
+
+    :raise KeyMismatch: the file holds another key.
+    """
+    try:
+        public = multikey.public_jwk(private.public_key(), kid=key.kid)
+    except (AttributeError, KeyFormatError) as error:
+        raise KeyMismatch(f"signing key {key.kid}: the key file holds no usable {key.algorithm} key ({error})") from None
+    if public != key.public_jwk:
+        raise KeyMismatch(f"signing key {key.kid}: the key file holds another key than the public key published "
+                          "for it; restore the right file (signing is stopped until then)")

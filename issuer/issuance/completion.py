@@ -29,6 +29,7 @@ from issuer.status_lists import lists as status_lists
 from issuer.accounts.assignments import require_assignment
 from issuer.platform.cache import LRUCache, app_cache
 from issuer.platform.database import insert_or_ignore
+from issuer.credentials.digest import document_digest
 from issuer.errors import Conflict, InvalidInput, IssuerError
 from issuer.identity.profile import base_url, issuer_profile
 from issuer.models import Credential, Level, LevelCompletion, Role, User, utcnow
@@ -233,7 +234,8 @@ def complete_level(
     credential = Credential(
         id=credential_id, therapist_id=therapist.id, level_id=level.id, completion_id=completion_id,
         issued_by_id=supervisor.id, document=signed.document_text, jwt=signed.jwt, issued_at=now, valid_from=now,
-        valid_until=None, public=True, key_id=signed.key_id,
+        valid_until=None, public=True, key_id=signed.key_id, digest=document_digest(signed.document),
+        recipient_name=therapist.name,
     )
     session.add(credential)
     audit.record(session, "credential.issued", actor=supervisor, subject_type="credential", subject_id=credential_id,

@@ -7,13 +7,15 @@ from issuer.models.base import Base, utcnow
 from issuer.models.credentials import Credential
 from issuer.models.frameworks import Framework, Level, Statement
 from issuer.models.keys import IssuerKey
+from issuer.models.limits import RateWindow
 from issuer.models.oauth import CredentialOffer, HeldCredential, OAuthAuthorizationCode, OAuthClient, OAuthToken
 from issuer.models.records import LevelCompletion, Setting, StatementMark
 from issuer.models.status import StatusEntry, StatusList
+from issuer.models.trust import TrustedIssuer
 
 __all__ = [
     "ApiToken", "Assignment", "AuditEvent", "Base", "Credential", "CredentialOffer", "Framework", "HeldCredential",
-    "IdempotencyKey", "IssuerKey", "OAuthAuthorizationCode", "OAuthClient", "OAuthToken",
+    "IdempotencyKey", "IssuerKey", "OAuthAuthorizationCode", "OAuthClient", "OAuthToken", "RateWindow",
     "Level", "LevelCompletion", "LoginAttempt", "Role", "Setting", "Statement", "StatementMark", "StatusEntry",
-    "StatusList", "User", "utcnow",
+    "StatusList", "TrustedIssuer", "User", "utcnow",
 ]

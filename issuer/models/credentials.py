@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from issuer.models.accounts import User
@@ -16,13 +16,17 @@ from issuer.models.records import LevelCompletion
 
 class Credential(Base):
     __tablename__ = "credentials"
-    # One credential per therapist and level, enforced by the database.
-    __table_args__ = (UniqueConstraint("therapist_id", "level_id"),)
+    # One current credential per therapist and level, enforced by the database. A credential re-signed after a key
+    # compromise supersedes the old one (which is revoked and keeps its row), so the rule covers current ones only.
+    __table_args__ = (
+        Index("uq_credentials_current_therapist_level", "therapist_id", "level_id", unique=True,
+              sqlite_where=text("superseded_at IS NULL"), postgresql_where=text("superseded_at IS NULL")),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     therapist_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     level_id: Mapped[int] = mapped_column(ForeignKey("levels.id"))
-    completion_id: Mapped[int] = mapped_column(ForeignKey("level_completions.id"), unique=True)
+    completion_id: Mapped[int] = mapped_column(ForeignKey("level_completions.id"), index=True)
     issued_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     #: The signed JSON-LD credential, byte for byte as issued (text, not JSONB: JSONB would reorder it).
     document: Mapped[str] = mapped_column(Text)
@@ -38,6 +42,14 @@ class Credential(Base):
     suspension_reason: Mapped[str | None] = mapped_column(Text)
     status_changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     key_id: Mapped[str] = mapped_column(String(100))
+    #: SHA-256 (hex) of the signed document in canonical JSON (``issuer.credentials.digest``): what the verifier
+    #: compares a presented credential naming this service as issuer against.
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    #: The recipient's name as given at issuance: pages show this, never the account's current name.
+    recipient_name: Mapped[str] = mapped_column(String(200))
+    #: The credential this one re-signs (after the old one's key was revoked), and when this one was superseded.
+    replaces_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("credentials.id"), index=True)
+    superseded_at: Mapped[dt.datetime | None]
 
     therapist: Mapped[User] = relationship(foreign_keys=[therapist_id])
     issued_by: Mapped[User] = relationship(foreign_keys=[issued_by_id])

@@ -23,4 +23,8 @@ class IssuerKey(Base):
     public_multibase: Mapped[str | None] = mapped_column(Text)
     public_jwk: Mapped[dict[str, Any]]
     created_at: Mapped[dt.datetime]
+    #: Rotated out: no longer signs, stays published so what it signed keeps verifying.
     retired_at: Mapped[dt.datetime | None]
+    #: Revoked after a compromise: withdrawn from the DID document and the JWKS, and nothing it signed verifies.
+    revoked_at: Mapped[dt.datetime | None]
+    revocation_reason: Mapped[str | None] = mapped_column(Text)

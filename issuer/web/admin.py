@@ -12,16 +12,17 @@ from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
 from issuer.accounts import directory
-from issuer.platform import audit
-from issuer.issuance import bulk
 from issuer.frameworks import catalogue
 from issuer.identity import keystore
+from issuer.platform import audit
+from issuer.issuance import bulk
 from issuer.platform import settings
+from issuer.verification import trust
 from issuer.errors import InvalidInput, IssuerError, NotFound
 from issuer.extensions import db
 from issuer.models import Assignment, AuditEvent, Framework, Role, User
 from issuer.web.auth import role_required
-from issuer.web.forms import AssignForm, ConfirmForm, FrameworkUploadForm, SettingsForm, UserForm
+from issuer.web.forms import AssignForm, ConfirmForm, FrameworkUploadForm, RegistryForm, SettingsForm, TrustForm, UserForm
 from issuer.accounts import assignments as accounts_assignments
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -252,3 +253,48 @@ def audit_log() -> ResponseReturnValue:
     filters = {"action": action, "actor": actor, "from": request.args.get("from", ""), "to": request.args.get("to", "")}
     return render_template("admin/audit.html", events=events, actions=actions, page=page, total=total, pages=pages,
                            filters=filters, link_filters={k: v for k, v in filters.items() if v})
+
+
+@bp.get("/trust")
+@role_required(Role.ADMIN)
+def trust_page() -> ResponseReturnValue:
+    return render_template("admin/trust.html", entries=trust.trusted_issuers(db.session), form=TrustForm(),
+                           registry_form=RegistryForm(), remove_form=ConfirmForm())
+
+
+@bp.post("/trust")
+@role_required(Role.ADMIN)
+def trust_add() -> ResponseReturnValue:
+    form = TrustForm()
+    _valid(form)
+    entry = trust.add(db.session, issuer_id=(form.issuer_id.data or "").strip(), name=form.name.data or "",
+                      url=(form.url.data or "").strip() or None, actor=current_user)
+    db.session.commit()
+    flash(f"Credentials from {entry.name} ({entry.issuer_id}) now verify here.", "success")
+    return redirect(url_for(".trust_page"))
+
+
+@bp.post("/trust/remove")
+@role_required(Role.ADMIN)
+def trust_remove() -> ResponseReturnValue:
+    _valid(ConfirmForm())
+    entry = trust.remove(db.session, issuer_id=request.form.get("issuer_id") or "", actor=current_user)
+    db.session.commit()
+    flash(f"{entry.name} ({entry.issuer_id}) is no longer recognised: its credentials do not verify here.", "success")
+    return redirect(url_for(".trust_page"))
+
+
+@bp.post("/trust/import")
+@role_required(Role.ADMIN)
+def trust_import() -> ResponseReturnValue:
+    form = RegistryForm()
+    _valid(form)
+    upload = form.file.data
+    if not upload or not getattr(upload, "filename", ""):
+        raise InvalidInput("Choose an issuer registry file (registry.json) to import.")
+    result = trust.import_registry(db.session, upload.read(trust.MAX_REGISTRY_BYTES + 1),
+                                   registry=form.registry.data or "", actor=current_user)
+    db.session.commit()
+    flash(f"Registry {result.registry}: {result.added} added, {result.updated} updated, {result.unchanged} unchanged.",
+          "success")
+    return redirect(url_for(".trust_page"))

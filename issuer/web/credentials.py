@@ -29,6 +29,7 @@ from issuer.errors import InvalidInput, NotFound, PermissionDenied
 from issuer.extensions import db
 from issuer.identity.profile import base_url
 from issuer.models import Credential, Level, Role, User
+from issuer.platform.ratelimit import rate_limited
 from issuer.web.forms import ConfirmForm, ReasonForm
 from issuer.web.negotiation import prefers_json
 from issuer.accounts import assignments
@@ -269,6 +270,7 @@ def verify_form() -> ResponseReturnValue:
 
 
 @bp.post("/verify")
+@rate_limited("verify", "ISSUER_VERIFY_RATE_LIMIT")
 def verify_submit() -> ResponseReturnValue:
     if not ConfirmForm().validate_on_submit():
         raise InvalidInput("The form expired; reload the page and try again.")

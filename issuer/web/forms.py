@@ -62,3 +62,15 @@ class SettingsForm(FlaskForm):
 
 class FrameworkUploadForm(FlaskForm):
     file = FileField("Framework export (JSON)")
+
+
+class TrustForm(FlaskForm):
+    issuer_id = StringField("Issuer id (DID or https URL, exactly as its credentials carry it)",
+                            validators=[DataRequired(), Length(max=2000)])
+    name = StringField("Name shown for this issuer", validators=[DataRequired(), Length(max=200)])
+    url = StringField("Web site (optional)", validators=[Length(max=2000)])
+
+
+class RegistryForm(FlaskForm):
+    registry = StringField("Registry name", validators=[DataRequired(), Length(max=200)])
+    file = FileField("Issuer registry (registry.json, Digital Credentials Consortium format)")

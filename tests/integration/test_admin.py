@@ -16,13 +16,12 @@ from sqlalchemy import func, select
 from issuer.platform import audit
 from issuer.platform import settings
 from issuer.extensions import db
-from issuer.models import Assignment, AuditEvent, Framework, IssuerKey, User
+from issuer.models import Assignment, AuditEvent, Framework, IssuerKey, TrustedIssuer, User
 from tests.conftest import SEED_FRAMEWORK, AuthActions
-from tests.integration.helpers import seed_people
 
 NEW_PASSWORD = "a long enough password"
-GET_ROUTES = ["/admin/users", "/admin/assignments", "/admin/keys", "/admin/frameworks", "/admin/settings",
-              "/admin/audit", "/admin/bulk"]
+GET_ROUTES = ["/admin/users", "/admin/assignments", "/admin/keys", "/admin/trust", "/admin/frameworks",
+              "/admin/settings", "/admin/audit", "/admin/bulk"]
 #: Every state-changing admin route, with a form that would be valid from an administrator.
 POST_ROUTES = [
     ("/admin/users", {"email": "sneaky@example.test", "name": "Sneaky", "role": "admin", "password": NEW_PASSWORD}),
@@ -31,6 +30,9 @@ POST_ROUTES = [
     ("/admin/assignments", {"supervisor_id": "{other}", "therapist_id": "{therapist}"}),
     ("/admin/assignments/{assignment}/remove", {}),
     ("/admin/keys/rotate", {}),
+    ("/admin/trust", {"issuer_id": "did:web:sneaky.example", "name": "Sneaky"}),
+    ("/admin/trust/remove", {"issuer_id": "did:web:sneaky.example"}),
+    ("/admin/trust/import", {"registry": "Sneaky"}),
     ("/admin/frameworks", {}),
     ("/admin/settings", {"allow_override": "y"}),
     ("/admin/bulk", {"csv": "therapist_email,level\nther@example.test,1\n", "action": "issue"}),
@@ -38,8 +40,9 @@ POST_ROUTES = [
 
 
 @pytest.fixture
-def people(app: Flask) -> dict[str, int]:
-    made = seed_people(app)
+def people(app: Flask, people: dict[str, int]) -> dict[str, int]:
+    """The shared people, with their assignment's id."""
+    made = dict(people)
     with app.app_context():
         made["assignment"] = db.session.scalars(select(Assignment.id)).one()
     return made
@@ -386,6 +389,7 @@ def test_only_admins_may_change_anything(app: Flask, people: dict[str, int], pat
         assert client.post(path, form).status_code == 403
     assert count(app, AuditEvent) == before + 2  # the two sign-ins, nothing else
     assert count(app, IssuerKey) == 2 and count(app, Assignment) == 1 and count(app, User) == 4
+    assert count(app, TrustedIssuer) == 0
     with app.app_context():
         assert db.session.get(User, people["therapist"]).active
         assert not settings.override_allowed(db.session)

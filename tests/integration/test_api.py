@@ -13,12 +13,10 @@ from issuer.api import auth as api_auth
 from issuer.extensions import db
 from issuer.models import ApiToken, Credential, Framework, StatementMark, User
 from issuer.accounts import api_tokens
-from tests.integration.helpers import seed_people
 
 
 @pytest.fixture
-def api(app: Flask) -> dict:
-    people = seed_people(app)
+def api(app: Flask, people: dict[str, int]) -> dict:
     with app.app_context():
         tokens = {}
         for role in ("supervisor", "other", "therapist", "admin"):

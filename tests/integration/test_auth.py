@@ -6,6 +6,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from issuer import create_app
+from issuer.accounts import directory
 from issuer.extensions import db
 from issuer.models import AuditEvent, User
 from tests.conftest import AuthActions
@@ -96,3 +98,51 @@ def test_next_parameter_cannot_send_users_elsewhere(auth: AuthActions, client: F
                                                                       "csrf_token": token})
     assert response.status_code == 302
     assert response.headers["Location"] == "/me"
+
+
+def test_the_login_pages_own_csrf_token_signs_in(client: FlaskClient, make_user) -> None:
+    """The form as a browser gets it: the token scraped from the page (AuthActions makes its tokens directly)."""
+    from tests.conftest import CSRF_PATTERN, PASSWORD
+
+    make_user("t@example.test")
+    token = CSRF_PATTERN.search(client.get("/login").get_data(as_text=True))
+    assert token is not None
+    response = client.post("/login", data={"email": "t@example.test", "password": PASSWORD, "csrf_token": token.group(1)})
+    assert response.status_code == 302
+    assert client.get("/me").status_code == 200
+
+
+def test_production_argon2_parameters_are_strong(tmp_path, monkeypatch) -> None:
+    """With no ISSUER_ARGON2_* set, hashes cost at least RFC 9106's second recommendation (t=3, 64 MiB, p=4)."""
+    from issuer.config import load_settings
+
+    for name in ("ISSUER_ARGON2_TIME_COST", "ISSUER_ARGON2_MEMORY_COST", "ISSUER_ARGON2_PARALLELISM"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SECRET_KEY", "not used")
+    settings = load_settings(str(tmp_path))
+    assert settings["ISSUER_ARGON2_TIME_COST"] >= 3
+    assert settings["ISSUER_ARGON2_MEMORY_COST"] >= 64 * 1024
+    assert settings["ISSUER_ARGON2_PARALLELISM"] >= 1
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'unused.sqlite3'}"})
+    hasher = directory.password_hasher(app)
+    assert (hasher.time_cost, hasher.memory_cost, hasher.parallelism) == (
+        settings["ISSUER_ARGON2_TIME_COST"], settings["ISSUER_ARGON2_MEMORY_COST"], settings["ISSUER_ARGON2_PARALLELISM"])
+
+
+def test_a_hash_made_with_other_parameters_verifies_and_is_upgraded(app: Flask, auth: AuthActions, make_user) -> None:
+    """Argon2 hashes carry their parameters: an older (here stronger) hash signs in, then is redone with the app's."""
+    from argon2 import PasswordHasher
+
+    from tests.conftest import PASSWORD
+
+    uid = make_user("t@example.test")
+    other = PasswordHasher(time_cost=2, memory_cost=16, parallelism=2).hash(PASSWORD)
+    with app.app_context():
+        db.session.get(User, uid).password_hash = other
+        db.session.commit()
+    assert auth.login("t@example.test").status_code == 302
+    with app.app_context():
+        stored = db.session.get(User, uid).password_hash
+        assert stored != other and stored.startswith("$argon2id$")
+        assert not directory.password_hasher().check_needs_rehash(stored)
+        assert directory.password_hasher().verify(stored, PASSWORD)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -11,7 +13,6 @@ from issuer.extensions import db
 from issuer.models import Assignment, Framework, StatementMark, User
 from issuer.accounts import api_tokens
 from tests.conftest import AuthActions
-from tests.integration.helpers import issue, seed_people
 
 ROLES = ["anonymous", "therapist", "unassigned", "assigned", "admin"]
 LOGIN = {"therapist": "ther@example.test", "unassigned": "other@example.test", "assigned": "sup@example.test",
@@ -19,9 +20,8 @@ LOGIN = {"therapist": "ther@example.test", "unassigned": "other@example.test", "
 
 
 @pytest.fixture
-def world(app: Flask) -> dict:
-    people = seed_people(app)
-    credential_id = issue(app, people, 0)
+def world(app: Flask, people: dict[str, int], issued: uuid.UUID) -> dict:
+    credential_id = issued
     with app.app_context():
         fw = db.session.scalars(select(Framework)).one()
         mark = db.session.scalars(select(StatementMark)).first()
@@ -63,6 +63,10 @@ MATRIX = [
     ("POST", "/admin/assignments/{a}/remove", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 302}),
     ("GET", "/admin/keys", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 200}),
     ("POST", "/admin/keys/rotate", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 302}),
+    ("GET", "/admin/trust", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 200}),
+    ("POST", "/admin/trust", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 400}),
+    ("POST", "/admin/trust/remove", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 404}),
+    ("POST", "/admin/trust/import", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 400}),
     ("GET", "/admin/frameworks", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 200}),
     ("POST", "/admin/frameworks", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 400}),
     ("GET", "/admin/settings", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 200}),

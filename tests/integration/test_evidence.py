@@ -12,14 +12,13 @@ from issuer.badges import badge_png
 from issuer.extensions import db
 from issuer.models import Framework, StatementMark
 from tests.conftest import AuthActions
-from tests.integration.helpers import seed_people
 
 PNG = badge_png(level_name="x", level_number=1, framework_name="y", size=64)
 
 
 @pytest.fixture
-def setup(app: Flask) -> dict:
-    people = seed_people(app)
+def setup(app: Flask, people: dict[str, int]) -> dict:
+    people = dict(people)
     with app.app_context():
         people["statement"] = db.session.scalars(select(Framework)).one().levels[0].statements[0].id
     return people

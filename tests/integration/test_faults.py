@@ -15,7 +15,6 @@ from issuer.issuance import signing
 from issuer.status_lists import lists as status_lists
 from issuer.extensions import db
 from issuer.models import AuditEvent, Credential, Framework, LevelCompletion, StatementMark, StatusEntry, User, utcnow
-from tests.integration.helpers import seed_people
 
 
 def counts(app: Flask) -> dict[str, int]:
@@ -25,11 +24,10 @@ def counts(app: Flask) -> dict[str, int]:
 
 
 @pytest.fixture
-def ready(app: Flask) -> dict[str, int]:
+def ready(app: Flask, people: dict[str, int]) -> dict[str, int]:
     """Every Emerging statement met; nothing issued yet."""
     from issuer.learning import record_book
 
-    people = seed_people(app)
     with app.test_request_context():
         sup, ther = db.session.get(User, people["supervisor"]), db.session.get(User, people["therapist"])
         for statement in db.session.scalars(select(Framework)).one().levels[0].statements:

@@ -32,7 +32,6 @@ from issuer import badges
 from issuer.extensions import db
 from issuer.models import Credential
 from tests.conftest import AuthActions
-from tests.integration.helpers import issue, seed_people
 
 #: Seconds any single hostile request may take (the clique alone took minutes before the RDFC-1.0 work limit).
 BOUND = 5.0
@@ -54,9 +53,9 @@ class Issued:
 
 
 @pytest.fixture
-def issued(app: Flask, client: FlaskClient) -> Issued:
-    people = seed_people(app)
-    credential_id = issue(app, people)
+def issued(app: Flask, client: FlaskClient, issued: uuid.UUID) -> Issued:
+    """The shared credential, with its text, its JWT and the issuer's RSA key."""
+    credential_id = issued
     with app.app_context():
         credential = db.session.get(Credential, credential_id)
         text, token = credential.document, credential.jwt
@@ -397,14 +396,18 @@ def test_html_verifier_without_csrf_token_is_a_400(client: FlaskClient) -> None:
 # --- public GET routes with garbage ids ---------------------------------------------------------------------
 
 
+#: A well-formed id that names nothing (fixed, so every xdist worker collects the same test ids).
+UNKNOWN = "3f6c2a9e-8d41-4b7f-a0c5-51e2d9b7c364"
+
+
 @pytest.mark.parametrize("path", [
     "/credentials/not-a-uuid",
     "/credentials/not-a-uuid.json",
-    f"/credentials/{uuid.uuid4()}",
-    f"/credentials/{uuid.uuid4()}.jwt",
-    f"/verify/{uuid.uuid4()}",
+    f"/credentials/{UNKNOWN}",
+    f"/credentials/{UNKNOWN}.jwt",
+    f"/verify/{UNKNOWN}",
     "/verify/%00%ff",
-    f"/status/{uuid.uuid4()}",
+    f"/status/{UNKNOWN}",
     "/status/..%2F..%2Fetc%2Fpasswd",
     "/achievements/garbage",
     f"/achievements/{'9' * 400}",

@@ -23,21 +23,6 @@ from issuer.verification import verifier
 from tests.conftest import AuthActions
 
 
-@pytest.fixture
-def people(app: Flask, framework: int, make_user, make_assignment) -> dict[str, int]:
-    ids = {
-        "supervisor": make_user("sup@example.test", "supervisor", name="Sam Supervisor"),
-        "other": make_user("other@example.test", "supervisor", name="Olive Other"),
-        "therapist": make_user("ther@example.test", "therapist", name="Taylor Therapist"),
-        "admin": make_user("admin@example.test", "admin", name="Alex Admin"),
-    }
-    make_assignment(ids["supervisor"], ids["therapist"])
-    with app.app_context():
-        keystore.ensure_keys(db.session)
-        db.session.commit()
-    return ids
-
-
 def emerging(app: Flask) -> tuple[int, list[int]]:
     with app.app_context():
         level = db.session.scalars(select(Framework)).one().levels[0]

@@ -18,7 +18,7 @@ from flask.testing import FlaskClient
 from issuer.extensions import db
 from issuer.models import Credential
 from tests.conftest import CSRF_PATTERN
-from tests.integration.helpers import issue, seed_people
+from tests.integration.helpers import issue
 
 SCOPE = "https://purl.imsglobal.org/spec/ob/v3p0/scope/"
 READ, UPSERT = SCOPE + "credential.readonly", SCOPE + "credential.upsert"
@@ -28,11 +28,6 @@ REDIRECT_URI = "https://client.example.test/callback"
 API = "/ims/ob/v3p0"
 
 
-
-
-@pytest.fixture
-def people(app: Flask) -> dict[str, int]:
-    return seed_people(app)
 
 
 def assert_imsx(response: Any, status: int) -> dict[str, Any]:

@@ -15,15 +15,10 @@ from flask.testing import FlaskClient
 from issuer.extensions import db
 from issuer.verification import verifier
 from tests.conftest import CSRF_PATTERN
-from tests.integration.helpers import issue, seed_people
+from tests.integration.helpers import issue
 
 PRE_AUTH = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
 
-
-
-@pytest.fixture
-def people(app: Flask) -> dict[str, int]:
-    return seed_people(app)
 
 
 def path_of(url: str) -> str:

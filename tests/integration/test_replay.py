@@ -16,13 +16,7 @@ from issuer.platform import database
 from issuer.platform import replay
 from issuer.extensions import db
 from issuer.models import Credential, StatusList
-from tests.integration.helpers import issue, seed_people
 from tests.integration.test_verify_cache import change_status
-
-
-@pytest.fixture
-def issued(app: Flask) -> uuid.UUID:
-    return issue(app, seed_people(app))
 
 
 @pytest.fixture

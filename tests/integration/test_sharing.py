@@ -21,11 +21,6 @@ from tests.conftest import AuthActions
 from tests.integration.helpers import issue, seed_people
 
 
-@pytest.fixture
-def issued(app: Flask) -> uuid.UUID:
-    return issue(app, seed_people(app))
-
-
 def test_credential_page_shows_everything_an_employer_needs(client: FlaskClient, issued: uuid.UUID) -> None:
     response = client.get(f"/credentials/{issued}")
     assert response.status_code == 200

@@ -23,9 +23,9 @@ from tests.integration.helpers import issue, seed_people
 
 
 @pytest.fixture
-def issued(app: Flask) -> tuple[dict[str, int], uuid.UUID]:
-    people = seed_people(app)
-    return people, issue(app, people)
+def issued(people: dict[str, int], issued: uuid.UUID) -> tuple[dict[str, int], uuid.UUID]:
+    """The shared people and credential, as a pair."""
+    return people, issued
 
 
 def verify_api(client: FlaskClient, credential_id: uuid.UUID, app: Flask) -> dict:

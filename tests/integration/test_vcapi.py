@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 
 import pytest
 from flask import Flask
@@ -11,13 +12,11 @@ from flask.testing import FlaskClient
 from issuer.extensions import db
 from issuer.models import Credential, User
 from issuer.accounts import api_tokens
-from tests.integration.helpers import issue, seed_people
 
 
 @pytest.fixture
-def world(app: Flask) -> dict:
-    people = seed_people(app)
-    credential_id = issue(app, people)
+def world(app: Flask, people: dict[str, int], issued: uuid.UUID) -> dict:
+    credential_id = issued
     with app.app_context():
         admin = api_tokens.create_api_token(db.session, user=db.session.get(User, people["admin"]), name="a").secret
         sup = api_tokens.create_api_token(db.session, user=db.session.get(User, people["supervisor"]), name="s").secret

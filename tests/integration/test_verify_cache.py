@@ -28,19 +28,9 @@ from issuer.models import Credential, IssuerKey, StatusList, utcnow
 from issuer.identity import did_web
 from issuer.verification import verifier
 from tests.conftest import AuthActions
-from tests.integration.helpers import issue, seed_people
+from tests.integration.helpers import issue
 
 RECIPIENT = "Taylor Therapist"
-
-
-@pytest.fixture
-def people(app: Flask) -> dict[str, int]:
-    return seed_people(app)
-
-
-@pytest.fixture
-def issued(app: Flask, people: dict[str, int]) -> uuid.UUID:
-    return issue(app, people)
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ import struct
 import zlib
 from pathlib import Path
 
-#: /work/shared/spec/vectors/1edtech-validator/ob30 (the repo sits beside ``shared``).
-SAMPLES = Path(__file__).resolve().parents[4] / "shared" / "spec" / "vectors" / "1edtech-validator" / "ob30"
+#: 1EdTech's validator samples, vendored byte for byte (tests/vectors/SOURCES.md).
+SAMPLES = Path(__file__).resolve().parents[2] / "vectors" / "1edtech-validator" / "ob30"
 
 #: A JSON credential with everything that breaks naive baking: "]]>", markup, a "/>" and an end tag, non-ASCII.
 AWKWARD_JSON = json.dumps(

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from credentials_support import BASE_URL, EXAMPLES_V2, ISSUER_DID, NOW, OB3_LDP, SEED, SPEC, load_json
+from credentials_support import BASE_URL, EXAMPLES_CONTEXT, EXAMPLES_V2, ISSUER_DID, NOW, OB3_LDP, SEED, load_json
 from issuer.credentials import (
     KeyResolver,
     OfflineDocumentLoader,
@@ -24,7 +24,7 @@ from issuer.credentials import (
 @pytest.fixture(scope="session")
 def examples_loader() -> OfflineDocumentLoader:
     """A loader that also serves the W3C examples context (needed only by the W3C vectors)."""
-    return OfflineDocumentLoader({EXAMPLES_V2: load_json(SPEC / "contexts" / "examples-v2.jsonld")})
+    return OfflineDocumentLoader({EXAMPLES_V2: load_json(EXAMPLES_CONTEXT)})
 
 
 @pytest.fixture(scope="session")

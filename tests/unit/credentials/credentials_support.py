@@ -7,12 +7,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-SPEC = Path(__file__).resolve().parents[4] / "shared" / "spec"
-VECTORS = SPEC / "vectors"
+ROOT = Path(__file__).resolve().parents[3]
+#: Published test vectors, vendored byte for byte (tests/vectors/SOURCES.md records where each comes from).
+VECTORS = ROOT / "tests" / "vectors"
 W3C_EDDSA = VECTORS / "vc-di-eddsa" / "TestVectors"
 OB3_LDP = VECTORS / "1edtech-ob3-ldp"
 VALIDATOR = VECTORS / "1edtech-validator"
-SEED = SPEC.parent / "seeds" / "000_1d8aca1da2ddffa1.txt"
+#: The W3C VC examples context: the W3C vectors use it, the app never serves it.
+EXAMPLES_CONTEXT = VECTORS / "contexts" / "examples-v2.jsonld"
+#: The seed framework, as the app loads it.
+SEED = ROOT / "frameworks" / "music-therapists-29-1129.02-v26.05.json"
 EXAMPLES_V2 = "https://www.w3.org/ns/credentials/examples/v2"
 
 ISSUER_DID = "did:web:issuer.example.org"

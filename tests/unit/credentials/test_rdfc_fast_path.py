@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pyld import jsonld
 
-from credentials_support import BASE_URL, EXAMPLES_V2, ISSUER_DID, NOW, SPEC, VECTORS, load_json
+from credentials_support import BASE_URL, EXAMPLES_CONTEXT, EXAMPLES_V2, ISSUER_DID, NOW, VECTORS, load_json
 from issuer.credentials import (
     CanonicalizationError,
     OfflineDocumentLoader,
@@ -51,7 +51,7 @@ CLR_CONTEXTS = [
     "https://purl.imsglobal.org/spec/ob/v3p0/extensions.json",
 ]
 #: A loader that serves the W3C examples context too (the W3C vectors need it); no caches shared with the app.
-LOADER = OfflineDocumentLoader({EXAMPLES_V2: load_json(SPEC / "contexts" / "examples-v2.jsonld")})
+LOADER = OfflineDocumentLoader({EXAMPLES_V2: load_json(EXAMPLES_CONTEXT)})
 
 
 def outcome(function: Callable[[], Any]) -> Any:

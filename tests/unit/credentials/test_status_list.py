@@ -29,7 +29,7 @@ from issuer.credentials.status_list import (
     status_entry,
 )
 
-VECTORS = Path(__file__).resolve().parents[4] / "shared" / "spec" / "vectors"
+VECTORS = Path(__file__).resolve().parents[2] / "vectors"  # vendored byte for byte: tests/vectors/SOURCES.md
 SAMPLES = VECTORS / "1edtech-validator" / "ob30" / "bit-string-list"
 W3C_LIST = VECTORS / "bitstring-status-list" / "example-bitstring-status-list-credential.json"
 LIST_URL = "https://issuer.example.org/status/1"

@@ -1,0 +1,25 @@
+"""The trust list: issuers other than this service whose credentials the verifier recognises."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from issuer.models.base import Base
+
+
+class TrustedIssuer(Base):
+    __tablename__ = "trusted_issuers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The issuer id exactly as credentials carry it (a DID or URL); compared by exact string equality.
+    issuer_id: Mapped[str] = mapped_column(String(2000), unique=True)
+    #: The name pages show for this issuer (never the name a credential declares for itself).
+    name: Mapped[str] = mapped_column(String(200))
+    url: Mapped[str | None] = mapped_column(String(2000))
+    #: Where the entry came from: ``manual``, or ``registry:<registry name>`` for an imported issuer registry.
+    source: Mapped[str] = mapped_column(String(200), default="manual")
+    added_at: Mapped[dt.datetime]
+    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
