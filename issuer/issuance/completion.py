@@ -15,6 +15,7 @@ import datetime as dt
 import json
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -211,37 +212,68 @@ def complete_level(
         raise AlreadyIssued(winner, level)
 
     credential_id = uuid.uuid4()
-    entries = status_lists.allocate(session, credential_id=credential_id, now=now)
-    unsigned = signing.build_achievement_credential(
-        credential_id=credential_url(credential_id),
-        issuer=profile,
-        achievement=parts.achievement,
-        recipient_email=therapist.email,
-        salt=therapist.recipient_salt,
-        recipient_did=therapist.did,
-        name=f"{parts.framework_title}: {parts.label}",
-        description=f"{therapist.name} has shown every competency of the {parts.label} level of the "
-                    f"{parts.framework_name} {parts.framework_version}.",
-        valid_from=now,
-        valid_until=None,
-        evidence=evidence_for(parts, met, supervisor, justification),
-        # OB 3.0 allows one credentialStatus ([0..1]; the 1EdTech schema requires an object): the revocation
-        # entry. The suspension index is reserved too; this service's verifier reads it from the database.
-        credential_status=[e for e in entries if e["statusPurpose"] == "revocation"],
-        awarded_date=awarded or now,
+    credential = sign_and_record(
+        session, credential_id=credential_id, therapist=therapist, level=level, completion_id=completion_id,
+        issued_by=supervisor, valid_from=now, valid_until=None, now=now,
+        build=lambda status: signing.build_achievement_credential(
+            credential_id=credential_url(credential_id),
+            issuer=profile,
+            achievement=parts.achievement,
+            recipient_email=therapist.email,
+            salt=therapist.recipient_salt,
+            recipient_did=therapist.did,
+            name=f"{parts.framework_title}: {parts.label}",
+            description=f"{therapist.name} has shown every competency of the {parts.label} level of the "
+                        f"{parts.framework_name} {parts.framework_version}.",
+            valid_from=now,
+            valid_until=None,
+            evidence=evidence_for(parts, met, supervisor, justification),
+            credential_status=status,
+            awarded_date=awarded or now,
+        ),
     )
-    signed = signing.sign(session, unsigned, now=now)
-    credential = Credential(
-        id=credential_id, therapist_id=therapist.id, level_id=level.id, completion_id=completion_id,
-        issued_by_id=supervisor.id, document=signed.document_text, jwt=signed.jwt, issued_at=now, valid_from=now,
-        valid_until=None, public=True, key_id=signed.key_id, digest=document_digest(signed.document),
-        recipient_name=therapist.name,
-    )
-    session.add(credential)
     audit.record(session, "credential.issued", actor=supervisor, subject_type="credential", subject_id=credential_id,
                  therapist=therapist.email, level=level.label, override=bool(justification))
     session.flush()  # both rows in one flush
     notices.notify_issued(session, credential)
+    return credential
+
+
+def sign_and_record(
+    session: Session,
+    *,
+    credential_id: uuid.UUID,
+    build: Callable[[list[dict[str, Any]]], dict[str, Any]],
+    therapist: User,
+    level: Level,
+    completion_id: int,
+    issued_by: User,
+    valid_from: dt.datetime,
+    valid_until: dt.datetime | None,
+    now: dt.datetime,
+    recipient_name: str | None = None,
+    public: bool = True,
+    replaces: Credential | None = None,
+) -> Credential:
+    """Sign a new credential and add its row: what a first issuance and a re-issuance share.
+
+    Reserves its status-list entries, hands ``build`` the credentialStatus to embed and signs what it returns (Data
+    Integrity proof, schema check, VC-JWT) with the current keys. The caller audits, flushes (the row and its
+    audit event in one flush) and notifies.
+    """
+    entries = status_lists.allocate(session, credential_id=credential_id, now=now)
+    # OB 3.0 allows one credentialStatus ([0..1]; the 1EdTech schema requires an object): the revocation entry.
+    # The suspension index is reserved too; this service's verifier reads it from the database.
+    unsigned = build([e for e in entries if e["statusPurpose"] == "revocation"])
+    signed = signing.sign(session, unsigned, now=now)
+    credential = Credential(
+        id=credential_id, therapist_id=therapist.id, level_id=level.id, completion_id=completion_id,
+        issued_by_id=issued_by.id, document=signed.document_text, jwt=signed.jwt, issued_at=now,
+        valid_from=valid_from, valid_until=valid_until, public=public, key_id=signed.key_id,
+        digest=document_digest(signed.document), recipient_name=recipient_name or therapist.name,
+        replaces_id=replaces.id if replaces is not None else None,
+    )
+    session.add(credential)
     return credential
 
 
