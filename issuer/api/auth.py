@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from flask import Response, g, request
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from sqlalchemy.exc import IntegrityError
 
 from issuer.errors import Conflict, InvalidInput, IssuerError
@@ -38,12 +39,7 @@ def token_required(*roles: Role) -> Callable[[F], F]:
             scheme, _, secret = header.partition(" ")
             if scheme.lower() != "bearer" or not secret.strip():
                 raise Unauthorized("send a personal API token as 'Authorization: Bearer <token>'")
-            token = api_tokens.token_for_secret(db.session, secret.strip())
-            if token is None:
-                raise Unauthorized("the API token is unknown, revoked, or its account is deactivated")
-            if api_tokens.record_token_use(db.session, token, utcnow()):
-                db.session.commit()  # on its own: a use counts even when the call only reads, or fails
-            user = token.user
+            user = _token_user(secret.strip())
             if roles and user.role not in roles:
                 from issuer.errors import PermissionDenied
 
@@ -54,6 +50,23 @@ def token_required(*roles: Role) -> Callable[[F], F]:
         return wrapped  # type: ignore[return-value]
 
     return decorator
+
+
+def _token_user(secret: str) -> User:
+    """The live token's account, its use noted in a short transaction of its own, before the request's own begins:
+    a use counts even when the call only reads or fails, and is never the request's commit. (Before: on SQLite, a
+    request that had read and then saw another connection commit could not write any more.)"""
+    with Session(db.engine) as own:
+        token = api_tokens.token_for_secret(own, secret)
+        if token is None:
+            raise Unauthorized("the API token is unknown, revoked, or its account is deactivated")
+        user_id = token.user_id
+        if api_tokens.record_token_use(own, token, utcnow()):  # at most once per LAST_USED_RESOLUTION
+            own.commit()
+    user = db.session.get(User, user_id)
+    if user is None or not user.active:  # deactivated in between
+        raise Unauthorized("the API token is unknown, revoked, or its account is deactivated")
+    return user
 
 
 def json_body() -> dict[str, Any]:
@@ -84,23 +97,32 @@ def idempotent(view: F) -> F:
         ).hexdigest()
         stored = db.session.scalars(select(IdempotencyKey).filter_by(user_id=user.id, key=key)).one_or_none()
         if stored is not None:
-            if stored.request_hash != fingerprint:
-                raise Conflict("this Idempotency-Key was used for a different request")
-            response = Response(stored.body, status=stored.status_code, mimetype="application/json")
-            response.headers["Idempotent-Replayed"] = "true"
-            return response
-        response = view(*args, **kwargs)  # the view has committed its work
-        if isinstance(response, Response) and response.status_code < 500:
+            return _replayed(stored, fingerprint)
+        response = view(*args, **kwargs)
+        if isinstance(response, Response) and response.status_code < 400:  # an error answer keeps nothing
+            # In the work's transaction: the request's one commit keeps both, or neither.
+            db.session.add(IdempotencyKey(user_id=user.id, key=key, request_hash=fingerprint,
+                                          status_code=response.status_code, body=response.get_data(as_text=True),
+                                          created_at=utcnow()))
             try:
-                db.session.add(IdempotencyKey(user_id=user.id, key=key, request_hash=fingerprint,
-                                              status_code=response.status_code, body=response.get_data(as_text=True),
-                                              created_at=utcnow()))
-                db.session.commit()
+                db.session.flush()
             except IntegrityError:
-                db.session.rollback()  # a concurrent retry stored it first; its answer is the same work
+                # A concurrent call with this key stored it first (its flush waited for that commit): undo this
+                # work and answer as that call did.
+                db.session.rollback()
+                stored = db.session.scalars(select(IdempotencyKey).filter_by(user_id=user.id, key=key)).one()
+                return _replayed(stored, fingerprint)
         return response
 
     return wrapped  # type: ignore[return-value]
+
+
+def _replayed(stored: IdempotencyKey, fingerprint: str) -> Response:
+    if stored.request_hash != fingerprint:
+        raise Conflict("this Idempotency-Key was used for a different request")
+    response = Response(stored.body, status=stored.status_code, mimetype="application/json")
+    response.headers["Idempotent-Replayed"] = "true"
+    return response
 
 
 def dumps(document: Any) -> str:

@@ -52,8 +52,9 @@ StatusChecker = Callable[[Mapping[str, Any]], "Check | None"]
 Recogniser = Callable[[str], "str | None"]
 #: (format, credential, compact JWT or None) -> whether the issuer's own record decides: None when it does not (another
 #: issuer), True when this exact document is on record as issued (its proofs were verified when it was signed), False
-#: when the credential names the recording issuer but is not, byte for meaning, one it issued.
-OnRecord = Callable[[Literal["ldp", "jwt"], Mapping[str, Any], "str | None"], "bool | None"]
+#: when the credential names the recording issuer but is not, byte for meaning, one it issued, and a message when it
+#: is on record but must not verify any more (signed with a key revoked after a compromise).
+OnRecord = Callable[[Literal["ldp", "jwt"], Mapping[str, Any], "str | None"], "bool | str | None"]
 
 
 @dataclass(frozen=True)
@@ -520,6 +521,9 @@ def verify(
             issuer_id = _issuer_id(credential)
             checks.append(Check("issuer", False, f"Not issued by this service: {issuer_id} never issued a credential "
                                                  "with this id and this content"))
+            return _result(checks, warnings, credential, kind, False)
+        if isinstance(recorded, str):
+            checks.append(Check("proof", False, recorded))
             return _result(checks, warnings, credential, kind, False)
 
         found = run("schema", lambda: _check_schema(credential, warnings))

@@ -85,4 +85,7 @@ def build_clr(session: Session, therapist: User, *, now: dt.datetime) -> dict[st
 
 
 def signed_clr(session: Session, therapist: User, *, now: dt.datetime) -> signing.Signed:
-    return signing.sign(session, build_clr(session, therapist, now=now), now=now, schema_name="clrcredential")
+    """Build, sign and record a CLR: the verifier accepts only what is on this service's record. Flushes."""
+    signed = signing.sign(session, build_clr(session, therapist, now=now), now=now, schema_name="clrcredential")
+    signing.record_issued(session, signed, kind="clr", subject=therapist, now=now)
+    return signed

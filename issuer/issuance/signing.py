@@ -6,6 +6,7 @@ key store.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,11 +17,13 @@ from sqlalchemy.orm import Session
 
 from issuer.credentials import credential as credential_builder
 from issuer.credentials import eddsa_rdfc_2022, schema, vc_jwt
+from issuer.credentials.digest import document_digest
 from issuer.credentials.errors import CredentialError
 from issuer.credentials.loader import document_loader
 from issuer.errors import IssuerError
 from issuer.identity import keystore
 from issuer.identity.did_web import verification_method
+from issuer.models import IssuedDocument, User
 
 #: One loader for the process: the vendored contexts, parsed once.
 DOCUMENT_LOADER = document_loader
@@ -40,6 +43,14 @@ class Signed:
     jwt: str
     key_id: str
 
+
+
+def record_issued(session: Session, signed: Signed, *, kind: str, subject: User | None, now: datetime) -> None:
+    """Put a signed document other than a level credential on this service's record (the verifier's registry)."""
+    session.add(IssuedDocument(id=str(signed.document["id"]), kind=kind, digest=document_digest(signed.document),
+                               jwt_digest=hashlib.sha256(signed.jwt.encode("ascii")).hexdigest(), key_id=signed.key_id,
+                               subject_user_id=subject.id if subject is not None else None, issued_at=now))
+    session.flush()
 
 
 def serialize(document: dict[str, Any]) -> str:

@@ -4,7 +4,7 @@ from issuer.models.accounts import ApiToken, Assignment, LoginAttempt, Role, Use
 from issuer.models.api import IdempotencyKey
 from issuer.models.audit import AuditEvent
 from issuer.models.base import Base, utcnow
-from issuer.models.credentials import Credential
+from issuer.models.credentials import Credential, IssuedDocument
 from issuer.models.frameworks import Framework, Level, Statement
 from issuer.models.keys import IssuerKey
 from issuer.models.limits import RateWindow
@@ -15,7 +15,7 @@ from issuer.models.trust import TrustedIssuer
 
 __all__ = [
     "ApiToken", "Assignment", "AuditEvent", "Base", "Credential", "CredentialOffer", "Framework", "HeldCredential",
-    "IdempotencyKey", "IssuerKey", "OAuthAuthorizationCode", "OAuthClient", "OAuthToken", "RateWindow",
+    "IdempotencyKey", "IssuedDocument", "IssuerKey", "OAuthAuthorizationCode", "OAuthClient", "OAuthToken", "RateWindow",
     "Level", "LevelCompletion", "LoginAttempt", "Role", "Setting", "Statement", "StatementMark", "StatusEntry",
     "StatusList", "TrustedIssuer", "User", "utcnow",
 ]

@@ -63,3 +63,25 @@ class Credential(Base):
         if self.suspended_at is not None:
             return "suspended"
         return "active"
+
+
+class IssuedDocument(Base):
+    """Any other document this service signed as its issuer (a CLR, a VC-API issuance): its registry entry.
+
+    The verifier accepts a credential naming this service as issuer only if it is on record, here or as a
+    :class:`Credential`; the document itself is handed to its holder and not kept.
+    """
+
+    __tablename__ = "issued_documents"
+
+    #: The credential's ``id`` as issued (a URL or ``urn:uuid:``).
+    id: Mapped[str] = mapped_column(String(2000), primary_key=True)
+    #: ``clr`` or ``vcapi``.
+    kind: Mapped[str] = mapped_column(String(20))
+    #: SHA-256 (hex) of the signed document in canonical JSON, and of its compact VC-JWT.
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    jwt_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
+    #: The Ed25519 kid that signed its proof.
+    key_id: Mapped[str] = mapped_column(String(100))
+    subject_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    issued_at: Mapped[dt.datetime]

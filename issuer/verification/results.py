@@ -26,7 +26,7 @@ CHECK_TITLES = {
     "schema": "Open Badges 3.0 structure",
     "context": "Every field is defined",
     "proof": "Genuine signature",
-    "issuer": "Issuer",
+    "issuer": "Recognised issuer",
     "validity": "Within its validity dates",
     "status": "Not revoked or suspended",
     "credentials": "Every credential inside verifies",
@@ -41,6 +41,9 @@ class Verification:
     warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     credential: dict[str, Any] | None = None
+    #: The issuer's name as this service knows it (its own, or the trust list's); never the name the credential
+    #: gives itself. None when the issuer is not recognised.
+    issuer_name: str | None = None
 
     @property
     def summary(self) -> str:

@@ -166,7 +166,11 @@ def import_registry(session: Session, data: bytes, *, registry: str,
                                       added_at=utcnow(), added_by_id=actor.id if actor is not None else None))
             added += 1
         elif row.source == source and (row.name, row.url) != (entry["name"], entry["url"]):
-            row.name, row.url = str(entry["name"]), entry["url"]
+            # a new row, not an edit: the list's (count, highest id) is what cached answers compare
+            session.delete(row)
+            session.flush()
+            session.add(TrustedIssuer(issuer_id=issuer_id, name=entry["name"], url=entry["url"], source=source,
+                                      added_at=utcnow(), added_by_id=actor.id if actor is not None else None))
             updated += 1
         else:
             unchanged += 1

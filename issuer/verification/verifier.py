@@ -16,23 +16,24 @@ from typing import Any
 from sqlalchemy import Connection, Row, bindparam, func, select, true
 from sqlalchemy.orm import Session
 
-from issuer.credentials import vc_jwt
+from issuer.credentials.dates import validity_turn
 from issuer.credentials.loader import document_loader
 from issuer.credentials.verify import DEFAULT_CLOCK_SKEW
 from issuer.credentials.verify import verify as run_verifier
 from issuer.identity.did_web import resolver
-from issuer.models import Credential, IssuerKey, StatusEntry, StatusList, User
+from issuer.models import Credential, IssuerKey, StatusEntry, StatusList, TrustedIssuer
 from issuer.platform.cache import LRUCache, app_cache
 from issuer.platform.database import reading
 from issuer.status_lists.lists import ListState, list_state
-from issuer.verification import status_check
+from issuer.verification import registry, status_check, trust
 from issuer.verification.inputs import digest
 from issuer.verification.results import CheckView, Verification
 
 # --------------------------------------------------------------------------- cached verification
 #
-# A verification answer is a function of its input and of three things that can change: the issuer's keys (the
-# DID document the resolver trusts), the status lists the status check read, and the clock (validity dates). An
+# A verification answer is a function of its input and of four things that can change: the issuer's keys (the
+# DID document the resolver trusts), the trust list (which issuers are recognised, and by what name), the status
+# lists the status check read, and the clock (validity dates). An
 # answer is cached with the state of each as it was read, and reused only while one query finds them the same
 # and the clock has not reached the next validity date. A revocation, a suspension or a key rotation therefore
 # shows in the very next answer, in every worker.
@@ -42,9 +43,11 @@ from issuer.verification.results import CheckView, Verification
 # connection (no autoflush: services flush their writes, ``revocation.change``, ``keys.rotate``, before anything
 # reads them back).
 
-#: (keys, newest key id, keys retired): generating, rotating or retiring a key changes it. The DID document is
-#: built from exactly these rows, and a row's kid and public key never change once written.
-KeyEpoch = tuple[int, int, int]
+#: (keys, newest key id, keys retired, keys revoked, trusted issuers, newest trusted issuer id): generating, rotating,
+#: retiring or revoking a key changes it, and so does any change to the trust list. The DID document is built from
+#: exactly these rows, a key row's kid and public key never change once written, and a trust list entry is never
+#: edited in place (its ids are never reused).
+KeyEpoch = tuple[int, int, int, int, int, int]
 #: Each of our status lists a verification read, with the state it read (None: there was no such list).
 ListReads = tuple[tuple[uuid.UUID, ListState | None], ...]
 
@@ -54,6 +57,9 @@ _KEY_EPOCH = select(
     func.count(IssuerKey.id).label("keys"),
     func.coalesce(func.max(IssuerKey.id), 0).label("newest"),
     func.count(IssuerKey.retired_at).label("retired"),
+    func.count(IssuerKey.revoked_at).label("revoked"),
+    select(func.count(TrustedIssuer.id)).scalar_subquery().label("trusted"),
+    select(func.coalesce(func.max(TrustedIssuer.id), 0)).scalar_subquery().label("newest_trusted"),
 ).subquery("key_epoch")
 _LIST_STATE = (StatusList.public_id, StatusList.version, StatusList.signed_version, StatusList.signed_document)
 
@@ -65,9 +71,9 @@ _CURRENT_STATE = (
 )
 #: For a credential issued here: its row's status, its own status lists' state and the key epoch, in one query.
 _ISSUED_STATE = (
-    select(Credential.public, Credential.revoked_at, Credential.suspended_at, User.name.label("therapist_name"),
-           _KEY_EPOCH, *_LIST_STATE)
-    .join(User, User.id == Credential.therapist_id)
+    select(Credential.public, Credential.revoked_at, Credential.suspended_at,
+           Credential.recipient_name.label("therapist_name"), _KEY_EPOCH, *_LIST_STATE)
+    .select_from(Credential)
     .join(_KEY_EPOCH, true())
     .outerjoin(StatusEntry, StatusEntry.credential_id == Credential.id)
     .outerjoin(StatusList, StatusList.id == StatusEntry.list_id)
@@ -99,7 +105,9 @@ def _read_state(rows: Sequence[Row[Any]]) -> tuple[KeyEpoch, dict[uuid.UUID, Lis
     first = rows[0]
     lists = {row.public_id: list_state(row.version, row.signed_version, row.signed_document)
              for row in rows if row.public_id is not None}
-    return (int(first.keys), int(first.newest), int(first.retired)), lists
+    epoch = (int(first.keys), int(first.newest), int(first.retired), int(first.revoked), int(first.trusted),
+             int(first.newest_trusted))
+    return epoch, lists
 
 
 def _current_state(
@@ -112,27 +120,6 @@ def _current_state(
 
 def _answers() -> LRUCache[tuple[str, Any], Answer]:
     return app_cache("verification.answers", ANSWER_CACHE_SIZE)
-
-
-def _validity_turn(credential: Mapping[str, Any] | None, now: datetime) -> datetime | None:
-    """The next instant after ``now`` at which the verifier's validity check flips for ``credential``, or None.
-
-    It follows that check: validFrom/validUntil, or VC 1.1's issuanceDate/expirationDate when validFrom is
-    absent, each widened by the clock skew the verifier allows. A date that cannot be read fails the check at
-    any time, so it sets no limit.
-    """
-    if not isinstance(credential, Mapping):
-        return None
-    start, end = ("validFrom", "validUntil")
-    if "validFrom" not in credential and "issuanceDate" in credential:
-        start, end = "issuanceDate", "expirationDate"
-    try:
-        turns = [vc_jwt.parse_datetime(credential.get(start), start) - DEFAULT_CLOCK_SKEW]
-        if end in credential:
-            turns.append(vc_jwt.parse_datetime(credential[end], end) + DEFAULT_CLOCK_SKEW)
-    except ValueError:
-        return None
-    return min((turn for turn in turns if turn > now), default=None)
 
 
 #: A CLR holds one credential per level; this bounds the work one verification can ask for.
@@ -174,11 +161,12 @@ def _verify_now(session: Session, data: str | bytes | dict[str, Any], *, keys: K
     """Run the full verifier, noting every list the status check reads and when the validity check would flip."""
     seen: dict[uuid.UUID, ListState | None] = {}
     result = run_verifier(data, document_loader=document_loader, resolver=resolver(session),
-                          status_checker=status_check.checker(session, seen=seen), now=now)
+                          status_checker=status_check.checker(session, seen=seen), now=now,
+                          recognise=trust.recogniser(session), on_record=registry.on_record(session))
     checks = [CheckView(c.name, c.ok, c.message) for c in result.checks]
     readable = not any(c.name == "format" and c.ok is False for c in checks)
     verified = result.verified
-    until = _validity_turn(result.credential, now)
+    until = validity_turn(result.credential, now, DEFAULT_CLOCK_SKEW)
     inner = _inner_credentials(result.credential)
     if inner is not None and not verified:
         checks.append(CheckView("credentials", None, "not checked: the outer credential does not verify"))
@@ -193,7 +181,8 @@ def _verify_now(session: Session, data: str | bytes | dict[str, Any], *, keys: K
             if answer.until is not None:
                 until = answer.until if until is None else min(until, answer.until)
     verification = Verification(verified=verified, readable=readable, checks=checks,
-                                warnings=list(result.warnings), errors=list(result.errors), credential=result.credential)
+                                warnings=list(result.warnings), errors=list(result.errors), credential=result.credential,
+                                issuer_name=result.issuer_name)
     return Answer(verification, keys, tuple(seen.items()), until)
 
 

@@ -16,7 +16,6 @@ from werkzeug.exceptions import HTTPException
 from wtforms import SubmitField
 
 from issuer.errors import IssuerError, error_response
-from issuer.extensions import db
 from issuer.protocols import oauth
 
 bp = Blueprint("oauth", __name__)
@@ -55,9 +54,7 @@ def authorize() -> ResponseReturnValue:
         if not form.validate_on_submit():
             return error_response(400, "csrf", "The form expired; go back and try again.")
         grant_user = current_user._get_current_object() if form.approve.data else None
-        response = server.create_authorization_response(grant_user=grant_user, grant=grant)
-        db.session.commit()
-        return response
+        return server.create_authorization_response(grant_user=grant_user, grant=grant)
     scopes = [(scope, oauth.SCOPES.get(scope, scope)) for scope in (grant.request.scope or "").split()]
     return render_template("oauth/authorize.html", form=form, client=grant.client, scopes=scopes,
                            action=request.full_path)
@@ -65,28 +62,19 @@ def authorize() -> ResponseReturnValue:
 
 @bp.post("/oauth/token")
 def token() -> ResponseReturnValue:
-    response = oauth.authorization_server().create_token_response()
-    if response.status_code == 200:
-        db.session.commit()
-    return response
+    return oauth.authorization_server().create_token_response()
 
 
 @bp.post("/oauth/register")
 def register() -> ResponseReturnValue:
     """RFC 7591 dynamic client registration (OB 3.0: no initial access token; 201)."""
-    response = oauth.authorization_server().create_endpoint_response("client_registration")
-    if response.status_code == 201:
-        db.session.commit()
-    return response
+    return oauth.authorization_server().create_endpoint_response("client_registration")
 
 
 @bp.post("/oauth/revoke")
 def revoke() -> ResponseReturnValue:
     """RFC 7009 token revocation."""
-    response = oauth.authorization_server().create_endpoint_response("revocation")
-    if response.status_code == 200:
-        db.session.commit()
-    return response
+    return oauth.authorization_server().create_endpoint_response("revocation")
 
 
 @bp.get("/.well-known/oauth-authorization-server")

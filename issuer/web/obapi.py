@@ -111,7 +111,6 @@ def upsert_credential() -> ResponseReturnValue:
                                                  request.mimetype)
     if status == 304:
         return Response(status=304)
-    db.session.commit()
     return Response(content, status=status, mimetype="application/json" if fmt == "ldp_vc" else "text/plain")
 
 
@@ -126,5 +125,4 @@ def get_profile() -> ResponseReturnValue:
 def put_profile() -> ResponseReturnValue:
     """putProfile. Only ``name`` can change here; the e-mail address is the sign-in name and stays."""
     obapi.update_profile(token_user(), request.get_json(silent=True))
-    db.session.commit()
     return Response(json.dumps(obapi.profile_of(token_user())), mimetype="application/json")

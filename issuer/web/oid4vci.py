@@ -77,7 +77,6 @@ def send_to_wallet(credential_id: uuid.UUID) -> ResponseReturnValue:
     expires_minutes = oauth.PRE_AUTHORIZED_CODE_SECONDS // 60
     if credential.revoked_at is None and form.validate_on_submit():
         _, document = oid4vci.create_offer(db.session, credential, now=utcnow())
-        db.session.commit()
         link = oid4vci.offer_link(document)
         qr = qr_svg_inline(link)
     elif request.method == "POST":

@@ -7,6 +7,7 @@
 - ``credentials.replaces_id`` / ``superseded_at``: a credential re-signed after its key was revoked; one *current*
   credential per therapist and level (a partial unique index) instead of one ever.
 - ``issuer_keys.revoked_at`` / ``revocation_reason``: a key withdrawn after a compromise.
+- ``issued_documents``: the registry entries of other documents signed as this service (CLRs, VC-API issuance).
 - ``rate_windows``: request counters that every worker shares (rate limits on the public verifier).
 
 Revision ID: 7c3d9e1f2a6b
@@ -34,6 +35,21 @@ def _digest(document_text: str) -> str:
 
 
 def upgrade():
+    op.create_table('issued_documents',
+    sa.Column('id', sa.String(length=2000), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('digest', sa.String(length=64), nullable=False),
+    sa.Column('jwt_digest', sa.String(length=64), nullable=True),
+    sa.Column('key_id', sa.String(length=100), nullable=False),
+    sa.Column('subject_user_id', sa.Integer(), nullable=True),
+    sa.Column('issued_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['subject_user_id'], ['users.id'], name=op.f('fk_issued_documents_subject_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_issued_documents')),
+    sa.UniqueConstraint('digest', name=op.f('uq_issued_documents_digest')),
+    sa.UniqueConstraint('jwt_digest', name=op.f('uq_issued_documents_jwt_digest'))
+    )
+    with op.batch_alter_table('issued_documents', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_issued_documents_subject_user_id'), ['subject_user_id'], unique=False)
     op.create_table('rate_windows',
     sa.Column('key', sa.String(length=200), nullable=False),
     sa.Column('window_start', sa.BigInteger(), autoincrement=False, nullable=False),
@@ -50,7 +66,8 @@ def upgrade():
     sa.Column('added_by_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['added_by_id'], ['users.id'], name=op.f('fk_trusted_issuers_added_by_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_trusted_issuers')),
-    sa.UniqueConstraint('issuer_id', name=op.f('uq_trusted_issuers_issuer_id'))
+    sa.UniqueConstraint('issuer_id', name=op.f('uq_trusted_issuers_issuer_id')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('issuer_keys', schema=None) as batch_op:
         batch_op.add_column(sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True))
@@ -106,3 +123,4 @@ def downgrade():
         batch_op.drop_column('revoked_at')
     op.drop_table('trusted_issuers')
     op.drop_table('rate_windows')
+    op.drop_table('issued_documents')

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 
 from flask import Flask
+from sqlalchemy import select
 
 from issuer.issuance import signing
 from issuer.credentials import schema
 from issuer.extensions import db
+from issuer.models import IssuedDocument
 from issuer.verification import verifier
 from tests.conftest import AuthActions
 from tests.integration.helpers import issue, seed_people
@@ -37,15 +39,16 @@ def test_two_levels_give_a_clr_that_verifies_and_refuses_tampering(app: Flask) -
         tampered["credentialSubject"]["verifiableCredential"][1]["name"] = "Music Therapists: Advanced"
         refused = verifier.verify_any(db.session, tampered)
         assert not refused.verified
-        assert next(c for c in refused.checks if c.name == "proof").ok is False
+        assert next(c for c in refused.checks if c.name == "issuer").message.startswith("Not issued by this service")
         # A CLR whose own proof is good but which carries a tampered credential fails on that credential.
         from issuer.issuance import clr as clr_service
         from issuer.models import User, utcnow
 
         unsigned = clr_service.build_clr(db.session, db.session.get(User, people["therapist"]), now=utcnow())
         unsigned["credentialSubject"]["verifiableCredential"][1]["name"] = "Music Therapists: Advanced"
-        resigned = signing.sign(db.session, unsigned, now=utcnow(), schema_name="clrcredential").document
-        result = verifier.verify_any(db.session, resigned)
+        signed = signing.sign(db.session, unsigned, now=utcnow(), schema_name="clrcredential")
+        signing.record_issued(db.session, signed, kind="clr", subject=None, now=utcnow())  # as if we had issued it
+        result = verifier.verify_any(db.session, signed.document)
         assert not result.verified
         assert next(c for c in result.checks if c.name == "proof").ok is True
         inner = next(c for c in result.checks if c.name == "credentials")
@@ -57,11 +60,16 @@ def test_therapist_downloads_the_clr_as_json_and_jwt(app: Flask) -> None:
     issue(app, people, 0)
     client = app.test_client()
     AuthActions(client).login("ther@example.test")
-    as_json = client.get("/me/clr.json")
+    therapist = AuthActions(client)
+    as_json = therapist.post("/me/clr.json")
     assert as_json.status_code == 200 and json.loads(as_json.get_data())["type"][1] == "ClrCredential"
-    as_jwt = client.get("/me/clr.jwt").get_data(as_text=True)
+    as_jwt = therapist.post("/me/clr.jwt").get_data(as_text=True)
     with app.test_request_context():
         assert verifier.verify_any(db.session, as_jwt).verified
+        assert verifier.verify_any(db.session, as_json.get_data(as_text=True)).verified
+        recorded = db.session.scalars(select(IssuedDocument).order_by(IssuedDocument.issued_at)).all()
+        assert [(d.kind, d.subject_user_id) for d in recorded] == [("clr", people["therapist"])] * 2
+    assert client.get("/me/clr.json").status_code == 405, "issuing a CLR writes its record: never on a GET"
     other = app.test_client()
     AuthActions(other).login("sup@example.test")
-    assert other.get("/me/clr.json").status_code == 403
+    assert AuthActions(other).post("/me/clr.json").status_code == 403

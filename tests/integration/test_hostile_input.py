@@ -15,6 +15,7 @@ import io
 import json
 import re
 import struct
+import sys
 import time
 import uuid
 import zlib
@@ -30,7 +31,11 @@ from joserfc.jwk import OKPKey, RSAKey
 
 from issuer import badges
 from issuer.extensions import db
-from issuer.models import Credential
+from issuer.credentials import eddsa_rdfc_2022, vc_jwt
+from issuer.credentials.loader import document_loader
+from issuer.credentials.multikey import did_key_verification_method, public_jwk
+from issuer.models import Credential, utcnow
+from issuer.verification import trust
 from tests.conftest import AuthActions
 
 #: Seconds any single hostile request may take (the clique alone took minutes before the RDFC-1.0 work limit).
@@ -61,6 +66,28 @@ def issued(app: Flask, client: FlaskClient, issued: uuid.UUID) -> Issued:
         text, token = credential.document, credential.jwt
     rsa_jwk = next(key for key in client.get("/.well-known/jwks.json").get_json()["keys"] if key["kty"] == "RSA")
     return Issued(credential_id, text, token, rsa_jwk)
+
+
+@pytest.fixture
+def partner(app: Flask, issued: Issued) -> Issued:
+    """The same credential issued by a partner on the trust list (a did:key), as JSON-LD and as a VC-JWT (EdDSA).
+
+    A credential naming this service as issuer that it did not issue fails before any of the checks below run (see
+    ``test_a_changed_credential_of_ours_is_not_issued_by_this_service``); a trusted partner's goes through all of them.
+    """
+    private = ed25519.Ed25519PrivateKey.generate()
+    method = did_key_verification_method(private.public_key())
+    did = method.split("#", 1)[0]
+    unsigned = {k: v for k, v in issued.document.items() if k != "proof"}
+    unsigned["issuer"] = {**unsigned["issuer"], "id": did, "name": "Partner Clinic"}
+    unsigned["credentialSubject"]["achievement"]["creator"] = unsigned["issuer"]
+    with app.test_request_context():
+        trust.add(db.session, issuer_id=did, name="Partner Clinic")
+        db.session.commit()
+    signed = eddsa_rdfc_2022.sign(unsigned, private_key=private, verification_method=method, created=utcnow(),
+                                  document_loader=document_loader)
+    token = vc_jwt.encode(signed, private_key=private, kid=method, algorithm="Ed25519")
+    return Issued(issued.id, json.dumps(signed), token, public_jwk(private.public_key()))
 
 
 def timed(call: Callable[[], Any]) -> Any:
@@ -104,9 +131,12 @@ def alg_none(issued: Issued) -> str:
 
 
 def hs256_with_public_key(issued: Issued) -> str:
-    """The classic key-confusion attack: HMAC keyed with the published RSA public key."""
+    """The classic key-confusion attack: HMAC keyed with the published public key."""
     header, payload = jwt_parts(issued.jwt)
-    public_pem = RSAKey.import_key(issued.rsa_jwk).as_pem(private=False)
+    if issued.rsa_jwk["kty"] == "RSA":
+        public_pem = RSAKey.import_key(issued.rsa_jwk).as_pem(private=False)
+    else:
+        public_pem = OKPKey.import_key(issued.rsa_jwk).as_pem(private=False)
     signing_input = f"{segment({**header, 'alg': 'HS256'})}.{payload}"
     return f"{signing_input}.{b64url(hmac.new(public_pem, signing_input.encode(), hashlib.sha256).digest())}"
 
@@ -283,9 +313,9 @@ REFUSED: list[tuple[str, Mutation, str, str]] = [
 
 
 @pytest.mark.parametrize(("mutate", "check", "words"), [case[1:] for case in REFUSED], ids=[case[0] for case in REFUSED])
-def test_hostile_credential_fails_a_named_check(client: FlaskClient, issued: Issued, mutate: Mutation, check: str,
+def test_hostile_credential_fails_a_named_check(client: FlaskClient, partner: Issued, mutate: Mutation, check: str,
                                                 words: str) -> None:
-    body = mutate(issued)
+    body = mutate(partner)
     if isinstance(body, dict):
         body = json.dumps(body)
     content_type = "application/json" if body.lstrip().startswith("{") else "text/plain"
@@ -298,9 +328,27 @@ def test_hostile_credential_fails_a_named_check(client: FlaskClient, issued: Iss
     assert words in failed[check]
 
 
-def test_the_untouched_credential_still_verifies(client: FlaskClient, issued: Issued) -> None:
+@pytest.mark.parametrize(("mutate", "check", "words"), [case[1:] for case in REFUSED], ids=[case[0] for case in REFUSED])
+def test_a_changed_credential_of_ours_is_not_issued_by_this_service(
+        client: FlaskClient, issued: Issued, monkeypatch: pytest.MonkeyPatch, mutate: Mutation, check: str,
+        words: str) -> None:
+    """Whatever the change, a credential naming this service that it did not issue fails first, and cheaply."""
+    core = sys.modules["issuer.credentials.verify"]  # the module (the package exports a function of that name)
+    monkeypatch.setattr(core, "_check_context", lambda *args: pytest.fail("canonicalized a forgery"))
+    body = mutate(issued)
+    if isinstance(body, dict):
+        body = json.dumps(body)
+    content_type = "application/json" if body.lstrip().startswith("{") else "text/plain"
+    result = timed(lambda: client.post("/api/v1/verify", data=body, content_type=content_type)).get_json()
+    assert result["verified"] is False
+    assert [c["check"] for c in result["checks"]] == ["format", "issuer"]
+    assert result["checks"][1]["message"].startswith("Not issued by this service: did:web:127.0.0.1%3A5000 never")
+
+
+def test_the_untouched_credential_still_verifies(client: FlaskClient, issued: Issued, partner: Issued) -> None:
     """The control for the cases above: they fail because of the attack, not the fixture."""
-    for body, content_type in ((issued.text, "application/json"), (issued.jwt, "text/plain")):
+    for body, content_type in ((issued.text, "application/json"), (issued.jwt, "text/plain"),
+                               (partner.text, "application/json"), (partner.jwt, "text/plain")):
         response = timed(lambda body=body, content_type=content_type: client.post(
             "/api/v1/verify", data=body, content_type=content_type))
         assert response.get_json()["verified"] is True
@@ -344,9 +392,9 @@ def post_form(client: FlaskClient, auth: AuthActions, data: dict[str, Any]) -> A
                                                                        "jwt-hs256-with-public-key")],
                          ids=["protected-term-redefined", "blank-node-clique", "jwt-alg-none",
                               "jwt-hs256-with-public-key"])
-def test_html_verifier_shows_the_failed_check(client: FlaskClient, auth: AuthActions, issued: Issued,
+def test_html_verifier_shows_the_failed_check(client: FlaskClient, auth: AuthActions, partner: Issued,
                                               mutate: Mutation, check: str, words: str) -> None:
-    body = mutate(issued)
+    body = mutate(partner)
     response = post_form(client, auth, {"credential": json.dumps(body) if isinstance(body, dict) else body})
     assert response.status_code == 200
     page = response.get_data(as_text=True)

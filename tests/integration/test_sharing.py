@@ -80,7 +80,8 @@ def test_one_changed_byte_in_a_baked_png_does_not_verify(client: FlaskClient, is
     baked[start + 8 + length:start + 12 + length] = struct.pack(">I", zlib.crc32(body) & 0xFFFFFFFF)
     result = client.post("/api/v1/verify", data=bytes(baked), content_type="image/png").get_json()
     assert result["verified"] is False
-    assert any(c["check"] == "proof" and c["ok"] is False for c in result["checks"])
+    assert any(c["check"] == "issuer" and c["ok"] is False and c["message"].startswith("Not issued by this service")
+               for c in result["checks"])
 
 
 def test_qr_code_decodes_to_the_verification_url(client: FlaskClient, issued: uuid.UUID) -> None:

@@ -23,10 +23,12 @@ from issuer.identity import keystore
 from issuer.issuance import revocation
 from issuer.issuance import signing
 from issuer.credentials import eddsa_rdfc_2022, keyfiles, multikey
+from issuer.credentials.multikey import did_key_verification_method
+from issuer.credentials.digest import document_digest
 from issuer.extensions import db
-from issuer.models import Credential, IssuerKey, StatusList, utcnow
+from issuer.models import Credential, IssuedDocument, IssuerKey, StatusList, utcnow
 from issuer.identity import did_web
-from issuer.verification import verifier
+from issuer.verification import trust, verifier
 from tests.conftest import AuthActions
 from tests.integration.helpers import issue
 
@@ -173,26 +175,61 @@ def _sign_with_new_key(app: Flask, document: str) -> tuple[str, IssuerKey]:
     return json.dumps(signed), row
 
 
-def test_a_key_published_after_a_failed_verification_is_trusted_at_once(
+def test_our_content_signed_with_a_key_of_ours_is_still_not_ours_unless_we_issued_it(
         app: Flask, client: FlaskClient, issued: uuid.UUID) -> None:
+    """A leaked or retired key can sign; only the registry says what this service issued."""
     document, key = _sign_with_new_key(app, document_of(app, issued))
-    assert api(client, document)["verified"] is False
-    assert api(client, document)["verified"] is False  # cached
     with app.app_context():
-        db.session.add(key)  # what generating or rotating keys writes
+        db.session.add(key)  # published, as a rotated-out key still is
+        db.session.commit()
+    result = api(client, document)
+    assert result["verified"] is False
+    assert [c["check"] for c in result["checks"]] == ["format", "issuer"]
+    assert "Not issued by this service" in result["checks"][1]["message"]
+
+
+def _did_key_credential(app: Flask, document: str) -> tuple[str, str]:
+    """Our credential's content, issued and signed by a did:key: (the signed JSON, the did:key)."""
+    private = keyfiles.generate_ed25519()
+    did = did_key_verification_method(private.public_key()).split("#", 1)[0]
+    unsigned = {k: v for k, v in json.loads(document).items() if k != "proof"}
+    unsigned["issuer"] = {**unsigned["issuer"], "id": did, "name": "Clinical Competency Credentials"}
+    with app.test_request_context():
+        signed = eddsa_rdfc_2022.sign(unsigned, private_key=private,
+                                      verification_method=did_key_verification_method(private.public_key()),
+                                      created=utcnow(), document_loader=signing.DOCUMENT_LOADER)
+    return json.dumps(signed), did
+
+
+def test_an_issuer_put_on_the_trust_list_after_a_failed_verification_is_recognised_at_once(
+        app: Flask, client: FlaskClient, issued: uuid.UUID) -> None:
+    document, did = _did_key_credential(app, document_of(app, issued))
+    first = api(client, document)
+    assert first["verified"] is False
+    assert next(c for c in first["checks"] if c["check"] == "issuer")["message"] == f"Issuer not recognised: {did}"
+    assert api(client, document)["verified"] is False  # cached
+    with app.test_request_context():
+        trust.add(db.session, issuer_id=did, name="Partner Clinic")
         db.session.commit()
     assert api(client, document)["verified"] is True
+    with app.test_request_context():
+        trust.remove(db.session, issuer_id=did)
+        db.session.commit()
+    assert api(client, document)["verified"] is False
 
 
-def test_a_key_no_longer_published_is_no_longer_trusted(
+def test_a_key_revoked_after_a_compromise_fails_what_it_signed_at_once(
         app: Flask, client: FlaskClient, issued: uuid.UUID, verifier_runs: list[Any]) -> None:
     document = warm(app, client, issued, verifier_runs)
     with app.app_context():
         kid = db.session.get(Credential, issued).key_id
-        db.session.delete(db.session.scalars(select(IssuerKey).filter_by(kid=kid)).one())
+        key = db.session.scalars(select(IssuerKey).filter_by(kid=kid)).one()
+        key.revoked_at, key.revocation_reason = utcnow(), "Key file copied off the server."
         db.session.commit()
     assert "Not verified" in page(client, issued)
-    assert api(client, document)["verified"] is False
+    result = api(client, document)
+    assert result["verified"] is False
+    assert f"signed with key {kid}, which was revoked" in next(c["message"] for c in result["checks"] if not c["ok"])
 
 
 @pytest.mark.parametrize("change", ["rotate", "retire"])
@@ -224,8 +261,13 @@ def test_a_cached_answer_ends_when_a_validity_date_passes(
         field: str, before: bool, after: bool) -> None:
     unsigned = {k: v for k, v in json.loads(document_of(app, issued)).items() if k != "proof"}
     unsigned[field] = (utcnow() + timedelta(hours=1)).isoformat().replace("+00:00", "Z")
+    unsigned["id"] = f"urn:uuid:{uuid.uuid4()}"
     with app.test_request_context():
-        signed, _kid = signing.sign_document(db.session, unsigned, now=utcnow())
+        signed, kid = signing.sign_document(db.session, unsigned, now=utcnow())
+        # on record, as a VC-API issuance is
+        db.session.add(IssuedDocument(id=signed["id"], kind="vcapi", digest=document_digest(signed), key_id=kid,
+                                      issued_at=utcnow()))
+        db.session.commit()
     document = json.dumps(signed)
     assert api(client, document)["verified"] is before
     assert api(client, document)["verified"] is before  # cached

@@ -53,7 +53,7 @@ def raw_gzip(encoded: str) -> bytes:
 
 def u_gzip(raw: bytes) -> str:
     """An encodedList built without our code, for inputs our encoder would never make."""
-    return "u" + base64.urlsafe_b64encode(gzip.compress(raw)).decode().rstrip("=")
+    return "u" + base64.urlsafe_b64encode(gzip.compress(raw, mtime=0)).decode().rstrip("=")
 
 
 def set_indexes(bits: Bitstring) -> list[int]:
