@@ -32,7 +32,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
 
     from issuer import api, cli, errors, web
-    from issuer.platform import database
+    from issuer.platform import database, transactions
     from issuer.web.converters import DatabaseId
 
     app.url_map.converters["int"] = DatabaseId  # ids beyond the column's range are a 404, not an overflow
@@ -44,5 +44,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     errors.register_error_handlers(app)
     web.init_app(app)
     api.init_app(app)
+    transactions.init_app(app)  # after the last blueprint: every view gets the request's one commit
     cli.init_app(app)
     return app

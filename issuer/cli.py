@@ -48,6 +48,7 @@ def init_command() -> None:
             db.session.commit()
             verb = "Imported" if result.created else "Already imported"
             click.echo(f"{verb} {result.framework.name} {result.framework.version} from {path.name}.")
+        _resign_status_lists(every=False)
     except IssuerError as error:
         db.session.rollback()
         fail(error)
@@ -425,6 +426,36 @@ def trust_import(path: Path, registry_name: str | None) -> None:
                f"{result.unchanged} unchanged.")
 
 
+@click.group("status-lists")
+def status_lists_group() -> None:
+    """Bitstring status lists (signed when a bit changes; serving one only reads)."""
+
+
+def _resign_status_lists(*, every: bool) -> None:
+    from issuer.models import utcnow
+    from issuer.status_lists import lists
+
+    signed = lists.sign_pending(db.session, now=utcnow(), every=every)
+    db.session.commit()
+    if signed:
+        click.echo(f"Signed {len(signed)} status list(s).")
+
+
+@status_lists_group.command("resign")
+@click.option("--all", "every", is_flag=True, help="Sign every list again, not only those whose signature is missing "
+              "or older than their bits (after a key change, say).")
+@with_appcontext
+def status_lists_resign(every: bool) -> None:
+    """Sign the status lists that need it, in one transaction. Idempotent; `issuer init` runs it."""
+    try:
+        _resign_status_lists(every=every)
+    except IssuerError as error:
+        db.session.rollback()
+        fail(error)
+        return
+    click.echo("Status lists are signed.")
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(init_command)
     app.cli.add_command(frameworks_group)
@@ -436,3 +467,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(verify_command)
     app.cli.add_command(credentials_group)
     app.cli.add_command(trust_group)
+    app.cli.add_command(status_lists_group)

@@ -47,5 +47,4 @@ def change_status(credential_id: uuid.UUID, action: str) -> ResponseReturnValue:
     if not isinstance(reason, str):
         raise InvalidInput("reason must be a string")
     revocation.change(db.session, credential, action=action, reason=reason, actor=current_api_user())
-    db.session.commit()
     return jsonify(credential_json(credential))

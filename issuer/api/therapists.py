@@ -118,7 +118,6 @@ def mark_statement(therapist_id: int) -> ResponseReturnValue:
         raise InvalidInput("note and evidenceUrl must be strings")
     mark = record_book.mark_statement(db.session, supervisor=current_api_user(), therapist=therapist, statement=statement,
                                   observed_on=observed_on, note=note, evidence_url=url)
-    db.session.commit()
     response = jsonify(_mark_json(mark))
     response.status_code = 201
     return response
@@ -141,7 +140,6 @@ def complete_level(therapist_id: int, level_id: int) -> ResponseReturnValue:
     # The answer is built from the rows at hand; after the commit they would be read again.
     body = json.dumps(credential_json(credential), ensure_ascii=False)
     location = f"{base_url()}/credentials/{credential.id}"
-    db.session.commit()  # the notice to the therapist goes with it
     response = Response(body, status=201, mimetype="application/json")
     response.headers["Location"] = location
     return response

@@ -66,7 +66,6 @@ def issue() -> ResponseReturnValue:
         raise InvalidInput(error.message) from None
     audit.record(db.session, "credential.issued_via_vcapi", actor=current_api_user(), subject_type="credential",
                  subject_id=signed.document.get("id"))
-    db.session.commit()
     response = jsonify({"verifiableCredential": signed.document})
     response.status_code = 201
     return response

@@ -38,7 +38,6 @@ def verify() -> ResponseReturnValue:
     read_only(db.session)  # a cached answer costs one query in autocommit (see issuer.platform.database.reading)
     answer = verifier.answer(db.session, data)
     result = answer.verification
-    db.session.commit()  # keeps a status list that an uncached verification had to sign
     replay.allow(answer.unchanged)
     response = jsonify(result.as_json())
     response.status_code = 200 if result.readable else 400

@@ -63,8 +63,8 @@ READ_ONLY = "issuer.read_only"
 def read_only(session: Any) -> None:
     """Declare that this request only reads, so its state reads may go to the reader engine (see ``reading``).
 
-    The session itself is unchanged: anything the request does through it (a verification that misses the cache,
-    a status list signed on first read) runs in an ordinary transaction, which the view commits.
+    The session itself is unchanged: anything the request reads through it (a verification that misses the
+    cache) runs in an ordinary transaction, which the request boundary rolls back (``issuer.platform.transactions``).
     """
     session.info[READ_ONLY] = True
 

@@ -12,28 +12,51 @@ import logging
 from collections.abc import Callable
 
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction, scoped_session
 
 log = logging.getLogger(__name__)
 
-#: ``session.info`` key: the actions waiting for this session's commit.
+#: ``session.info`` key: the actions waiting for this session's commit, each with the savepoint it was queued in.
 _PENDING = "issuer.on_commit"
 
 
 def on_commit(session: Session, action: Callable[[], None]) -> None:
-    """Run ``action`` once ``session``'s current transaction commits; never if it rolls back."""
-    session.info.setdefault(_PENDING, []).append(action)
+    """Run ``action`` once ``session``'s current transaction commits; never if it rolls back.
+
+    Queued inside a savepoint (``session.begin_nested()``), it is dropped if that savepoint rolls back, and still
+    waits for the outer commit if it is released.
+    """
+    real = session() if isinstance(session, scoped_session) else session  # Flask-SQLAlchemy's db.session too
+    real.info.setdefault(_PENDING, []).append((real.get_nested_transaction(), action))
 
 
 @event.listens_for(Session, "after_commit")
 def _run_pending(session: Session) -> None:
-    for action in session.info.pop(_PENDING, []):
+    if session.in_nested_transaction():  # a savepoint released: the data is not committed yet
+        return
+    for _savepoint, action in session.info.pop(_PENDING, []):
         try:
             action()
         except Exception:  # the commit is done: nothing may undo it, and the next action still runs
             log.exception("an action after the commit failed")
 
 
-@event.listens_for(Session, "after_rollback")
-def _drop_pending(session: Session) -> None:
-    session.info.pop(_PENDING, None)
+def _within(transaction: SessionTransaction | None, boundary: SessionTransaction) -> bool:
+    while transaction is not None:
+        if transaction is boundary:
+            return True
+        transaction = transaction.parent
+    return False
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_pending(session: Session, previous_transaction: SessionTransaction) -> None:
+    boundary = previous_transaction  # the transaction that really rolled back: the savepoint or the outermost one
+    while not boundary.nested and boundary.parent is not None:
+        boundary = boundary.parent
+    if not boundary.nested:
+        session.info.pop(_PENDING, None)
+        return
+    pending = session.info.get(_PENDING)
+    if pending:
+        session.info[_PENDING] = [(sp, action) for sp, action in pending if not _within(sp, boundary)]

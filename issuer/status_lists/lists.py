@@ -17,14 +17,15 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, select
+from sqlalchemy import Connection, bindparam, func, or_, select
 from sqlalchemy.orm import Session, load_only
 
 from issuer.credentials import status_list as bsl
+from issuer.errors import IssuerError
 from issuer.issuance import signing
 from issuer.platform.database import insert_or_ignore, reading
 from issuer.identity.profile import base_url, issuer_did
-from issuer.models import StatusEntry, StatusList, utcnow
+from issuer.models import StatusEntry, StatusList
 
 PURPOSES = ("revocation", "suspension")
 LIST_LENGTH = bsl.MIN_LIST_LENGTH
@@ -139,19 +140,25 @@ _PUBLISHED = (select(StatusList.id, StatusList.version, StatusList.signed_versio
               .where(StatusList.public_id == bindparam("public_id")))
 
 
+class NotSigned(IssuerError):
+    """A list whose signature is older than its bits (a database from before lists were signed on change).
+
+    Serving only reads: such a list waits for ``issuer status-lists resign`` (which ``issuer init`` runs).
+    """
+
+    status_code = 503
+    code = "status_list_not_signed"
+
+
 @dataclass(frozen=True)
 class PublishedList:
-    """A signed list as served, and ``state``, its row as read before any signing.
-
-    ``signed_now``: this read signed it, and only a commit keeps that signature. The state stays the one read, so
-    an answer cached on it still holds on the next read of the same (unchanged, still unsigned) row.
-    """
+    """A signed list as served, and ``state``, its row as read (what a cached answer resting on it is checked
+    against)."""
 
     public_id: uuid.UUID
     document: str
     etag: str
     state: ListState
-    signed_now: bool
 
     def unchanged(self, connection: Connection) -> bool:
         """Whether the list still reads as it was served, by one query on ``connection`` (``issuer.platform.replay``)."""
@@ -160,7 +167,10 @@ class PublishedList:
 
 
 def signed_list(session: Session, public_id: uuid.UUID) -> PublishedList | None:
-    """The signed list credential and its ETag; signed now if it never was (a new, all-zero list).
+    """The signed list credential and its ETag, as stored: a read never signs nor writes.
+
+    Lists are signed when they are made and whenever a bit changes, in that write's transaction. A list whose
+    signature is missing or older than its bits raises ``NotSigned`` until ``sign_pending`` runs.
 
     A plain read selects the signed text and the versions only, at the Core level (no autoflush: ``set_bit``
     flushes): the row's 16 KB of bits are needed to sign, not to serve, and this runs on every status-list
@@ -170,14 +180,25 @@ def signed_list(session: Session, public_id: uuid.UUID) -> PublishedList | None:
         row = connection.execute(_PUBLISHED, {"public_id": public_id}).one_or_none()
     if row is None:
         return None
-    state = list_state(row.version, row.signed_version, row.signed_document)
-    document = row.signed_document
-    signed_now = row.signed_version != row.version or document is None
-    if signed_now:
-        status_list = session.get(StatusList, row.id)
-        assert status_list is not None
-        _sign_list(session, status_list, utcnow())
-        document = status_list.signed_document
-        assert document is not None
-    return PublishedList(public_id=public_id, document=document, etag=f"{public_id}-{row.version}", state=state,
-                         signed_now=signed_now)
+    if row.signed_document is None or row.signed_version != row.version:
+        raise NotSigned(f"the status list {public_id} is not signed yet; an administrator must run "
+                        "`issuer status-lists resign`")
+    return PublishedList(public_id=public_id, document=row.signed_document, etag=f"{public_id}-{row.version}",
+                         state=list_state(row.version, row.signed_version, row.signed_document))
+
+
+def sign_pending(session: Session, *, now: dt.datetime, every: bool = False) -> list[StatusList]:
+    """Sign the lists whose signature is missing or older than their bits (``every``: all lists, say with a new
+    key). Flushes only; returns the lists signed. The command line's ``issuer status-lists resign``."""
+    query = select(StatusList).order_by(StatusList.id)
+    if not every:
+        query = query.where(or_(StatusList.signed_document.is_(None), StatusList.signed_version.is_(None),
+                                StatusList.signed_version != StatusList.version))
+    signed = []
+    for status_list in session.scalars(query.with_for_update()):
+        if every:  # a new text under the same bits: a new version, so that the ETag changes with it
+            status_list.version += 1
+            status_list.updated_at = now
+        _sign_list(session, status_list, now)
+        signed.append(status_list)
+    return signed

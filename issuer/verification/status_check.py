@@ -66,7 +66,12 @@ def checker(session: Session, *, seen: dict[uuid.UUID, lists.ListState | None] |
 
     def read_list(public_id: uuid.UUID) -> lists.PublishedList | None:
         if public_id not in read:
-            read[public_id] = lists.signed_list(session, public_id)
+            try:
+                read[public_id] = lists.signed_list(session, public_id)
+            except lists.NotSigned:
+                if seen is not None:
+                    seen[public_id] = None  # never the state of the row: an answer cached on it is not reused
+                raise
             if seen is not None:
                 published = read[public_id]
                 seen[public_id] = published.state if published is not None else None
@@ -81,7 +86,10 @@ def checker(session: Session, *, seen: dict[uuid.UUID, lists.ListState | None] |
             public_id = uuid.UUID(url[len(prefix):])
         except ValueError:
             return "error", f"unknown status list {url}"
-        published = read_list(public_id)
+        try:
+            published = read_list(public_id)
+        except lists.NotSigned:
+            return "error", f"the status list {url} is not signed yet"
         if published is None:
             return "error", f"unknown status list {url}"
         list_credential = json.loads(published.document)

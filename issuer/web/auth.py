@@ -18,6 +18,7 @@ from issuer.errors import IssuerError, PermissionDenied
 from issuer.extensions import db, login_manager
 from issuer.models import Role, User
 from issuer.accounts import logins
+from issuer.platform import transactions
 
 bp = Blueprint("auth", __name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -89,17 +90,16 @@ def login() -> ResponseReturnValue:
                 address=request.remote_addr or "unknown",
             )
         except logins.RateLimited as error:
-            db.session.commit()
+            transactions.keep_writes()
             flash(error.message, "error")
             response = Response(render_template("auth/login.html", form=form), status=429)
             response.headers["Retry-After"] = str(error.retry_after)
             return response
         except IssuerError as error:
-            db.session.commit()  # keep the failed attempt: it counts towards the limit
+            transactions.keep_writes()  # keep the failed attempt: it counts towards the limit
             flash(error.message, "error")
             status = error.status_code
         else:
-            db.session.commit()
             login_user(user)
             return redirect(safe_next(request.args.get("next")) or home_for(user))
     elif request.method == "POST":

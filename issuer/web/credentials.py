@@ -165,7 +165,6 @@ def visibility(credential_id: uuid.UUID) -> ResponseReturnValue:
 
     audit.record(db.session, "credential.visibility", actor=current_user, subject_type="credential",
                  subject_id=credential.id, public=credential.public)
-    db.session.commit()
     flash("Your credential page is now " + ("public." if credential.public else "private."), "success")
     return redirect(url_for(".page", credential_id=credential.id))
 
@@ -181,7 +180,6 @@ def change_status(credential_id: uuid.UUID, action: str) -> ResponseReturnValue:
     if not form.validate_on_submit():
         raise InvalidInput("Give a reason for the change.")
     revocation.change(db.session, credential, action=action, reason=form.reason.data or "", actor=current_user)
-    db.session.commit()
     flash(f"The credential is now {credential.state}.", "success")
     return redirect(url_for(".page", credential_id=credential.id))
 
@@ -242,7 +240,6 @@ def verify_stored(credential_id: uuid.UUID) -> ResponseReturnValue:
         show_name = credential.public or viewer_may_see_private(credential)
         response = Response(_render_verification(found, show_name=show_name))
         response.headers["Cache-Control"] = "private, no-store"
-        db.session.commit()  # keeps a status list that an uncached verification had to sign
         return response
     cache: LRUCache[uuid.UUID, _RenderedPage] = app_cache("credentials.verify_pages", PAGE_CACHE_SIZE)
     page = cache.get(credential_id)
@@ -254,7 +251,6 @@ def verify_stored(credential_id: uuid.UUID) -> ResponseReturnValue:
     response.set_etag(page.etag)
     response.headers["Cache-Control"] = "no-cache"
     response.vary.add("Cookie")
-    db.session.commit()  # keeps a status list that an uncached verification had to sign
     replay.allow(found.unchanged)  # the same bytes to the next anonymous visitor, while nothing has changed
     return response
 

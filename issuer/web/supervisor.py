@@ -79,7 +79,6 @@ def mark(therapist_id: int, statement_id: int) -> ResponseReturnValue:
         observed_on=form.observed_on.data, note=form.note.data or "", evidence_url=form.evidence_url.data,
         evidence_file=upload, uploads_dir=Path(current_app.config["ISSUER_UPLOADS_DIR"]),
     )
-    db.session.commit()
     flash(f"Recorded “{statement.name}” as met.", "success")
     return redirect(url_for(".therapist", therapist_id=person.id, _anchor=f"level-{statement.level.key}"))
 
@@ -92,7 +91,6 @@ def undo(therapist_id: int, mark_id: int) -> ResponseReturnValue:
     if not form.validate_on_submit():
         raise InvalidInput(form_errors(form) or "Say why the mark is withdrawn.")
     record_book.undo_mark(db.session, supervisor=current_user, therapist=person, mark_id=mark_id, reason=form.reason.data)
-    db.session.commit()
     flash("The mark is withdrawn; the learning record keeps both entries.", "success")
     return redirect(url_for(".therapist", therapist_id=person.id))
 
@@ -111,6 +109,5 @@ def complete(therapist_id: int, level_id: int) -> ResponseReturnValue:
         db.session, supervisor=current_user, therapist=person, level=level,
         justification=(form.justification.data or "").strip() or None,
     )
-    db.session.commit()  # the notice to the therapist goes with it
     flash(f"{level.label} is complete. The credential is issued to {person.name}.", "success")
     return redirect(url_for("credentials.page", credential_id=credential.id))

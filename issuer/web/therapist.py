@@ -72,7 +72,6 @@ def profile() -> ResponseReturnValue:
         current_user.public_profile = bool(form.public_profile.data)
         audit.record(db.session, "profile.updated", actor=current_user, subject_type="user", subject_id=current_user.id,
                      public=current_user.public_profile)
-        db.session.commit()
         flash("Profile saved.", "success")
         return redirect(url_for(".profile"))
     return render_template("therapist/profile.html", form=form)
@@ -85,7 +84,6 @@ def tokens() -> ResponseReturnValue:
     secret = None
     if form.validate_on_submit():
         secret = api_tokens.create_api_token(db.session, user=current_user, name=form.name.data or "").secret
-        db.session.commit()
     rows = db.session.scalars(select(ApiToken).filter_by(user_id=current_user.id).order_by(ApiToken.id.desc())).all()
     return render_template("therapist/tokens.html", form=form, tokens=rows, secret=secret, revoke_form=ConfirmForm())
 
@@ -97,6 +95,5 @@ def revoke_token(token_id: int) -> ResponseReturnValue:
     if not form.validate_on_submit():
         raise InvalidInput("The form expired; try again.")
     api_tokens.revoke_api_token(db.session, user=current_user, token_id=token_id)
-    db.session.commit()
     flash("Token revoked.", "success")
     return redirect(url_for(".tokens"))

@@ -367,14 +367,29 @@ def test_a_status_list_is_signed_when_created_and_served_with_one_query_and_no_w
     assert writes == []
 
 
-def test_a_list_never_signed_is_signed_on_first_read_and_kept(
-        app: Flask, client: FlaskClient, issued: uuid.UUID, selects: list[str]) -> None:
-    """Lists created before lists were signed at creation: the first read signs one, and the signature stays."""
+def test_a_list_never_signed_is_not_signed_by_a_read_but_by_the_command(
+        app: Flask, client: FlaskClient, runner: Any, issued: uuid.UUID, selects: list[str]) -> None:
+    """Lists created before lists were signed at creation: a read refuses them (503) and writes nothing;
+    ``issuer status-lists resign`` signs them once, and then a read serves the kept signature."""
     with app.app_context():
         status_list = db.session.scalars(select(StatusList).filter_by(purpose="revocation")).one()
         status_list.signed_document, status_list.signed_version = None, None
         path = f"/status/{status_list.public_id}"
         db.session.commit()
+    refused = client.get(path, headers={"Accept": "application/json"})
+    assert refused.status_code == 503 and "status-lists resign" in refused.get_json()["message"]
+    with app.app_context():
+        document = db.session.get(Credential, issued).document
+    verified = client.post("/api/v1/verify", data=document, content_type="application/json")
+    assert verified.status_code == 200 and verified.get_json()["verified"] is False
+    status = next(c for c in verified.get_json()["checks"] if c["check"] == "status")
+    assert status["ok"] is False and "not signed yet" in status["message"]
+    with app.app_context():
+        unsigned = db.session.scalars(select(StatusList).filter_by(purpose="revocation")).one()
+        assert unsigned.signed_document is None and unsigned.signed_version is None  # the reads wrote nothing
+    result = runner.invoke(args=["status-lists", "resign"])
+    assert result.exit_code == 0 and "Signed 1 status list(s)." in result.output, result.output
+    assert "Signed" not in runner.invoke(args=["status-lists", "resign"]).output  # nothing left to sign
     first = client.get(path)
     assert first.status_code == 200
     with app.app_context():
