@@ -13,6 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.exc import IntegrityError
 
+from issuer.credentials import jsonparse
+from issuer.credentials.errors import JSONInputError
 from issuer.errors import Conflict, InvalidInput, IssuerError
 from issuer.extensions import db
 from issuer.models import IdempotencyKey, Role, User, utcnow
@@ -69,10 +71,34 @@ def _token_user(secret: str) -> User:
     return user
 
 
+class PayloadTooLarge(IssuerError):
+    status_code = 413
+    code = "payload_too_large"
+
+
+def read_json(*, max_bytes: int = jsonparse.MAX_BYTES) -> Any:
+    """The request body read as strict JSON: the one way the service reads a JSON request body.
+
+    Flask's ``get_json`` lets the last of two equal keys win, so a body could mean one thing here and another
+    to whoever signed or checks it; ``jsonparse.loads`` refuses that, and NaN, deep nesting and the like.
+
+    :raise PayloadTooLarge: the body is larger than ``max_bytes`` (413).
+    :raise InvalidInput: the body is not strict JSON; the message names the rule and where (400).
+    """
+    if request.content_length is not None and request.content_length > max_bytes:
+        raise PayloadTooLarge(f"the body is larger than {max_bytes:,} bytes")
+    raw = request.get_data(cache=True)  # cached: the idempotency fingerprint reads it again
+    try:
+        return jsonparse.loads(raw, max_bytes=max_bytes)
+    except JSONInputError as error:
+        refusal = PayloadTooLarge if error.reason == "too_large" else InvalidInput
+        raise refusal(f"the body is not acceptable JSON: {error}", reason=error.reason) from None
+
+
 def json_body() -> dict[str, Any]:
     if not request.is_json:
         raise InvalidInput("send a JSON body with Content-Type: application/json")
-    body = request.get_json(silent=True)
+    body = read_json()
     if not isinstance(body, dict):
         raise InvalidInput("the body must be a JSON object")
     return body

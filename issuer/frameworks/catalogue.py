@@ -20,6 +20,8 @@ from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
+from issuer.credentials import jsonparse
+from issuer.credentials.errors import JSONInputError
 from issuer.platform.cache import app_cache
 from issuer.errors import Conflict, FrameworkFileError
 from issuer.models import Framework, Level, Statement, utcnow
@@ -29,6 +31,8 @@ ACHIEVEMENT_NAMESPACE = uuid.UUID("6f1d2a53-1c0e-5a3b-9a57-0f3c9b1e2d44")
 NAME_SEPARATOR = " — "
 SUPPORTED_SCHEMA_VERSIONS = ("1.0",)
 SOC_PATTERN = re.compile(r"^\d{2}-\d{4}(\.\d{2})?$")
+#: A framework file is a few KB; the admin upload is capped lower (2 MB), the CLI reads up to this.
+MAX_FRAMEWORK_FILE_BYTES = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -137,11 +141,10 @@ def parse_framework(path: str | Path) -> ParsedFramework:
 def parse_framework_bytes(raw: bytes, *, source: str) -> ParsedFramework:
     r = _Reader(source)
     try:
-        data = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise r.fail("(file)", "is not UTF-8 text") from None
-    except json.JSONDecodeError as error:
-        raise r.fail("(file)", f"is not JSON: {error.msg} at line {error.lineno} column {error.colno}") from None
+        data = jsonparse.loads(raw, max_bytes=MAX_FRAMEWORK_FILE_BYTES)  # strict: a key written twice is refused
+    except JSONInputError as error:
+        problem = "is not JSON" if error.reason in ("malformed", "not_utf8") else "is not acceptable JSON"
+        raise r.fail("(file)", f"{problem}: {error}") from None
     if not isinstance(data, dict):
         raise r.fail("(top level)", "must be a JSON object")
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import json
 import re
 import uuid
@@ -18,7 +19,9 @@ from flask import current_app, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from issuer.credentials.credential import identity_hash
 from issuer.identity.profile import base_url
+from issuer.issuance.signing import serialize
 from issuer.models import Credential, User
 from issuer.models.base import utcnow
 from issuer.models.oauth import HeldCredential
@@ -241,36 +244,38 @@ def paging_links(*, total: int, limit: int, offset: int, since: str | None) -> s
     return ", ".join(links)
 
 
-def hold_credential(session: Session, user: User, raw: str, mimetype: str) -> tuple[int, str, str]:
-    """upsertCredential: verify, then keep for ``user``. Returns (status, content, format): 201 new, 200 replaced,
+def hold_credential(session: Session, user: User, data: str | dict[str, Any]) -> tuple[int, str, str]:
+    """upsertCredential: check, then keep for ``user``. Returns (status, content, format): 201 new, 200 replaced,
     304 identical. Flushes only.
 
-    :raise ObApiError: the body is too large, not a credential in either format, or does not verify.
+    ``data`` is the parsed JSON body (a credential) or the text/plain body (a compact JWS). A credential is kept
+    only when it verifies here (so its issuer is this service, exactly as issued, or one on the trust list) and
+    its subject is ``user``; a JSON credential is kept as its canonical serialization, not as the bytes sent.
+
+    :raise ObApiError: the body is too large, not a credential in either format, does not verify, or is someone
+        else's.
     """
-    if len(raw.encode("utf-8", "surrogatepass")) > MAX_UPLOAD_BYTES:
-        raise ObApiError(413, "The credential is larger than 1 MB.")
-    data: str | dict[str, Any]
-    if mimetype == "application/json":
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            raise ObApiError(400, "The body is not JSON.") from None
-        if not isinstance(data, dict):
-            raise ObApiError(400, "The body must be a credential (a JSON object).")
+    if isinstance(data, dict):
         fmt = "ldp_vc"
-    elif mimetype == "text/plain":
-        data = raw.strip()
+    elif isinstance(data, str):
+        if len(data.encode("utf-8", "surrogatepass")) > MAX_UPLOAD_BYTES:
+            raise ObApiError(413, "The credential is larger than 1 MB.")
+        data = data.strip()
         if not COMPACT_JWS.match(data):
             raise ObApiError(400, "The body must be a credential in Compact JWS format.")
         fmt = "jwt_vc"
     else:
-        raise ObApiError(415, "Send application/json (a credential) or text/plain (a compact JWS).")
+        raise ObApiError(400, "The body must be a credential (a JSON object).")
     verification = verifier.verify_any(session, data)
     if not verification.verified:
         raise ObApiError(400, "The credential does not verify: " + (verification.summary or "unreadable"))
-    content = raw if fmt == "ldp_vc" else str(data)
+    credential = verification.credential if isinstance(verification.credential, dict) else {}
+    refusal = subject_refusal(user, credential)
+    if refusal:
+        raise ObApiError(400, refusal)
+    content = serialize(data) if isinstance(data, dict) else data
     content_hash = hashlib.sha256(content.encode("utf-8", "surrogatepass")).hexdigest()
-    credential_id = (verification.credential or {}).get("id") if isinstance(verification.credential, dict) else None
+    credential_id = credential.get("id")
     # OB 3.0 "credential equality": the same credential is the one with the same id.
     key = str(credential_id)[:500] if credential_id else "sha256:" + content_hash
     existing = session.scalars(select(HeldCredential).filter_by(user_id=user.id, credential_key=key)).one_or_none()
@@ -286,6 +291,35 @@ def hold_credential(session: Session, user: User, raw: str, mimetype: str) -> tu
         status = 201
     session.flush()
     return status, content, fmt
+
+
+def subject_refusal(user: User, credential: dict[str, Any]) -> str | None:
+    """Why ``credential`` is not ``user``'s (None when it is).
+
+    Its ``credentialSubject`` must be one object that names the user: its ``id`` is the user's DID or profile id,
+    or one of its ``identifier`` IdentityObjects is the user's e-mail address (OB 3.0 ``identityHash``: hashed
+    with the salt the credential publishes, as ``issuer.credentials.credential`` builds it, or in clear).
+    """
+    subject = credential.get("credentialSubject")
+    if not isinstance(subject, dict):
+        return "The credential must have one credentialSubject object."
+    subject_id = subject.get("id")
+    if isinstance(subject_id, str) and subject_id in {user.did, profile_of(user)["id"]} - {None, ""}:
+        return None
+    identifiers = subject.get("identifier")
+    for identity in identifiers if isinstance(identifiers, list) else [identifiers]:
+        if not isinstance(identity, dict) or identity.get("identityType") != "emailAddress":
+            continue
+        claimed, salt = identity.get("identityHash"), identity.get("salt")
+        if not isinstance(claimed, str):
+            continue
+        if identity.get("hashed") is True:
+            if isinstance(salt, str) and hmac.compare_digest(claimed, identity_hash(user.email, salt)):
+                return None
+        elif claimed.strip().lower() == user.email.lower():
+            return None
+    return ("The credential is not yours: its credentialSubject.id is not your DID or profile id, "
+            "and no identifier in it is your e-mail address.")
 
 
 # --- profile ---------------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from flask_wtf import FlaskForm
 from werkzeug.exceptions import HTTPException
 from wtforms import SubmitField
 
+from issuer.api.auth import read_json
 from issuer.errors import IssuerError, error_response
 from issuer.protocols import oauth
 
@@ -68,6 +69,11 @@ def token() -> ResponseReturnValue:
 @bp.post("/oauth/register")
 def register() -> ResponseReturnValue:
     """RFC 7591 dynamic client registration (OB 3.0: no initial access token; 201)."""
+    try:
+        read_json()  # strict first: Authlib's own reading lets the last of two equal keys win
+    except IssuerError as error:  # RFC 7591 3.2.2 error shape
+        return Response(json.dumps({"error": "invalid_client_metadata", "error_description": error.message}),
+                        status=error.status_code, mimetype="application/json")
     return oauth.authorization_server().create_endpoint_response("client_registration")
 
 

@@ -16,6 +16,7 @@ from flask import Blueprint, Response, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
+from issuer.api.auth import read_json
 from issuer.errors import IssuerError
 from issuer.extensions import db
 from issuer.models import User
@@ -104,11 +105,21 @@ def get_credentials() -> ResponseReturnValue:
 @bp.post("/credentials")
 @require_scope(oauth.SCOPE_CREDENTIAL_UPSERT)
 def upsert_credential() -> ResponseReturnValue:
-    """upsertCredential: verify, then keep for the token's user. 201 new, 200 replaced, 304 identical."""
+    """upsertCredential: keep a credential that verifies and names the token's user. 201 new, 200 replaced,
+    304 identical."""
     if (request.content_length or 0) > obapi.MAX_UPLOAD_BYTES:
         return imsx(413, "The credential is larger than 1 MB.")
-    status, content, fmt = obapi.hold_credential(db.session, token_user(), request.get_data(as_text=True),
-                                                 request.mimetype)
+    data: str | dict[str, Any]
+    if request.mimetype == "application/json":
+        body = read_json(max_bytes=obapi.MAX_UPLOAD_BYTES)  # a refusal is an IssuerError: imsx, 400 or 413
+        if not isinstance(body, dict):
+            return imsx(400, "The body must be a credential (a JSON object).")
+        data = body
+    elif request.mimetype == "text/plain":
+        data = request.get_data(as_text=True)
+    else:
+        return imsx(415, "Send application/json (a credential) or text/plain (a compact JWS).")
+    status, content, fmt = obapi.hold_credential(db.session, token_user(), data)
     if status == 304:
         return Response(status=304)
     return Response(content, status=status, mimetype="application/json" if fmt == "ldp_vc" else "text/plain")
@@ -124,5 +135,5 @@ def get_profile() -> ResponseReturnValue:
 @require_scope(oauth.SCOPE_PROFILE_UPDATE)
 def put_profile() -> ResponseReturnValue:
     """putProfile. Only ``name`` can change here; the e-mail address is the sign-in name and stays."""
-    obapi.update_profile(token_user(), request.get_json(silent=True))
+    obapi.update_profile(token_user(), read_json())
     return Response(json.dumps(obapi.profile_of(token_user())), mimetype="application/json")

@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException
 from wtforms import SubmitField
 
 from issuer.badges import qr_svg_inline
+from issuer.api.auth import read_json
 from issuer.errors import IssuerError, error_response
 from issuer.extensions import db
 from issuer.models import Credential
@@ -96,7 +97,11 @@ def credential_endpoint() -> ResponseReturnValue:
         headers = dict(error.get_headers())
         headers.pop("Content-Type", None)
         return _oid4vci_error(error.status_code or 401, error.error or "invalid_token", error.description or "", headers)
-    issued = oid4vci.offered_credential(token_row, request.get_json(silent=True))
+    try:
+        body = read_json()
+    except IssuerError as error:  # OID4VCI 8.3.1 shape, not the site's
+        return _oid4vci_error(error.status_code, "invalid_credential_request", error.message)
+    issued = oid4vci.offered_credential(token_row, body)
     response = Response(json.dumps({"credentials": [{"credential": issued}]}), mimetype="application/json")
     response.headers["Cache-Control"] = "no-store"
     return response
