@@ -135,9 +135,42 @@ def keys_list() -> None:
     from issuer.identity import keystore
 
     for key in keystore.all_keys(db.session):
-        state = f"retired {key.retired_at:%Y-%m-%d}" if key.retired_at else "current"
+        if key.revoked_at:
+            state = f"revoked {key.revoked_at:%Y-%m-%d}"
+        else:
+            state = f"retired {key.retired_at:%Y-%m-%d}" if key.retired_at else "current"
         public = key.public_multibase or key.public_jwk.get("kty", "")
         click.echo(f"{key.kid}\t{key.algorithm}\t{state}\tcreated {key.created_at:%Y-%m-%d}\t{public}")
+
+
+@keys_group.command("revoke")
+@click.argument("kid")
+@click.option("--reason", required=True, help="Why: how the key was compromised (kept in the audit log).")
+@with_appcontext
+def keys_revoke(kid: str, reason: str) -> None:
+    """Revoke key KID after a compromise: it leaves the DID document and the JWKS now, and nothing it signed
+    verifies any more. A current key is replaced at once. Prints every credential it signed."""
+    from issuer.issuance import reissue
+
+    try:
+        revoked = reissue.revoke_key(db.session, kid, reason=reason)
+        db.session.commit()
+    except IssuerError as error:
+        db.session.rollback()
+        fail(error)
+        return
+    key = revoked.key
+    click.echo(f"Revoked {key.algorithm} key {key.kid}: it is no longer in the DID document or the JWKS.")
+    if revoked.replacement is not None:
+        click.echo(f"New current {revoked.replacement.algorithm} key {revoked.replacement.kid}.")
+    for status_list in revoked.lists:
+        click.echo(f"Re-signed {status_list.purpose} status list {status_list.public_id} with the current key.")
+    click.echo(f"Credentials signed by {key.kid}: {len(revoked.credentials)}")
+    for credential in revoked.credentials:
+        click.echo(f"{credential.id}\t{credential.therapist.email}\t{credential.level.label}\t"
+                   f"{'superseded' if credential.superseded_at else credential.state}")
+    if any(c.superseded_at is None and c.revoked_at is None for c in revoked.credentials):
+        click.echo(f"Issue new copies with: issuer credentials reissue --signed-by {key.kid}")
 
 
 @click.group("users")
@@ -294,7 +327,7 @@ def verify_command(source: click.utils.LazyFile) -> None:
 
 @click.group("credentials")
 def credentials_group() -> None:
-    """Issued credentials: revoke, suspend, unsuspend."""
+    """Issued credentials: revoke, suspend, unsuspend, reissue after a key revocation, CLR."""
 
 
 def _status_command(action: str) -> click.Command:
@@ -320,6 +353,31 @@ def _status_command(action: str) -> click.Command:
 
 for _action in ("revoke", "suspend", "unsuspend"):
     credentials_group.add_command(_status_command(_action))
+
+
+@credentials_group.command("reissue")
+@click.option("--signed-by", "kid", required=True, help="The revoked key whose credentials to sign again.")
+@with_appcontext
+def credentials_reissue(kid: str) -> None:
+    """Sign every credential of the revoked key KID again with the current keys, as new credentials that replace
+    the old ones (which are revoked). Each therapist is told. Running it again re-issues nothing twice."""
+    from issuer.issuance import reissue
+
+    try:
+        result = reissue.reissue(db.session, kid)
+        db.session.commit()  # the notices go with it
+    except IssuerError as error:
+        db.session.rollback()
+        fail(error)
+        return
+    for old, new in result.reissued:
+        click.echo(f"{old.id} -> {new.id}\t{new.therapist.email}\t{new.level.label}")
+    for old in result.skipped:
+        click.echo(f"{old.id}\trevoked before; not re-issued")
+    for status_list in result.lists:
+        click.echo(f"Re-signed {status_list.purpose} status list {status_list.public_id} with the current key.")
+    click.echo(f"Re-issued {len(result.reissued)} credential(s) signed by {result.key.kid}"
+               + (f"; {len(result.skipped)} revoked before were left as they are." if result.skipped else "."))
 
 
 @credentials_group.command("clr")

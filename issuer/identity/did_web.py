@@ -17,18 +17,19 @@ def verification_method(kid: str) -> str:
 
 
 def did_document(session: Session) -> dict[str, Any]:
-    """Every key, current and retired, so credentials signed before a rotation keep verifying."""
-    return dids.did_document(issuer_did(), _key_material(keystore.all_keys(session)))
+    """Every key, current and retired, so credentials signed before a rotation keep verifying; never a revoked
+    key (withdrawn after a compromise: nothing it signed verifies any more)."""
+    return dids.did_document(issuer_did(), _key_material(keystore.published_keys(session)))
 
 
 def jwks(session: Session) -> dict[str, Any]:
-    return dids.jwks(_key_material(keystore.all_keys(session)), did=issuer_did())
+    """The same keys as the DID document, as a JWK Set."""
+    return dids.jwks(_key_material(keystore.published_keys(session)), did=issuer_did())
 
 
 def _key_material(rows: list[IssuerKey]) -> dict[str, Any]:
     """kid → public key: the Multikey for Ed25519, the JWK for RSA."""
     return {k.kid: (k.public_multibase if k.algorithm == keystore.ED25519 else k.public_jwk) for k in rows}
-
 
 
 def resolver(session: Session) -> Any:

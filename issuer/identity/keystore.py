@@ -5,6 +5,10 @@ Private keys live only as PKCS#8 PEM files (mode 0600, encrypted when
 their public halves so the DID document and JWKS can list every key, current
 and retired. A key file that is missing or unusable stops signing with a
 named error: the service never quietly makes itself a new identity.
+
+Two ways a key stops signing: ``rotate`` (routine: the old key is retired and stays published, so what it
+signed keeps verifying) and ``revoke`` (after a compromise: the key is withdrawn from the DID document and
+the JWKS at once, and a current key is replaced in the same transaction so signing goes on).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from issuer.credentials import keyfiles, multikey
 from issuer.credentials.errors import KeyFileError
 from issuer.platform.database import transaction_of
 from issuer.credentials.errors import KeyFormatError
-from issuer.errors import IssuerError
+from issuer.errors import Conflict, InvalidInput, IssuerError, NotFound
 from issuer.models import IssuerKey, User, utcnow
 
 ED25519 = "Ed25519"
@@ -113,13 +117,72 @@ def rotate(session: Session, algorithms: tuple[str, ...] = ALGORITHMS, *, actor:
 
 
 def all_keys(session: Session) -> list[IssuerKey]:
+    """Every key, revoked ones included (the administration page and ``issuer keys list`` show them)."""
     return list(session.scalars(select(IssuerKey).order_by(IssuerKey.created_at, IssuerKey.id)))
+
+
+def published_keys(session: Session) -> list[IssuerKey]:
+    """The keys the DID document and the JWKS publish: current and retired, never revoked."""
+    return list(session.scalars(select(IssuerKey).where(IssuerKey.revoked_at.is_(None))
+                                .order_by(IssuerKey.created_at, IssuerKey.id)))
+
+
+def get_key(session: Session, kid: str) -> IssuerKey:
+    """:raise NotFound: no key has this kid."""
+    key = session.scalars(select(IssuerKey).filter_by(kid=(kid or "").strip())).one_or_none()
+    if key is None:
+        raise NotFound(f"no issuer key {kid!r}; `issuer keys list` shows every key")
+    return key
+
+
+MAX_REASON_LENGTH = 2000
+
+
+@dataclass(frozen=True)
+class KeyRevocation:
+    key: IssuerKey
+    #: The new current key of the same algorithm, when the revoked key was current.
+    replacement: IssuerKey | None
+
+
+def revoke(session: Session, kid: str, *, reason: str, actor: User | None = None) -> KeyRevocation:
+    """Withdraw ``kid`` after a compromise: it leaves the DID document and the JWKS, and never signs again.
+
+    A current key is replaced by a new key of its algorithm in the same transaction, so signing goes on. What the
+    key signed stops verifying; ``issuer.issuance.reissue`` lists it and signs it again. Audited. Flushes only.
+
+    :raise NotFound: no such key. :raise InvalidInput: no reason. :raise Conflict: the key is already revoked.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("give the reason for revoking the key (for example how it was compromised)")
+    if len(reason) > MAX_REASON_LENGTH:
+        raise InvalidInput(f"the reason is longer than {MAX_REASON_LENGTH} characters")
+    key = session.scalars(select(IssuerKey).filter_by(kid=(kid or "").strip()).with_for_update()).one_or_none()
+    if key is None:
+        raise NotFound(f"no issuer key {kid!r}; `issuer keys list` shows every key")
+    if key.revoked_at is not None:
+        raise Conflict(f"key {key.kid} was already revoked on {key.revoked_at:%Y-%m-%d}")
+    from issuer.platform import audit
+
+    now = utcnow()
+    was_current = key.retired_at is None
+    key.revoked_at, key.revocation_reason = now, reason
+    if was_current:
+        key.retired_at = now
+    session.flush()
+    session.info.pop(_CURRENT, None)
+    replacement = generate_key(session, key.algorithm) if was_current else None
+    audit.record(session, "keys.revoked", actor=actor, subject_type="key", subject_id=key.kid, reason=reason,
+                 algorithm=key.algorithm, was_current=was_current,
+                 replacement=replacement.kid if replacement is not None else None)
+    return KeyRevocation(key=key, replacement=replacement)
 
 
 #: ``session.info`` key: the current key of each algorithm, read once per transaction (signing a credential
 #: needs both; a rotation in the same transaction drops it).
 _CURRENT = "issuer.current_keys"
-_CURRENT_KEYS = select(IssuerKey).where(IssuerKey.retired_at.is_(None)).order_by(IssuerKey.created_at, IssuerKey.id)
+_CURRENT_KEYS = select(IssuerKey).where(IssuerKey.retired_at.is_(None), IssuerKey.revoked_at.is_(None)).order_by(IssuerKey.created_at, IssuerKey.id)
 
 
 def current_key(session: Session, algorithm: str) -> IssuerKey:

@@ -81,6 +81,34 @@ def notify_issued(session: Session, credential: Credential) -> None:
     on_commit(session, lambda: send_quietly(message, about=about))
 
 
+def reissue_message(credential: Credential, old: Credential) -> Message:
+    """The notice that a credential was signed again (its key was revoked): the new copy replaces the old one."""
+    base = current_app.config["ISSUER_BASE_URL"]
+    level = credential.level
+    message = MIMEText(
+        f"Dear {credential.therapist.name},\n\n"
+        f"{current_app.config['ISSUER_NAME']} has withdrawn one of the keys it signs credentials with, so your "
+        f"{level.label} credential of the {level.framework.name} {level.framework.version} has been issued again "
+        f"with a new key. Nothing about your achievement has changed.\n\n"
+        f"Your new copy: {base}/credentials/{credential.id}\n"
+        f"The old copy ({base}/credentials/{old.id}) no longer verifies. If you saved it in a wallet, shared it "
+        f"or added it to LinkedIn, please replace it with the new copy.\n",
+        "plain",
+        "utf-8",
+    )
+    message["From"] = current_app.config["ISSUER_EMAIL"]
+    message["To"] = credential.therapist.email
+    message["Subject"] = Header(f"A new copy of your {level.framework.title}: {level.label} credential", "utf-8")
+    return message
+
+
+def notify_reissued(session: Session, credential: Credential, old: Credential) -> None:
+    """Tell the therapist, once ``session`` commits, that ``credential`` is a new copy of ``old``."""
+    message = reissue_message(credential, old)
+    about = str(credential.id)
+    on_commit(session, lambda: send_quietly(message, about=about))
+
+
 def send_quietly(message: Message, *, about: str) -> None:
     """Send, and log a failure instead of raising: the credential is issued either way."""
     try:

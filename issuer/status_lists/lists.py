@@ -113,6 +113,14 @@ def set_bit(session: Session, *, credential_id: uuid.UUID, purpose: str, value: 
     _sign_list(session, status_list, now)
 
 
+def resign(session: Session, status_list: StatusList, *, now: dt.datetime) -> None:
+    """Sign the list again with the current key (its signing key was revoked). Its bits stay; its version moves on,
+    so its ETag changes and a verifier holding the old copy fetches the new one. Flushes only."""
+    status_list.version += 1
+    status_list.updated_at = now
+    _sign_list(session, status_list, now)
+
+
 def _sign_list(session: Session, status_list: StatusList, now: dt.datetime) -> None:
     unsigned = bsl.build_status_list_credential(
         list_url=list_url(status_list), issuer=issuer_did(), purpose=status_list.purpose,

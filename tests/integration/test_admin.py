@@ -30,6 +30,7 @@ POST_ROUTES = [
     ("/admin/assignments", {"supervisor_id": "{other}", "therapist_id": "{therapist}"}),
     ("/admin/assignments/{assignment}/remove", {}),
     ("/admin/keys/rotate", {}),
+    ("/admin/keys/revoke", {"kid": "ed25519-20260101-00000000", "reason": "Compromised", "confirm": "yes"}),
     ("/admin/trust", {"issuer_id": "did:web:sneaky.example", "name": "Sneaky"}),
     ("/admin/trust/remove", {"issuer_id": "did:web:sneaky.example"}),
     ("/admin/trust/import", {"registry": "Sneaky"}),

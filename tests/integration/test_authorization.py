@@ -63,6 +63,7 @@ MATRIX = [
     ("POST", "/admin/assignments/{a}/remove", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 302}),
     ("GET", "/admin/keys", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 200}),
     ("POST", "/admin/keys/rotate", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 302}),
+    ("POST", "/admin/keys/revoke", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 400}),
     ("GET", "/admin/trust", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 200}),
     ("POST", "/admin/trust", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 400}),
     ("POST", "/admin/trust/remove", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 404}),

@@ -1,0 +1,174 @@
+"""After a key compromise: revoke the key, list what it signed, and issue new copies signed by the current keys.
+
+``revoke_key`` withdraws the key (``issuer.identity.keystore.revoke``: out of the DID document and the JWKS, a new
+current key when it was current) and at once re-signs the status lists it signed, so the status of every other
+credential keeps verifying. It answers with every credential the key signed: the Ed25519 key of a credential's Data
+Integrity proof is ``Credential.key_id``; the RSA key of its VC-JWT is the ``kid`` in the token's header.
+
+``reissue`` signs each of those credentials again as a new credential (a new id and its own status-list entries;
+the same subject, achievement, evidence, ``validFrom`` and ``awardedDate``), linked to the old one by
+``replaces_id``, revokes the old one and marks it superseded, and tells the therapist. A credential already
+superseded is not signed twice, so running it again does nothing. Both flush only: the caller commits once.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from issuer.credentials import vc_jwt
+from issuer.errors import InvalidInput
+from issuer.identity import keystore
+from issuer.issuance import completion, notices, revocation
+from issuer.models import Credential, IssuerKey, StatusList, User, utcnow
+from issuer.platform import audit
+from issuer.status_lists import lists as status_lists
+
+
+def reissue_reason(kid: str) -> str:
+    return f"Re-issued after key {kid} was revoked"
+
+
+def _fragment(value: Any) -> str | None:
+    return value.rsplit("#", 1)[-1] if isinstance(value, str) and value else None
+
+
+def jwt_kid(token: str) -> str | None:
+    """The key id (the DID URL fragment) in a VC-JWT's header, unchecked: the token is our own, as stored."""
+    header = vc_jwt.read_header_unchecked(token)
+    return _fragment(header.get("kid")) if header is not None else None
+
+
+def list_kid(status_list: StatusList) -> str | None:
+    """The key id of the proof on a signed status list (None: not signed yet)."""
+    if not status_list.signed_document:
+        return None
+    proofs = json.loads(status_list.signed_document).get("proof")
+    for proof in proofs if isinstance(proofs, list) else [proofs]:
+        if isinstance(proof, dict):
+            return _fragment(proof.get("verificationMethod"))
+    return None
+
+
+def signed_by(session: Session, key: IssuerKey) -> list[Credential]:
+    """Every credential ``key`` signed (superseded and revoked ones too), oldest first."""
+    order = (Credential.issued_at, Credential.id)
+    if key.algorithm == keystore.ED25519:
+        return list(session.scalars(select(Credential).where(Credential.key_id == key.kid).order_by(*order)))
+    # RSA signs the VC-JWTs: the key is named in each token's header (read without loading whole rows).
+    ids = [row.id for row in session.execute(select(Credential.id, Credential.jwt)) if jwt_kid(row.jwt) == key.kid]
+    if not ids:
+        return []
+    return list(session.scalars(select(Credential).where(Credential.id.in_(ids)).order_by(*order)))
+
+
+def lists_signed_by(session: Session, kid: str) -> list[StatusList]:
+    return [s for s in session.scalars(select(StatusList).order_by(StatusList.id)) if list_kid(s) == kid]
+
+
+def _resign_lists(session: Session, kid: str) -> list[StatusList]:
+    now = utcnow()
+    lists = lists_signed_by(session, kid)
+    for status_list in lists:
+        # lock the row (PostgreSQL) as set_bit does, so a concurrent bit change is never lost
+        session.scalars(select(StatusList).filter_by(id=status_list.id).with_for_update()).one()
+        status_lists.resign(session, status_list, now=now)
+    return lists
+
+
+@dataclass(frozen=True)
+class RevokedKey:
+    key: IssuerKey
+    replacement: IssuerKey | None
+    credentials: list[Credential]
+    #: Status lists the key had signed, signed again with the current key.
+    lists: list[StatusList]
+
+
+def revoke_key(session: Session, kid: str, *, reason: str, actor: User | None = None) -> RevokedKey:
+    """Revoke ``kid`` after a compromise and list what it signed. Audited (``keys.revoked``). Flushes only.
+
+    :raise NotFound: no such key. :raise InvalidInput: no reason. :raise Conflict: already revoked.
+    """
+    revoked = keystore.revoke(session, kid, reason=reason, actor=actor)
+    lists = _resign_lists(session, revoked.key.kid)
+    return RevokedKey(key=revoked.key, replacement=revoked.replacement, credentials=signed_by(session, revoked.key),
+                      lists=lists)
+
+
+@dataclass(frozen=True)
+class Reissued:
+    key: IssuerKey
+    #: (old credential, its new copy)
+    reissued: list[tuple[Credential, Credential]]
+    #: Credentials the key signed that were revoked for another reason before: they stay revoked, with no copy.
+    skipped: list[Credential]
+    lists: list[StatusList]
+
+
+def reissue(session: Session, kid: str, *, actor: User | None = None) -> Reissued:
+    """Sign every current credential the revoked key ``kid`` signed again with the current keys. Flushes only.
+
+    :raise NotFound: no such key. :raise InvalidInput: the key is not revoked.
+    """
+    key = keystore.get_key(session, kid)
+    if key.revoked_at is None:
+        raise InvalidInput(f"key {key.kid} is not revoked; credentials are re-issued only after their key is "
+                           f"revoked (`issuer keys revoke {key.kid} --reason …`)")
+    lists = _resign_lists(session, key.kid)  # normally done by the revocation already
+    reason = reissue_reason(key.kid)
+    done: list[tuple[Credential, Credential]] = []
+    skipped: list[Credential] = []
+    for candidate in signed_by(session, key):
+        if candidate.superseded_at is not None:
+            continue  # re-issued before
+        # Lock and read again: a concurrent run that got here first has superseded it meanwhile.
+        old = session.scalars(select(Credential).where(Credential.id == candidate.id,
+                                                       Credential.superseded_at.is_(None))
+                              .with_for_update()).one_or_none()
+        if old is None:
+            continue
+        if old.revoked_at is not None:
+            skipped.append(old)
+            continue
+        done.append((old, _reissue_one(session, old, key=key, reason=reason, actor=actor)))
+    audit.record(session, "keys.reissued", actor=actor, subject_type="key", subject_id=key.kid,
+                 reissued=len(done), skipped=len(skipped), lists=len(lists))
+    session.flush()
+    return Reissued(key=key, reissued=done, skipped=skipped, lists=lists)
+
+
+def _reissue_one(session: Session, old: Credential, *, key: IssuerKey, reason: str, actor: User | None) -> Credential:
+    now = utcnow()
+    original = json.loads(old.document)
+    original.pop("proof", None)
+    new_id = uuid.uuid4()
+
+    def build(status: list[dict[str, Any]]) -> dict[str, Any]:
+        document = copy.deepcopy(original)  # same keys in the same order: only the id and the status change
+        document["id"] = completion.credential_url(new_id)
+        document["credentialStatus"] = status[0]
+        return document
+
+    # The old one stops being current first: one current credential per (therapist, level) is a unique index.
+    old.superseded_at = now
+    suspension = old.suspension_reason if old.suspended_at is not None else None
+    revocation.change(session, old, action="revoke", reason=reason, actor=actor)
+    new = completion.sign_and_record(
+        session, credential_id=new_id, build=build, therapist=old.therapist, level=old.level,
+        completion_id=old.completion_id, issued_by=old.issued_by, valid_from=old.valid_from,
+        valid_until=old.valid_until, now=now, recipient_name=old.recipient_name, public=old.public, replaces=old,
+    )
+    audit.record(session, "credential.reissued", actor=actor, subject_type="credential", subject_id=new_id,
+                 replaces=str(old.id), revoked_key=key.kid)
+    session.flush()
+    if suspension is not None:  # a suspended credential stays suspended in its new copy
+        revocation.change(session, new, action="suspend", reason=suspension, actor=actor)
+    notices.notify_reissued(session, new, old)
+    return new
