@@ -61,7 +61,6 @@ def create_user() -> ResponseReturnValue:
     _valid(form)
     user = directory.create_user(db.session, email=form.email.data or "", name=form.name.data or "",
                                 role=form.role.data or "", password=form.password.data or "", actor=current_user)
-    db.session.commit()
     flash(f"Created {user.role.value} account {user.email}.", "success")
     return redirect(url_for(".users"))
 
@@ -72,7 +71,6 @@ def toggle_user(user_id: int, action: str) -> ResponseReturnValue:
     _valid(ConfirmForm())
     user = _user(user_id)
     directory.set_active(db.session, user, action == "activate", actor=current_user)
-    db.session.commit()
     flash(f"{user.email} is {'active' if user.active else 'deactivated'}.", "success")
     return redirect(url_for(".users"))
 
@@ -88,7 +86,6 @@ def assignments() -> ResponseReturnValue:
         _valid(form)
         accounts_assignments.assign(db.session, supervisor=_user(form.supervisor_id.data),
                                     therapist=_user(form.therapist_id.data), actor=current_user)
-        db.session.commit()
         flash("Assigned.", "success")
         return redirect(url_for(".assignments"))
     rows = db.session.scalars(select(Assignment).order_by(Assignment.id)).all()
@@ -104,7 +101,6 @@ def remove_assignment(assignment_id: int) -> ResponseReturnValue:
         raise NotFound("No such assignment.")
     accounts_assignments.unassign(db.session, supervisor=assignment.supervisor, therapist=assignment.therapist,
                                   actor=current_user)
-    db.session.commit()
     flash("Assignment removed.", "success")
     return redirect(url_for(".assignments"))
 
@@ -120,7 +116,6 @@ def keys_page() -> ResponseReturnValue:
 def rotate_keys() -> ResponseReturnValue:
     _valid(ConfirmForm())
     keystore.rotate(db.session, actor=current_user)
-    db.session.commit()
     flash("New keys are current. Retired keys stay published, so credentials they signed keep verifying.", "success")
     return redirect(url_for(".keys_page"))
 
@@ -134,7 +129,6 @@ def revoke_key() -> ResponseReturnValue:
         raise InvalidInput("Tick the box to confirm: nothing the key signed will verify any more.")
     revoked = reissue.revoke_key(db.session, request.form.get("kid") or "", reason=request.form.get("reason") or "",
                                  actor=current_user)
-    db.session.commit()
     replaced = f" New current {revoked.replacement.algorithm} key {revoked.replacement.kid}." if revoked.replacement else ""
     flash(f"Key {revoked.key.kid} is revoked and no longer published.{replaced} It signed "
           f"{len(revoked.credentials)} credential(s): issue new copies with "
@@ -158,7 +152,6 @@ def frameworks_page() -> ResponseReturnValue:
         if result.created:
             audit.record(db.session, "framework.imported", actor=current_user, subject_type="framework",
                          subject_id=result.framework.slug)
-        db.session.commit()
         fw = result.framework
         flash(f"Imported {fw.name} {fw.version}." if result.created else f"{fw.name} {fw.version} is already imported.",
               "success")
@@ -196,16 +189,15 @@ def bulk_issue() -> ResponseReturnValue:
             if row.status != "ok":
                 continue
             try:
-                bulk.issue_row(db.session, row)
-                db.session.commit()  # one issuance per row: a bad row never undoes a good one; its notice goes now
+                with db.session.begin_nested():  # a bad row is undone alone; the good ones commit with the request
+                    bulk.issue_row(db.session, row)
                 issued += 1
             except IssuerError as error:
-                db.session.rollback()
                 row.status, row.message = "error", error.message
         audit.record(db.session, "bulk.issued", actor=current_user, subject_type="bulk", subject_id=None,
                      issued=issued, rows=len(rows))
-        db.session.commit()
-    db.session.rollback()  # the dry run wrote nothing; make sure of it
+    else:
+        db.session.rollback()  # the dry run wrote nothing; make sure of it
     return render_template("admin/bulk.html", form=form, rows=rows, text=text, issued=issued,
                            issuing=request.form.get("action") == "issue")
 
@@ -218,7 +210,6 @@ def settings_page() -> ResponseReturnValue:
         _valid(form)
         settings.put(db.session, settings.ALLOW_OVERRIDE, "true" if form.allow_override.data else "false",
                      actor=current_user)
-        db.session.commit()
         flash("Settings saved.", "success")
         return redirect(url_for(".settings_page"))
     return render_template("admin/settings.html", form=form)
@@ -286,7 +277,6 @@ def trust_add() -> ResponseReturnValue:
     _valid(form)
     entry = trust.add(db.session, issuer_id=(form.issuer_id.data or "").strip(), name=form.name.data or "",
                       url=(form.url.data or "").strip() or None, actor=current_user)
-    db.session.commit()
     flash(f"Credentials from {entry.name} ({entry.issuer_id}) now verify here.", "success")
     return redirect(url_for(".trust_page"))
 
@@ -296,7 +286,6 @@ def trust_add() -> ResponseReturnValue:
 def trust_remove() -> ResponseReturnValue:
     _valid(ConfirmForm())
     entry = trust.remove(db.session, issuer_id=request.form.get("issuer_id") or "", actor=current_user)
-    db.session.commit()
     flash(f"{entry.name} ({entry.issuer_id}) is no longer recognised: its credentials do not verify here.", "success")
     return redirect(url_for(".trust_page"))
 
@@ -311,7 +300,6 @@ def trust_import() -> ResponseReturnValue:
         raise InvalidInput("Choose an issuer registry file (registry.json) to import.")
     result = trust.import_registry(db.session, upload.read(trust.MAX_REGISTRY_BYTES + 1),
                                    registry=form.registry.data or "", actor=current_user)
-    db.session.commit()
     flash(f"Registry {result.registry}: {result.added} added, {result.updated} updated, {result.unchanged} unchanged.",
           "success")
     return redirect(url_for(".trust_page"))
