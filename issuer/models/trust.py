@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -22,6 +23,8 @@ class TrustedIssuer(Base):
     #: The name pages show for this issuer (never the name a credential declares for itself).
     name: Mapped[str] = mapped_column(String(200))
     url: Mapped[str | None] = mapped_column(String(2000))
+    #: The issuer's DID document, for a did:web issuer: nothing is fetched, so its keys come from here.
+    did_document: Mapped[dict[str, Any] | None]
     #: Where the entry came from: ``manual``, or ``registry:<registry name>`` for an imported issuer registry.
     source: Mapped[str] = mapped_column(String(200), default="manual")
     added_at: Mapped[dt.datetime]

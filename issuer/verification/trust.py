@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from issuer.platform import audit
-from issuer.credentials import jsonparse
+from issuer.credentials import dids, jsonparse
 from issuer.credentials.errors import CredentialError
 from issuer.errors import Conflict, InvalidInput, NotFound
 from issuer.identity.profile import issuer_did
@@ -65,12 +65,50 @@ def _check_url(value: object) -> str | None:
     return value
 
 
+#: The largest DID document kept for a trusted issuer.
+MAX_DID_DOCUMENT_BYTES = 64 * 1024
+
+
+def check_did_document(issuer_id: str, data: bytes | None) -> dict[str, Any] | None:
+    """A did:web issuer's DID document, read strictly and checked to describe ``issuer_id`` with usable keys.
+
+    :raise InvalidInput: not JSON, not this issuer's document, or no key in it can verify an assertion.
+    """
+    if data is None:
+        return None
+    try:
+        document = jsonparse.loads(data, max_bytes=MAX_DID_DOCUMENT_BYTES)
+    except CredentialError as error:
+        raise InvalidInput(f"The DID document is not valid JSON: {error}") from None
+    if not isinstance(document, dict) or document.get("id") != issuer_id:
+        raise InvalidInput(f"The DID document must be a JSON object whose \"id\" is {issuer_id}, exactly.")
+    resolver = dids.KeyResolver(known_documents=[document], allow_fragment_shortcut=False)
+    methods = [m for m in document.get("assertionMethod", []) if isinstance(m, (str, dict))]
+    usable = 0
+    for method in methods:
+        method_id = method if isinstance(method, str) else method.get("id")
+        try:
+            resolver.resolve(str(method_id))
+            usable += 1
+        except CredentialError:
+            continue
+    if not usable:
+        raise InvalidInput("The DID document lists no usable assertionMethod key (Multikey or JsonWebKey).")
+    return document
+
+
+def trusted_documents(session: Session) -> list[dict[str, Any]]:
+    """The DID documents held for trusted issuers: the verifier resolves their keys from these, never the network."""
+    return [document for document in session.scalars(
+        select(TrustedIssuer.did_document).where(TrustedIssuer.did_document.is_not(None))) if document]
+
+
 def trusted_issuers(session: Session) -> list[TrustedIssuer]:
     return list(session.scalars(select(TrustedIssuer).order_by(TrustedIssuer.name, TrustedIssuer.issuer_id)))
 
 
 def add(session: Session, *, issuer_id: str, name: str, url: str | None = None, actor: User | None = None,
-        source: str = "manual") -> TrustedIssuer:
+        source: str = "manual", did_document: bytes | None = None) -> TrustedIssuer:
     """Put an issuer on the trust list. Flushes; audited.
 
     :raise InvalidInput: the id, name or URL is malformed, or the id is this service's own.
@@ -80,6 +118,7 @@ def add(session: Session, *, issuer_id: str, name: str, url: str | None = None, 
     if issuer_id == issuer_did():
         raise InvalidInput("This service's own DID is always recognised; it is not put on the trust list.")
     entry = TrustedIssuer(issuer_id=issuer_id, name=_check_name(name), url=_check_url(url), source=source,
+                          did_document=check_did_document(issuer_id, did_document),
                           added_at=utcnow(), added_by_id=actor.id if actor is not None else None)
     try:
         with session.begin_nested():  # the unique id decides, also between concurrent requests

@@ -18,8 +18,9 @@ Create Date: 2026-12-04 23:00:00
 import hashlib
 import json
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision = '7c3d9e1f2a6b'
 down_revision = '5b1e7c2a9f40'
@@ -61,6 +62,8 @@ def upgrade():
     sa.Column('issuer_id', sa.String(length=2000), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('url', sa.String(length=2000), nullable=True),
+    sa.Column('did_document', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'),
+              nullable=True),
     sa.Column('source', sa.String(length=200), nullable=False),
     sa.Column('added_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('added_by_id', sa.Integer(), nullable=True),

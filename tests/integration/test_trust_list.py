@@ -145,3 +145,45 @@ def test_recognition_is_by_exact_id(app: Flask) -> None:
         for look_alike in ("did:web:partner.example%3a8443", "did:web:partner.example%3A8443:evil",
                            "https://partner.example:8443", "did:web:PARTNER.example%3A8443"):
             assert recognise(look_alike) is None, look_alike
+
+
+def test_a_trusted_did_web_partner_verifies_from_the_did_document_held_here(
+        app: Flask, runner: FlaskCliRunner, tmp_path: Path, client: Any) -> None:
+    """Nothing is fetched: a did:web partner's keys come from the DID document given with the trust entry."""
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    from issuer.credentials import eddsa_rdfc_2022
+    from issuer.credentials.loader import document_loader
+    from issuer.credentials.multikey import encode_ed25519_multikey
+    from issuer.models import utcnow
+
+    partner = "did:web:partner.example"
+    key = ed25519.Ed25519PrivateKey.generate()
+    method = f"{partner}#key-1"
+    document = {"@context": ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"],
+                "id": partner, "verificationMethod": [{"id": method, "type": "Multikey", "controller": partner,
+                                                         "publicKeyMultibase": encode_ed25519_multikey(key.public_key())}],
+                "assertionMethod": [method]}
+    credential = {
+        "@context": ["https://www.w3.org/ns/credentials/v2",
+                     "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"],
+        "id": "urn:uuid:7f1b3c9e-1111-4c2b-8d3e-2a5b6c7d8e9f", "type": ["VerifiableCredential", "OpenBadgeCredential"],
+        "issuer": partner, "name": "Partner award", "validFrom": "2026-01-01T00:00:00Z",
+        "credentialSubject": {"id": "did:example:someone", "type": ["AchievementSubject"], "achievement": {
+            "id": "https://partner.example/achievements/1", "type": ["Achievement"], "name": "Partner award",
+            "description": "Awarded by the partner.", "criteria": {"narrative": "Shown in practice."}}},
+    }
+    signed = eddsa_rdfc_2022.sign(credential, private_key=key, verification_method=method, created=utcnow(),
+                                  document_loader=document_loader)
+    before = client.post("/api/v1/verify", json=signed).get_json()
+    assert before["verified"] is False
+    path = tmp_path / "did.json"
+    path.write_text(json.dumps({**document, "id": "did:web:someone-else.example"}))
+    wrong = runner.invoke(args=["trust", "add", partner, "--name", "Partner Clinic", "--did-document", str(path)])
+    assert wrong.exit_code == 1 and f'whose "id" is {partner}' in wrong.output
+    path.write_text(json.dumps(document))
+    added = runner.invoke(args=["trust", "add", partner, "--name", "Partner Clinic", "--did-document", str(path)])
+    assert added.exit_code == 0, added.output
+    after = client.post("/api/v1/verify", json=signed).get_json()
+    assert after["verified"] is True, after
+    assert next(c for c in after["checks"] if c["check"] == "issuer")["message"].endswith("Partner Clinic")
