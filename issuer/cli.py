@@ -169,6 +169,10 @@ def keys_revoke(kid: str, reason: str) -> None:
     for credential in revoked.credentials:
         click.echo(f"{credential.id}\t{credential.therapist.email}\t{credential.level.label}\t"
                    f"{'superseded' if credential.superseded_at else credential.state}")
+    if revoked.documents:
+        kinds = sorted({d.kind for d in revoked.documents})
+        click.echo(f"Other documents signed by {key.kid} ({', '.join(kinds)}): {len(revoked.documents)}; they no "
+                   "longer verify and are not kept here: their holders ask for new ones.")
     if any(c.superseded_at is None and c.revoked_at is None for c in revoked.credentials):
         click.echo(f"Issue new copies with: issuer credentials reissue --signed-by {key.kid}")
 

@@ -26,7 +26,7 @@ from issuer.credentials import vc_jwt
 from issuer.errors import InvalidInput
 from issuer.identity import keystore
 from issuer.issuance import completion, notices, revocation
-from issuer.models import Credential, IssuerKey, StatusList, User, utcnow
+from issuer.models import Credential, IssuedDocument, IssuerKey, StatusList, User, utcnow
 from issuer.platform import audit
 from issuer.status_lists import lists as status_lists
 
@@ -68,6 +68,19 @@ def signed_by(session: Session, key: IssuerKey) -> list[Credential]:
     return list(session.scalars(select(Credential).where(Credential.id.in_(ids)).order_by(*order)))
 
 
+def documents_signed_by(session: Session, key: IssuerKey) -> list[IssuedDocument]:
+    """The other documents on record that ``key`` signed (CLRs, VC-API issuances). They are not kept, so they
+    cannot be signed again here: their holders ask for new ones. An Ed25519 key is recorded with each; an RSA key
+    signed the VC-JWTs issued while it was current."""
+    query = select(IssuedDocument).order_by(IssuedDocument.issued_at)
+    if key.algorithm == keystore.ED25519:
+        return list(session.scalars(query.where(IssuedDocument.key_id == key.kid)))
+    until = key.retired_at or key.revoked_at or utcnow()
+    return list(session.scalars(query.where(IssuedDocument.jwt_digest.is_not(None),
+                                            IssuedDocument.issued_at >= key.created_at,
+                                            IssuedDocument.issued_at <= until)))
+
+
 def lists_signed_by(session: Session, kid: str) -> list[StatusList]:
     return [s for s in session.scalars(select(StatusList).order_by(StatusList.id)) if list_kid(s) == kid]
 
@@ -87,6 +100,8 @@ class RevokedKey:
     key: IssuerKey
     replacement: IssuerKey | None
     credentials: list[Credential]
+    #: CLRs and VC-API issuances it signed (``documents_signed_by``).
+    documents: list[IssuedDocument]
     #: Status lists the key had signed, signed again with the current key.
     lists: list[StatusList]
 
@@ -99,7 +114,7 @@ def revoke_key(session: Session, kid: str, *, reason: str, actor: User | None = 
     revoked = keystore.revoke(session, kid, reason=reason, actor=actor)
     lists = _resign_lists(session, revoked.key.kid)
     return RevokedKey(key=revoked.key, replacement=revoked.replacement, credentials=signed_by(session, revoked.key),
-                      lists=lists)
+                      documents=documents_signed_by(session, revoked.key), lists=lists)
 
 
 @dataclass(frozen=True)

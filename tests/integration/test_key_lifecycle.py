@@ -322,3 +322,26 @@ def test_the_keys_page_shows_revoked_keys_and_revokes_with_a_reason(app: Flask, 
     assert kids(app)[keystore.RSA] != kid
     [event] = audit_events(app, "keys.revoked")
     assert event.actor_id == people["admin"]
+
+
+def test_revoking_a_retired_key_changes_a_cached_answer(app: Flask, runner, people: dict[str, int]) -> None:
+    credential_id = issue(app, people, 0)
+    old = kids(app)[keystore.ED25519]
+    runner.invoke(args=["keys", "rotate"])
+    with app.app_context():
+        document = json.loads(db.session.get(Credential, credential_id).document)
+        assert verifier.verify_any(db.session, document).verified  # answered once, and cached
+        assert verifier.verify_any(db.session, document).verified
+    assert runner.invoke(args=["keys", "revoke", old, "--reason", "Compromised"]).exit_code == 0
+    with app.app_context():
+        assert not verifier.verify_any(db.session, document).verified
+
+
+def test_revoke_counts_the_clrs_the_key_signed(app: Flask, runner, people: dict[str, int]) -> None:
+    issue(app, people, 0)
+    assert runner.invoke(args=["credentials", "clr", "ther@example.test"]).exit_code == 0
+    kid = kids(app)[keystore.ED25519]
+    runner.invoke(args=["keys", "rotate", "--algorithm", "Ed25519"])
+    assert runner.invoke(args=["credentials", "clr", "ther@example.test"]).exit_code == 0  # the new key
+    result = runner.invoke(args=["keys", "revoke", kid, "--reason", "Compromised"])
+    assert result.exit_code == 0 and f"Other documents signed by {kid} (clr): 1;" in result.output
