@@ -3,7 +3,8 @@
 Services flush; views never commit. ``init_app`` wraps every view once its blueprints are registered, so that:
 
 - a view that returns an answer below 400 to a request that may write (POST, PUT, PATCH, DELETE) gets one commit
-  for all its work, and the actions waiting for it (``issuer.platform.on_commit``) run after that commit;
+  for all its work, if it wrote anything, and the actions waiting for it (``issuer.platform.on_commit``) run
+  after that commit;
 - an exception, an answer of 400 or more, or a safe method (GET, HEAD, OPTIONS) rolls back: reads never write,
   and nothing is half-written;
 - a commit that fails is an answer with the right status, through the usual error handlers: a lock or
@@ -22,7 +23,8 @@ from functools import wraps
 from typing import Any
 
 from flask import Flask, g, request
-from sqlalchemy import exc
+from sqlalchemy import TextClause, event, exc
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 from issuer.errors import Conflict, IssuerError
 from issuer.extensions import db
@@ -89,6 +91,34 @@ def commit() -> None:
         raise
 
 
+#: ``session.info`` key: the session's transaction has written (flushed changes, or ran INSERT, UPDATE, DELETE).
+_WROTE = "issuer.wrote"
+
+
+@event.listens_for(Session, "after_flush")
+def _flushed(session: Session, flush_context: Any) -> None:
+    session.info[_WROTE] = True
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _executed(state: ORMExecuteState) -> None:
+    statement = state.statement
+    if state.is_insert or state.is_update or state.is_delete or (
+            isinstance(statement, TextClause) and not statement.text.lstrip().upper().startswith("SELECT")):
+        state.session.info[_WROTE] = True
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _ended(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_WROTE, None)
+
+
+def wrote() -> bool:
+    """Whether the request's transaction has written anything so far."""
+    return bool(db.session.info.get(_WROTE))
+
+
 def in_transaction(view: Callable[..., Any], app: Flask) -> Callable[..., Any]:
     """``view`` with the request boundary around it (see the module's docstring)."""
 
@@ -104,10 +134,12 @@ def in_transaction(view: Callable[..., Any], app: Flask) -> Callable[..., Any]:
             raise
         status = response.status_code
         if request.method in SAFE_METHODS:
+            if wrote():  # a bug: say so, and keep nothing
+                log.error("%s %s wrote to the database; rolled back", request.method, request.path)
             db.session.rollback()
-        elif status < 400 or (status < 500 and g.get(_KEEP)):
+        elif wrote() and (status < 400 or (status < 500 and g.get(_KEEP))):
             commit()
-        else:
+        else:  # nothing to keep (a verification only reads: no COMMIT either), or an error answer
             db.session.rollback()
         return response
 
