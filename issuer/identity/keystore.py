@@ -182,7 +182,8 @@ def revoke(session: Session, kid: str, *, reason: str, actor: User | None = None
 #: ``session.info`` key: the current key of each algorithm, read once per transaction (signing a credential
 #: needs both; a rotation in the same transaction drops it).
 _CURRENT = "issuer.current_keys"
-_CURRENT_KEYS = select(IssuerKey).where(IssuerKey.retired_at.is_(None), IssuerKey.revoked_at.is_(None)).order_by(IssuerKey.created_at, IssuerKey.id)
+_CURRENT_KEYS = (select(IssuerKey).where(IssuerKey.retired_at.is_(None), IssuerKey.revoked_at.is_(None))
+                 .order_by(IssuerKey.created_at, IssuerKey.id))
 
 
 def current_key(session: Session, algorithm: str) -> IssuerKey:

@@ -161,12 +161,13 @@ def reissue(session: Session, kid: str, *, actor: User | None = None) -> Reissue
 
 def _reissue_one(session: Session, old: Credential, *, key: IssuerKey, reason: str, actor: User | None) -> Credential:
     now = utcnow()
-    original = json.loads(old.document)
+    original: dict[str, Any] = json.loads(old.document)
     original.pop("proof", None)
     new_id = uuid.uuid4()
 
     def build(status: list[dict[str, Any]]) -> dict[str, Any]:
-        document = copy.deepcopy(original)  # same keys in the same order: only the id and the status change
+        # the same keys in the same order: only the id and the status change
+        document: dict[str, Any] = copy.deepcopy(original)
         document["id"] = completion.credential_url(new_id)
         document["credentialStatus"] = status[0]
         return document
