@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import functools
 import io
-import json
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from issuer.accounts import api_tokens
 from issuer.badges import bake_png, bake_svg
@@ -27,7 +26,7 @@ from issuer.extensions import db
 from issuer.models import Credential, Framework, User
 from tests.conftest import SEED_FRAMEWORK, AuthActions
 from tests.integration.test_obapi import bearer, get_tokens
-from tests.integration.test_oid4vci import PRE_AUTH, offer_from_page, path_of
+from tests.integration.test_oid4vci import PRE_AUTH, offer_from_page
 
 #: Tables a refused request may still write: rate-limit windows, sign-in attempts, a token's last use.
 BOOKKEEPING = {"rate_windows", "login_attempts", "api_tokens", "alembic_version"}
@@ -182,12 +181,12 @@ CASES: list[tuple[str, Callable[[World], Any], str, str, str | None]] = [
     ("verify-form-pasted", verify_form("credential"), "name", "/credentialSubject", None),
     ("verify-form-file", verify_form("file"), "name", "/credentialSubject", None),
     ("ob-upload", ob_upload, "name", "/credentialSubject", "ob"),
-    ("ob-profile", lambda w: post_json(f"{OB_API}/profile", '{"type": ["Profile"], "name": "A", "name": "B"}',
-                                       lambda w2: w2.ob_token(), method="put")(w), "name", "/", "ob"),
+    ("ob-profile", post_json(f"{OB_API}/profile", '{"type": ["Profile"], "name": "A", "name": "B"}',
+                             World.ob_token, method="put"), "name", "/", "ob"),
     ("oauth-register", post_json("/oauth/register", REGISTRATION), "redirect_uris", "/", None),
-    ("oid4vci-credential", lambda w: post_json(
+    ("oid4vci-credential", post_json(
         "/oid4vci/credential", '{"credential_configuration_id": "OpenBadgeCredential_ldp_vc", '
-        '"credential_configuration_id": "OpenBadgeCredential_jwt_vc_json"}', lambda w2: w2.oid4vci_token())(w),
+        '"credential_configuration_id": "OpenBadgeCredential_jwt_vc_json"}', World.oid4vci_token),
      "credential_configuration_id", "/", "oid4vci"),
     ("framework-upload", framework_upload, "schemaVersion", "/", "admin"),
 ]
