@@ -397,7 +397,9 @@ def credentials_clr(therapist_email: str, as_jwt: bool) -> None:
     try:
         therapist = directory.get_user_by_email(db.session, therapist_email)
         signed = clr.signed_clr(db.session, therapist, now=utcnow())
+        db.session.commit()
     except IssuerError as error:
+        db.session.rollback()
         fail(error)
         return
     click.echo(signed.jwt if as_jwt else signed.document_text)
@@ -412,13 +414,17 @@ def trust_group() -> None:
 @click.argument("issuer_id")
 @click.option("--name", required=True, help="The name pages show for this issuer.")
 @click.option("--url", default=None, help="The issuer's web site.")
+@click.option("--did-document", "did_document", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None,
+              help="The issuer's DID document (did.json), for a did:web issuer: keys are never fetched.")
 @with_appcontext
-def trust_add(issuer_id: str, name: str, url: str | None) -> None:
+def trust_add(issuer_id: str, name: str, url: str | None, did_document: Path | None) -> None:
     """Recognise ISSUER_ID (a DID or https URL, exactly as its credentials carry it)."""
     from issuer.verification import trust
 
     try:
-        entry = trust.add(db.session, issuer_id=issuer_id, name=name, url=url)
+        document = did_document.read_bytes()[:trust.MAX_DID_DOCUMENT_BYTES + 1] if did_document else None
+        entry = trust.add(db.session, issuer_id=issuer_id, name=name, url=url, did_document=document)
         db.session.commit()
     except IssuerError as error:
         db.session.rollback()

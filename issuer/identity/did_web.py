@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -32,6 +33,8 @@ def _key_material(rows: list[IssuerKey]) -> dict[str, Any]:
     return {k.kid: (k.public_multibase if k.algorithm == keystore.ED25519 else k.public_jwk) for k in rows}
 
 
-def resolver(session: Session) -> Any:
-    """Keys this verifier trusts: did:key by decoding, and our own did:web from our own key store."""
-    return dids.KeyResolver(known_documents=[did_document(session)])
+def resolver(session: Session, others: Iterable[Mapping[str, Any]] = ()) -> Any:
+    """Keys this verifier trusts: did:key by decoding, our own did:web from our own key store, and the DID documents
+    ``others`` (held for trusted issuers: nothing is fetched)."""
+    own = did_document(session)
+    return dids.KeyResolver(known_documents=[own, *(d for d in others if d.get("id") != own["id"])])

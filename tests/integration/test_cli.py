@@ -79,6 +79,7 @@ def test_verify_command_exit_codes(app: Flask, tmp_path: Path) -> None:
     assert ok_jwt.exit_code == 0, ok_jwt.output
     bad = runner.invoke(args=["verify", str(tmp_path / "bad.json")])
     assert bad.exit_code == 1
-    assert any(c["check"] == "proof" and c["ok"] is False for c in json.loads(bad.output)["checks"])
+    assert any(c["check"] == "issuer" and c["ok"] is False and c["message"].startswith("Not issued by this service")
+               for c in json.loads(bad.output)["checks"])
     junk = runner.invoke(args=["verify", str(tmp_path / "junk.txt")])
     assert junk.exit_code == 2
