@@ -191,7 +191,12 @@ def _parse_since(raw: str | None) -> dt.datetime | None:
     except ValueError:
         raise ObApiError(400, "'since' must be an ISO 8601 date-time (YYYY-MM-DDThh:mm:ss)",
                          minor="invalid_query_parameter") from None
-    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:  # an offset that takes year 1 or year 9999 out of range: the edge it went past
+        return dt.datetime.min.replace(tzinfo=dt.UTC) if value.year == 1 else dt.datetime.max.replace(tzinfo=dt.UTC)
 
 
 def paging(args: Any) -> tuple[int | None, int, dt.datetime | None]:

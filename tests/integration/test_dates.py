@@ -114,3 +114,31 @@ def test_a_tampered_credential_of_ours_with_edge_dates_is_refused_not_a_5xx(
         status, body, verified = post(client, endpoint, document)
         assert status in (200, 400), (endpoint, body[:800])
         assert verified is False, (endpoint, body[:800])
+
+
+EDGE_TIMES = ["0001-01-01T00:00:00Z", "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59Z", "9999-12-31T23:59:59-01:00"]
+
+
+@pytest.mark.parametrize("when", EDGE_TIMES)
+def test_edge_dates_with_offsets_are_answered_not_a_5xx(
+        client: FlaskClient, sign: Any, when: str) -> None:
+    """An offset that moves a year-1 or year-9999 time outside the years datetime can hold, in UTC."""
+    for fmt in ("ldp", "jwt"):
+        credential = sign(when, None, fmt)
+        for endpoint in ("/api/v1/verify", "/credentials/verify", "/verify"):
+            status, body, verified = post(client, endpoint, credential)
+            assert status in (200, 400), (endpoint, fmt, body[:800])
+            assert verified is when.startswith("0001"), (endpoint, fmt, body[:1500])
+
+
+@pytest.mark.parametrize("when", EDGE_TIMES)
+def test_ob_api_since_at_the_year_edges_is_answered_not_a_5xx(
+        client: FlaskClient, auth: Any, people: dict[str, int], issued: uuid.UUID, when: str) -> None:
+    from tests.integration.test_obapi import bearer, get_tokens
+
+    _, tokens = get_tokens(client, auth)
+    response = client.get("/ims/ob/v3p0/credentials", query_string={"since": when},
+                          headers=bearer(tokens["access_token"]))
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    expected = 1 if when.startswith("0001") else 0  # everything is after year 1; nothing after year 9999
+    assert len(response.get_json()["credential"]) == expected
