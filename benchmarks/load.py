@@ -93,7 +93,7 @@ def free_port() -> int:
 
 def cli(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
     result = subprocess.run([str(VENV_BIN / "issuer"), *args], cwd=ROOT, env=env, input=stdin or "",
-                            capture_output=True, text=True, timeout=300)
+                            capture_output=True, text=True, timeout=300, check=False)
     if result.returncode != 0:
         raise RuntimeError(f"issuer {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     return result.stdout.strip()
@@ -212,16 +212,16 @@ def parse_wrk(output: str) -> dict[str, Any]:
     if m:
         result["requests"] = int(m.group(1))
         result["seconds"] = _ms(m.group(2), m.group(3)) / 1000
-    for pct, value, unit in re.findall(r"^\s+(50|75|90|99)%\s+([\d.]+)(us|ms|s|m)\s*$", output, re.M):
+    for pct, value, unit in re.findall(r"^\s+(50|75|90|99)%\s+([\d.]+)(us|ms|s|m)\s*$", output, re.MULTILINE):
         result[f"p{pct}_ms"] = round(_ms(value, unit), 2)
     m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
     result["socket_errors"] = sum(int(g) for g in m.groups()) if m else 0
     m = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     result["non_2xx"] = int(m.group(1)) if m else 0
-    statuses = {code: int(n) for code, n in re.findall(r"^status (\d+) (\d+)$", output, re.M)}
+    statuses = {code: int(n) for code, n in re.findall(r"^status (\d+) (\d+)$", output, re.MULTILINE)}
     if statuses:
         result["statuses"] = dict(sorted(statuses.items()))
-    m = re.search(r"^exhausted (\d+)$", output, re.M)
+    m = re.search(r"^exhausted (\d+)$", output, re.MULTILINE)
     if m:
         result["exhausted"] = int(m.group(1))
     return result
@@ -238,7 +238,7 @@ def run_wrk(url: str, *, connections: int, duration: float, script: Path | None 
     if script_args:
         cmd += ["--", *[a.replace("{threads}", str(threads)) for a in script_args]]
     proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **(env or {})},
-                          timeout=duration + 120)
+                          timeout=duration + 120, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"wrk failed ({proc.returncode}): {proc.stderr}\n{proc.stdout}")
     return proc.stdout, parse_wrk(proc.stdout)
@@ -294,7 +294,7 @@ def summarize_profile(path: Path, top: int = 25) -> list[tuple[str, float, float
     interesting = [r for r in rows if not any(p in r[0] for p in plumbing)]
     interesting.sort(key=lambda r: -r[1])
     by_self = sorted(rows, key=lambda r: -r[2])[:8]
-    return interesting[:top] + [("-- top self time --", 0.0, 0.0)] + by_self
+    return [*interesting[:top], ("-- top self time --", 0.0, 0.0), *by_self]
 
 
 def print_profile(name: str, rows: list[tuple[str, float, float]]) -> None:
@@ -311,7 +311,7 @@ def print_profile(name: str, rows: list[tuple[str, float, float]]) -> None:
 
 # --------------------------------------------------------------------------- main
 
-def main() -> int:
+def main() -> int:  # noqa: PLR0912, PLR0915 (the run, step by step: set up, seed, each scenario, verdicts, clean up)
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=float, default=15, help="seconds per measured wrk run (default 15)")
     parser.add_argument("--connections", type=int, default=64, help="connections for the read scenarios (default 64)")
@@ -351,7 +351,7 @@ def main() -> int:
     created_db = False
     results: dict[str, Any] = {}
 
-    def on_signal(signum: int, frame: Any) -> None:
+    def on_signal(_signum: int, _frame: Any) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_signal)
@@ -398,7 +398,7 @@ def main() -> int:
         log(f"credential {credential_id} ({len(credential_text)} bytes), status list {list_url}")
 
         def scenario(name: str, url: str, connections: int, script: Path | None = None,
-                     script_args: list[str] | None = None, warm_args: list[str] | None = None,
+                     script_args: list[str] | None = None, *, warm_args: list[str] | None = None,
                      wrk_env: dict[str, str] | None = None) -> dict[str, Any]:
             if args.warmup > 0:
                 run_wrk(url, connections=connections, duration=args.warmup, script=script,
@@ -440,7 +440,10 @@ def main() -> int:
             issue["issuances_per_s"] = round(created / issue["seconds"], 2) if issue.get("seconds") else 0.0
             if issue.get("exhausted"):
                 log(f"  WARNING: the {len(paths) - warm_count} issuance targets ran out; raise --max-issue-rate")
-            log(f"  issuances (201 only): {created} in {issue.get('seconds', 0):.1f}s = {issue['issuances_per_s']:.1f}/s")
+            log(
+                f"  issuances (201 only): {created} in {issue.get('seconds', 0):.1f}s"
+                f" = {issue['issuances_per_s']:.1f}/s"
+            )
 
         many = issued_credential_ids(set(cli_ids)) if "verify_many" in only else []
         if many:
@@ -449,8 +452,11 @@ def main() -> int:
             verify_many = scenario("verify_many", base, args.connections, WRK_DIR / "paths.lua",
                                    [str(many_file), "GET", "cycle", "{threads}"])
             verify_many["distinct_credentials"] = len(many)
-            log(f"  verify_many cycled over {len(many)} distinct credentials "
-                f"({verify_many.get('requests', 0) / max(1, len(many)):.1f} requests per credential in the measured run)")
+            log(
+                f"  verify_many cycled over {len(many)} distinct credentials "
+                f"({verify_many.get('requests', 0) / max(1, len(many)):.1f} requests per credential"
+                " in the measured run)"
+            )
 
         verdicts = {}
         for name in ("verify_page", "verify_api", "verify_many"):
@@ -467,14 +473,15 @@ def main() -> int:
             "duration_s": args.duration, "connections": args.connections,
             "issue_connections": args.issue_connections, "workers": args.workers, "cpus": os.cpu_count(),
             "postgres": ADMIN_URL.rsplit("@", 1)[-1],
-            "scenarios": {name: {k: v for k, v in r.items()} for name, r in results.items()},
+            "scenarios": {name: dict(r) for name, r in results.items()},
             "targets": TARGETS, "verdicts": verdicts,
         }
         print(json.dumps(summary, sort_keys=True), flush=True)
-        return 0
     except KeyboardInterrupt:
         log("interrupted")
         return 130
+    else:
+        return 0
     finally:
         stop_gunicorn(gunicorn)
         if created_db:

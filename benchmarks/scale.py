@@ -9,7 +9,8 @@ On a throw-away PostgreSQL database (dropped at the end, also on failure) this
    (every statement of every level met), level completions, credentials and their two status
    entries, until the database holds 1,000 credentials;
 3. measures, median of --repeat runs, each with its own commit:
-     issue       ``issuance_completion.complete_level`` for a fresh (therapist, level), in ``app.test_request_context()``
+     issue       ``issuance_completion.complete_level`` for a fresh (therapist, level),
+                 in ``app.test_request_context()``
      verify      ``verifier.verify_stored`` on a credential issued in step 3 (cold: the process's
                  verification-result cache, if the app has one, is cleared first; warm: right after)
      revoke      ``revocation.change(action="revoke")`` on a seeded credential (flips a bit, re-signs the list)
@@ -107,8 +108,8 @@ class Seeder:
     def _list_for(self, purpose: str, now: Any) -> tuple[int, int, set[int]]:
         from sqlalchemy import insert
 
-        from issuer.status_lists import lists as status_lists
         from issuer.models import StatusList
+        from issuer.status_lists import lists as status_lists
 
         current = self.lists.get(purpose)
         if current is None or len(current[2]) >= current[1] * FILL:
@@ -124,8 +125,17 @@ class Seeder:
         from sqlalchemy import insert, update
 
         from issuer.accounts import directory
-        from issuer.models import (Assignment, Credential, LevelCompletion, Role, StatementMark, StatusEntry,
-                                   StatusList, User, utcnow)
+        from issuer.models import (
+            Assignment,
+            Credential,
+            LevelCompletion,
+            Role,
+            StatementMark,
+            StatusEntry,
+            StatusList,
+            User,
+            utcnow,
+        )
 
         s, now = self.s, utcnow()
         if self.password_hash is None:
@@ -152,7 +162,7 @@ class Seeder:
         completion_ids = list(s.scalars(insert(LevelCompletion).returning(LevelCompletion.id,
                                                                           sort_by_parameter_order=True), completions))
         credentials, entries = [], []
-        for completion, completion_id in zip(completions, completion_ids):
+        for completion, completion_id in zip(completions, completion_ids, strict=True):
             credential_id = uuid.uuid4()
             from issuer.credentials.digest import document_digest
 
@@ -188,7 +198,7 @@ def credential_count(session: Any) -> int:
     return int(session.scalar(select(func.count()).select_from(Credential)) or 0)
 
 
-def seed_until(app: Any, seeder: Seeder, target: int) -> float:
+def seed_until(seeder: Seeder, target: int) -> float:
     from issuer.extensions import db
 
     t0 = time.monotonic()
@@ -218,11 +228,11 @@ def clear_verify_caches() -> bool:
     return True
 
 
-def measure(app: Any, seeder: Seeder, repeat: int) -> dict[str, Any]:
+def measure(app: Any, seeder: Seeder, repeat: int) -> dict[str, Any]:  # noqa: PLR0915 (each measure, in turn)
     from sqlalchemy import select
 
-    from issuer.issuance import completion as issuance_completion
     from issuer.extensions import db
+    from issuer.issuance import completion as issuance_completion
     from issuer.issuance import revocation
     from issuer.models import Credential, User
     from issuer.verification import verifier
@@ -288,42 +298,52 @@ def measure(app: Any, seeder: Seeder, repeat: int) -> dict[str, Any]:
             "all_issued_verified": all(verified)}
 
 
-def explain(app: Any, seeder: Seeder) -> dict[str, str]:
+def explain(seeder: Seeder) -> dict[str, str]:
     from sqlalchemy import func, insert, select, text
     from sqlalchemy.dialects import postgresql
 
-    from issuer.learning import record_book
-    from issuer.issuance import signing
     from issuer.extensions import db
+    from issuer.issuance import signing
+    from issuer.learning import record_book
     from issuer.models import Credential, LevelCompletion, StatusEntry, StatusList, User
 
     s = db.session
     sample = s.scalars(select(Credential).order_by(func.random()).limit(1)).one()
     therapist = s.get(User, sample.therapist_id)
     entry = s.scalars(select(StatusEntry).filter_by(credential_id=sample.id, purpose="revocation")).one()
-    newest = (select(func.max(record_book.StatementMark.id)).where(record_book.StatementMark.therapist_id == therapist.id)
-              .group_by(record_book.StatementMark.statement_id))
+    newest = (
+        select(func.max(record_book.StatementMark.id))
+        .where(record_book.StatementMark.therapist_id == therapist.id)
+        .group_by(record_book.StatementMark.statement_id)
+    )
     queries: dict[str, Any] = {
-        # issuance_completion.complete_level: "already issued?" (unique (therapist_id, level_id))
-        "credential by therapist+level": select(Credential).filter_by(therapist_id=therapist.id,
-                                                                      level_id=sample.level_id),
+        # the "already issued?" query of issuance_completion.complete_level, on unique (therapist_id, level_id)
+        "credential by therapist+level": select(Credential).filter_by(
+            therapist_id=therapist.id, level_id=sample.level_id
+        ),
         # record_book.latest_marks (issuance, record pages)
-        "latest marks of a therapist": select(record_book.StatementMark).where(record_book.StatementMark.id.in_(newest)),
+        "latest marks of a therapist": select(record_book.StatementMark).where(
+            record_book.StatementMark.id.in_(newest)
+        ),
         # status_lists.set_bit / status_check._own_suspension_entry (revocation, every verification)
-        "status entry by credential+purpose": select(StatusEntry).filter_by(credential_id=sample.id,
-                                                                            purpose="suspension"),
+        "status entry by credential+purpose": select(StatusEntry).filter_by(
+            credential_id=sample.id, purpose="suspension"
+        ),
         # status_lists.allocate claims random indexes: INSERT … ON CONFLICT on the unique (list_id, index)
         "status entry by list+index": select(StatusEntry).filter_by(list_id=entry.list_id, index=entry.index),
         # status_lists._current_lists (every issuance): the newest list of each purpose
-        "current status lists": select(StatusList).where(StatusList.id.in_(
-            select(func.max(StatusList.id)).group_by(StatusList.purpose))),
+        "current status lists": select(StatusList).where(
+            StatusList.id.in_(select(func.max(StatusList.id)).group_by(StatusList.purpose))
+        ),
         # verifier.verify_issued / IssuedVerification.unchanged (every verification page, cached or not)
         "issued credential state": signing._ISSUED_STATE.params(credential_id=sample.id),
         # verifier._answer / Answer.unchanged (every POST /api/v1/verify, cached or not)
         "state of keys and lists": signing._CURRENT_STATE.params(
-            public_ids=[row for row in s.scalars(select(StatusList.public_id).limit(2))]),
-        "completion by therapist+level": select(LevelCompletion).filter_by(therapist_id=therapist.id,
-                                                                           level_id=sample.level_id),
+            public_ids=list(s.scalars(select(StatusList.public_id).limit(2)))
+        ),
+        "completion by therapist+level": select(LevelCompletion).filter_by(
+            therapist_id=therapist.id, level_id=sample.level_id
+        ),
         # verify page and revocation: credential by primary key
         "credential by id": select(Credential).filter_by(id=sample.id),
     }
@@ -351,7 +371,7 @@ def explain(app: Any, seeder: Seeder) -> dict[str, str]:
     return plans
 
 
-def main() -> int:
+def main() -> int:  # noqa: PLR0915 (the run, step by step: database, seed, measure, explain, clean up)
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=100_000, help="credentials at the large size (default 100000)")
     parser.add_argument("--small", type=int, default=1000, help="credentials at the small size (default 1000)")
@@ -372,14 +392,14 @@ def main() -> int:
         created = True
         log(f"database {dbname}")
         result = subprocess.run([str(VENV_BIN / "issuer"), "init"], cwd=ROOT, env={**os.environ}, capture_output=True,
-                                text=True, timeout=300)
+                                text=True, timeout=300, check=False)
         if result.returncode != 0:
             raise RuntimeError(f"issuer init failed:\n{result.stdout}\n{result.stderr}")
 
         from issuer import create_app
         from issuer.accounts import assignments, directory
-        from issuer.issuance import completion as issuance_completion
         from issuer.extensions import db
+        from issuer.issuance import completion as issuance_completion
         from issuer.models import User
 
         app = create_app()
@@ -403,27 +423,35 @@ def main() -> int:
                 record_book.mark_statement(s, supervisor=supervisor, therapist=therapist, statement=st,
                                        observed_on=utcnow().date(), note="Template.")
             with app.test_request_context():
-                template = issuance_completion.complete_level(s, supervisor=supervisor, therapist=therapist, level=levels[0])
+                template = issuance_completion.complete_level(
+                    s, supervisor=supervisor, therapist=therapist, level=levels[0]
+                )
                 s.commit()
             seeder = Seeder(s, s.get(User, supervisor.id), template)
 
             figures: dict[str, Any] = {"n": args.n, "small": args.small, "repeat": args.repeat}
-            took = seed_until(app, seeder, args.small)
+            took = seed_until(seeder, args.small)
             log(f"seeded {credential_count(s)} credentials in {took:.1f}s")
             small = measure(app, seeder, args.repeat)
             log(f"at {small['credentials']:>7} credentials: " + fmt(small))
-            took = seed_until(app, seeder, args.n)
+            took = seed_until(seeder, args.n)
             log(f"seeded {credential_count(s)} credentials in {took:.1f}s")
             large = measure(app, seeder, args.repeat)
             log(f"at {large['credentials']:>7} credentials: " + fmt(large))
             ratios = {op: round(large[op]["median_ms"] / small[op]["median_ms"], 2)
                       for op in ("issue", "verify_cold", "verify_warm", "revoke")}
             log("ratio large/small (median): " + ", ".join(f"{op} {r:.2f}×" for op, r in ratios.items()))
-            sizes = dict(s.execute(__import__("sqlalchemy").text(
-                "SELECT relname, pg_size_pretty(pg_total_relation_size(oid)) FROM pg_class "
-                "WHERE relname IN ('credentials','status_entries','statement_marks','level_completions','users')")).all())
+            sizes = dict(
+                s.execute(
+                    __import__("sqlalchemy").text(
+                        "SELECT relname, pg_size_pretty(pg_total_relation_size(oid)) FROM pg_class "
+                        "WHERE relname IN "
+                        "('credentials','status_entries','statement_marks','level_completions','users')"
+                    )
+                ).all()
+            )
             log(f"table sizes: {sizes}")
-            plans = explain(app, seeder)
+            plans = explain(seeder)
             for name, plan in plans.items():
                 log(f"\n-- EXPLAIN {name}" if name != "indexes" else "\n-- indexes")
                 log(plan)

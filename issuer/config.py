@@ -46,8 +46,9 @@ def load_settings(instance_path: str) -> dict[str, Any]:
         "ISSUER_SMTP_PASSWORD": os.environ.get("ISSUER_SMTP_PASSWORD"),
         "ISSUER_SMTP_STARTTLS": os.environ.get("ISSUER_SMTP_STARTTLS", "true").lower() != "false",
         "ISSUER_OUTBOX_DIR": os.environ.get("ISSUER_OUTBOX_DIR", str(instance / "outbox")),
-        "MAX_CONTENT_LENGTH": int(os.environ.get("ISSUER_MAX_UPLOAD_BYTES", 5 * 1024 * 1024)),
-        # No pool_pre_ping: issuer.platform.database pings only connections that sat idle (a round trip saved per request).
+        "MAX_CONTENT_LENGTH": int(os.environ.get("ISSUER_MAX_UPLOAD_BYTES", str(5 * 1024 * 1024))),
+        # No pool_pre_ping: issuer.platform.database pings only connections that sat idle (a round trip saved
+        # per request).
         "SQLALCHEMY_ENGINE_OPTIONS": {},
         # How many reverse proxies in front set X-Forwarded-For/-Proto (0: trust none, the default).
         "ISSUER_TRUSTED_PROXIES": int(os.environ.get("ISSUER_TRUSTED_PROXIES", "0")),

@@ -9,6 +9,7 @@ reaches a client.
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
@@ -106,11 +107,11 @@ def register_error_handlers(app: Flask) -> None:
         code = (error.name or "error").lower().replace(" ", "_")
         response = error_response(status, code, error.description or error.name)
         valid_methods = getattr(error, "valid_methods", None)
-        if status == 405 and valid_methods:
+        if status == HTTPStatus.METHOD_NOT_ALLOWED and valid_methods:
             response.headers["Allow"] = ", ".join(valid_methods)
         return response
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        log.error("unhandled error on %s %s", request.method, request.path, exc_info=error)
         return error_response(500, "internal_error", "Something went wrong on our side. It has been logged.")

@@ -59,10 +59,13 @@ def _is_credential_chunk(kind: bytes, data: bytes) -> bool:
     return kind == b"iTXt" and data.partition(b"\0")[0] == KEYWORD
 
 
+_ITXT_FLAGS = 2  # after the keyword's NUL: the compression flag and the compression method, one byte each
+
+
 def _itxt_text(data: bytes, *, max_credential_bytes: int) -> str:
     """The text of an ``openbadgecredential`` iTXt chunk (PNG 11.3.4.5), uncompressed only."""
     rest = data[len(KEYWORD) + 1 :]
-    if len(rest) < 2:
+    if len(rest) < _ITXT_FLAGS:
         raise BakingError("the openbadgecredential chunk is truncated")
     if rest[0] != 0:
         raise BakingError("the openbadgecredential chunk is compressed, which OB 3.0 forbids")

@@ -161,11 +161,14 @@ def _font(px: float) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     return ImageFont.load_default(size=max(1, round(px)))
 
 
+_MIN_TEXT_PX = 8  # text is not shrunk below this size: it would no longer be legible
+
+
 def _draw_text(draw: ImageDraw.ImageDraw, k: float, y: float, text: str, *, px: float, width: float,
                fill: str, bold: bool) -> None:
     """Centred text, shrunk until it fits ``width`` in this font (the PNG can measure, unlike the SVG)."""
     font = _font(px * k)
-    while px > 8 and draw.textlength(text, font=font) > width * k:
+    while px > _MIN_TEXT_PX and draw.textlength(text, font=font) > width * k:
         px -= 1
         font = _font(px * k)
     # The bundled font has no bold face: a thin stroke in the same colour stands in for one.

@@ -51,7 +51,7 @@ def encode_chunk(kind: bytes, data: bytes) -> bytes:
     return _HEADER.pack(len(data), kind) + data + _CRC.pack(crc32(kind, data))
 
 
-def read_chunks(png: bytes, *, max_bytes: int) -> list[Chunk]:
+def read_chunks(png: bytes, *, max_bytes: int) -> list[Chunk]:  # noqa: PLR0912 (one check per rule of PNG 5.3, in order)
     """Every chunk from ``IHDR`` to ``IEND``, each with a checked CRC.
 
     Bytes after ``IEND`` are ignored (and so dropped by a re-bake).

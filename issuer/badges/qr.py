@@ -71,14 +71,18 @@ def qr_svg(url: str, *, title: str | None = None, size_px: int = DEFAULT_SIZE_PX
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + qr_svg_inline(url, title=title, size_px=size_px)
 
 
+#: The largest ``box_size`` ``qr_png`` accepts: a bound on the size of the image it draws.
+MAX_BOX_SIZE = 50
+
+
 def qr_png(url: str, *, box_size: int = 8) -> bytes:
     """A black-on-white PNG encoding ``url``, ``box_size`` pixels per module.
 
     Raises:
         ValueError: ``box_size`` is not between 1 and 50.
     """
-    if not 1 <= box_size <= 50:
-        raise ValueError(f"box_size must be between 1 and 50, not {box_size}")
+    if not 1 <= box_size <= MAX_BOX_SIZE:
+        raise ValueError(f"box_size must be between 1 and {MAX_BOX_SIZE}, not {box_size}")
     image = _code(url, box_size).make_image(fill_color="black", back_color="white")
     out = io.BytesIO()
     image.save(out)

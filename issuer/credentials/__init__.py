@@ -36,11 +36,11 @@ from issuer.credentials.eddsa_rdfc_2022 import (
 from issuer.credentials.errors import (
     CanonicalizationError,
     CredentialError,
+    JSONInputError,
     KeyFileError,
     KeyFormatError,
     KeyResolutionError,
     ProofError,
-    JSONInputError,
     SigningError,
     TooComplexError,
     UndefinedTermError,

@@ -10,14 +10,14 @@ aware ``datetime``): comparisons keep their meaning, nothing raises.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from issuer.credentials.vc_jwt import parse_datetime
 
 #: The first and last instants an aware ``datetime`` can hold, in UTC.
-EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
-LATEST = datetime.max.replace(tzinfo=timezone.utc)
+EARLIEST = datetime.min.replace(tzinfo=UTC)
+LATEST = datetime.max.replace(tzinfo=UTC)
 
 
 def shift(moment: datetime, delta: timedelta) -> datetime:
@@ -27,7 +27,7 @@ def shift(moment: datetime, delta: timedelta) -> datetime:
     fits, in UTC when it was clamped.
     """
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     try:
         return moment + delta
     except OverflowError:

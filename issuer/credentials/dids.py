@@ -153,12 +153,14 @@ class KeyResolver:
             controller's document is not known.
     """
 
-    def __init__(self, known_documents: Iterable[Mapping[str, Any]] = (), *, allow_fragment_shortcut: bool = True) -> None:
+    def __init__(
+        self, known_documents: Iterable[Mapping[str, Any]] = (), *, allow_fragment_shortcut: bool = True
+    ) -> None:
         self._documents: dict[str, Mapping[str, Any]] = {}
         for document in known_documents:
             document_id = document.get("id")
             if not isinstance(document_id, str):
-                raise ValueError("a known DID document needs a string id")
+                raise ValueError("a known DID document needs a string id")  # noqa: TRY004 (bad data, not a bad type)
             self._documents[document_id] = document
         self._allow_fragment_shortcut = allow_fragment_shortcut
 
@@ -199,11 +201,12 @@ class KeyResolver:
 
     def _from_document(self, document: Mapping[str, Any], method_id: str) -> ResolvedKey:
         document_id = str(document["id"])
-        candidates: list[Mapping[str, Any]] = []
+        candidates: list[Mapping[str, Any]] = [
+            method
+            for method in _as_list(document.get("verificationMethod"))
+            if isinstance(method, Mapping) and _absolute(str(method.get("id", "")), document_id) == method_id
+        ]
         relationships: set[str] = set()
-        for method in _as_list(document.get("verificationMethod")):
-            if isinstance(method, Mapping) and _absolute(str(method.get("id", "")), document_id) == method_id:
-                candidates.append(method)
         for relationship in VERIFICATION_RELATIONSHIPS:
             for entry in _as_list(document.get(relationship)):
                 if isinstance(entry, str) and _absolute(entry, document_id) == method_id:
@@ -215,13 +218,15 @@ class KeyResolver:
             raise KeyResolutionError(f"the DID document of {document_id} has no verification method {method_id!r}")
         method = candidates[0]
         controller = method.get("controller", document_id)
+        if "publicKeyMultibase" not in method and "publicKeyJwk" not in method:
+            raise KeyResolutionError(
+                f"verification method {method_id!r}: it has neither publicKeyMultibase nor publicKeyJwk"
+            )
         try:
             if "publicKeyMultibase" in method:
                 key: PublicKey = decode_ed25519_multikey(method["publicKeyMultibase"])
-            elif "publicKeyJwk" in method:
-                key = public_key_from_jwk(method["publicKeyJwk"])
             else:
-                raise KeyFormatError("it has neither publicKeyMultibase nor publicKeyJwk")
+                key = public_key_from_jwk(method["publicKeyJwk"])
         except KeyFormatError as error:
             raise KeyResolutionError(f"verification method {method_id!r}: {error}") from None
         return ResolvedKey(method_id, str(controller), key, "document", frozenset(relationships))

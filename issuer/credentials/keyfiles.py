@@ -25,7 +25,7 @@ __all__ = ["KeyFileError", "generate_ed25519", "generate_rsa", "load_private_key
 RSA_PUBLIC_EXPONENT = 65537
 MIN_RSA_BITS = 2048
 MAX_KEY_FILE_BYTES = 64 * 1024
-_PEM = re.compile(rb"-----BEGIN ([A-Z ]+)-----\r?\n(.*?)-----END \1-----", re.S)
+_PEM = re.compile(rb"-----BEGIN ([A-Z ]+)-----\r?\n(.*?)-----END \1-----", re.DOTALL)
 
 
 def generate_ed25519() -> ed25519.Ed25519PrivateKey:
@@ -88,12 +88,17 @@ def write_private_key(path: str | os.PathLike[str], key: PrivateKey, *, passphra
         except FileExistsError:
             raise KeyFileError(target, "exists", "refusing to overwrite an existing key file") from None
     finally:
-        os.unlink(temporary)
+        Path(temporary).unlink()
     directory = os.open(target.parent, os.O_RDONLY)
     try:
         os.fsync(directory)
     finally:
         os.close(directory)
+
+
+_DER_SEQUENCE = 0x30  # the tag of a DER SEQUENCE
+_DER_LONG_LENGTH = 0x80  # a length byte with this bit set gives the number of length bytes that follow
+_DER_HEADER = 2  # the tag byte and the first length byte
 
 
 def _check_pem_structure(path: Path, data: bytes) -> str:
@@ -106,19 +111,21 @@ def _check_pem_structure(path: Path, data: bytes) -> str:
     except ValueError:
         raise KeyFileError(path, "corrupt", "the PEM body is not valid base64") from None
     # DER SEQUENCE: 0x30, then a short or long length that must cover exactly the rest.
-    if len(der) < 2 or der[0] != 0x30:
+    if len(der) < _DER_HEADER or der[0] != _DER_SEQUENCE:
         raise KeyFileError(path, "corrupt", "the PEM body is not a DER SEQUENCE")
-    if der[1] < 0x80:
-        header, length = 2, der[1]
+    if der[1] < _DER_LONG_LENGTH:
+        header, length = _DER_HEADER, der[1]
     else:
         size = der[1] & 0x7F
-        header, length = 2 + size, int.from_bytes(der[2 : 2 + size], "big")
+        header, length = _DER_HEADER + size, int.from_bytes(der[_DER_HEADER : _DER_HEADER + size], "big")
     if header + length != len(der):
         raise KeyFileError(path, "corrupt", "the DER structure is truncated or has trailing bytes")
     return match.group(1).decode("ascii")
 
 
-def load_private_key(path: str | os.PathLike[str], *, passphrase: bytes | str | None) -> PrivateKey:
+def load_private_key(  # noqa: PLR0912 (one branch per refusal, in the order the docstring lists them)
+    path: str | os.PathLike[str], *, passphrase: bytes | str | None
+) -> PrivateKey:
     """Load an Ed25519 or RSA private key from a PKCS#8 PEM file, refusing anything unsafe.
 
     Checks, in order: the path exists, is not a symlink, is a regular file, is not

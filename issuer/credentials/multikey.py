@@ -9,7 +9,7 @@ any other multicodec header MUST be rejected. The secret-key form uses header
 from __future__ import annotations
 
 import base64
-from typing import Any, Union
+from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
@@ -17,12 +17,14 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from issuer.credentials.base58 import b58decode, b58encode
 from issuer.credentials.errors import KeyFormatError
 
-PublicKey = Union[ed25519.Ed25519PublicKey, rsa.RSAPublicKey]
-PrivateKey = Union[ed25519.Ed25519PrivateKey, rsa.RSAPrivateKey]
+PublicKey = ed25519.Ed25519PublicKey | rsa.RSAPublicKey
+PrivateKey = ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey
 
 ED25519_PUB_HEADER = b"\xed\x01"  # multicodec ed25519-pub (varint 0xed)
 ED25519_PRIV_HEADER = b"\x80\x26"  # multicodec ed25519-priv (varint 0x1300)
 MULTIBASE_BASE58BTC = "z"
+ED25519_KEY_BYTES = 32  # a raw Ed25519 public key or seed
+HEADERED_KEY_BYTES = len(ED25519_PUB_HEADER) + ED25519_KEY_BYTES  # the two-byte multicodec header, then the key
 DID_KEY_PREFIX = "did:key:"
 
 
@@ -40,7 +42,7 @@ def encode_ed25519_multikey(public_key: ed25519.Ed25519PublicKey | bytes) -> str
         The multibase string.
     """
     raw = public_key if isinstance(public_key, bytes) else _raw_public(public_key)
-    if len(raw) != 32:
+    if len(raw) != ED25519_KEY_BYTES:
         raise KeyFormatError(f"an Ed25519 public key is 32 bytes, got {len(raw)}")
     return MULTIBASE_BASE58BTC + b58encode(ED25519_PUB_HEADER + raw)
 
@@ -56,7 +58,7 @@ def decode_ed25519_multikey(value: str) -> ed25519.Ed25519PublicKey:
     data = b58decode(value[1:])
     if data[:2] != ED25519_PUB_HEADER:
         raise KeyFormatError(f"multikey header {data[:2].hex()!r} is not ed25519-pub (ed01)")
-    if len(data) != 34:
+    if len(data) != HEADERED_KEY_BYTES:
         raise KeyFormatError(f"ed25519-pub multikey must hold 32 key bytes, got {len(data) - 2}")
     return ed25519.Ed25519PublicKey.from_public_bytes(data[2:])
 
@@ -70,7 +72,7 @@ def decode_ed25519_secret_multikey(value: str) -> ed25519.Ed25519PrivateKey:
     if not value.startswith(MULTIBASE_BASE58BTC):
         raise KeyFormatError("secretKeyMultibase must start with 'z' (base58btc)")
     data = b58decode(value[1:])
-    if data[:2] != ED25519_PRIV_HEADER or len(data) != 34:
+    if data[:2] != ED25519_PRIV_HEADER or len(data) != HEADERED_KEY_BYTES:
         raise KeyFormatError("not an ed25519-priv multikey (header 8026 + 32-byte seed)")
     return ed25519.Ed25519PrivateKey.from_private_bytes(data[2:])
 

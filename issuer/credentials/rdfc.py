@@ -70,6 +70,7 @@ MAX_RDFC_WORK = 100_000
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 _RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
 _CANONICAL_PREFIX = "_:c14n"
+_TRIPLE_TERMS = 3  # subject, predicate, object
 _REFUSED = "RDFC-1.0 canonicalization refused: "
 
 
@@ -251,7 +252,7 @@ def _quads(dataset: Dataset) -> list[Quad] | None:
         else:
             graph = graph_name if graph_name.startswith("_:") else f"<{graph_name}>"
         for triple in triples:
-            if len(triple) != 3:  # a "name" entry, or a malformed triple: pyld decides
+            if len(triple) != _TRIPLE_TERMS:  # a "name" entry, or a malformed triple: pyld decides
                 return None
             try:
                 subject = _resource(triple["subject"])
@@ -293,7 +294,8 @@ def _labels_if_distinct(quads: list[Quad]) -> dict[str, str] | None:
         sharing[digest] = sharing.get(digest, 0) + 1
         hashes[label] = digest
     if len(sharing) == len(hashes):
-        return {label: f"{_CANONICAL_PREFIX}{index}" for index, label in enumerate(sorted(hashes, key=hashes.__getitem__))}
+        ordered = sorted(hashes, key=hashes.__getitem__)
+        return {label: f"{_CANONICAL_PREFIX}{index}" for index, label in enumerate(ordered)}
     alike = sum(count for count in sharing.values() if count > 1)
     if alike > MAX_ALIKE_BLANK_NODES:
         raise _too_complex(
@@ -311,11 +313,11 @@ def _first_degree_hash(label: str, quads: list[Quad]) -> str:
     Unicode fails the same way.
     """
     lines = []
-    for subject, predicate, obj, graph in quads:
-        subject = "_:a" if subject == label else "_:z" if subject[0] == "_" else subject
-        obj = "_:a" if obj == label else "_:z" if obj[0] == "_" else obj
-        if graph:
-            graph = "_:a" if graph == label else "_:z" if graph[0] == "_" else graph
+    for quad_subject, predicate, quad_object, quad_graph in quads:
+        subject = "_:a" if quad_subject == label else "_:z" if quad_subject[0] == "_" else quad_subject
+        obj = "_:a" if quad_object == label else "_:z" if quad_object[0] == "_" else quad_object
+        if quad_graph:
+            graph = "_:a" if quad_graph == label else "_:z" if quad_graph[0] == "_" else quad_graph
             lines.append(f"{subject} {predicate} {obj} {graph} .\n")
         else:
             lines.append(f"{subject} {predicate} {obj} .\n")

@@ -133,5 +133,8 @@ def _most_specific(error: Any) -> Any:
         best = deepest
 
 
+_MAX_MESSAGE = 300  # characters of a schema error kept in a message: enough to place it, short enough to read
+
+
 def _shorten(message: str) -> str:
-    return message if len(message) <= 300 else message[:297] + "..."
+    return message if len(message) <= _MAX_MESSAGE else message[: _MAX_MESSAGE - 3] + "..."

@@ -162,7 +162,7 @@ class Bitstring:
         byte, mask = self._position(index)
         return bool(self._bytes[byte] & mask)
 
-    def set(self, index: int, value: bool) -> None:
+    def set(self, index: int, value: bool) -> None:  # noqa: FBT001 (the bit to store, as in a bit array's set)
         """Set (``True``) or clear (``False``) the status at ``index``.
 
         Raises:
@@ -210,10 +210,14 @@ class Bitstring:
         """
         # §2.2 encodedList MUST be Multibase base64url with no padding: prefix "u" (upper-case "U" is the padded form).
         if not isinstance(encoded, str) or not encoded.startswith("u"):
-            raise StatusListError(MALFORMED_VALUE_ERROR, "encodedList must be a multibase base64url string starting with 'u'")
+            raise StatusListError(
+                MALFORMED_VALUE_ERROR, "encodedList must be a multibase base64url string starting with 'u'"
+            )
         body = encoded[1:]
         if len(body) > (max_compressed * 4 + 2) // 3:  # refuse before decoding anything
-            raise StatusListError(MALFORMED_VALUE_ERROR, f"encodedList is larger than {max_compressed} compressed bytes")
+            raise StatusListError(
+                MALFORMED_VALUE_ERROR, f"encodedList is larger than {max_compressed} compressed bytes"
+            )
         if not _BASE64URL_NO_PAD.fullmatch(body) or len(body) % 4 == 1:
             raise StatusListError(MALFORMED_VALUE_ERROR, "encodedList is not base64url without padding")
         try:
@@ -226,8 +230,10 @@ class Bitstring:
 
 def _check_length(length: int) -> None:
     if length < MIN_LIST_LENGTH or length % 8:
-        raise StatusListError(STATUS_LIST_LENGTH_ERROR,
-                              f"the list has {length} entries; at least {MIN_LIST_LENGTH}, in whole bytes, are required")
+        raise StatusListError(
+            STATUS_LIST_LENGTH_ERROR,
+            f"the list has {length} entries; at least {MIN_LIST_LENGTH}, in whole bytes, are required",
+        )
 
 
 def _gunzip(compressed: bytes, *, limit: int) -> bytes:
@@ -466,8 +472,10 @@ def check_entry(
     # §3.2 step 5: the entry's purpose must equal one of the list's (a list MAY carry several, §2.2).
     list_purposes = _as_list(subject.get("statusPurpose"))
     if purpose not in [p for p in list_purposes if isinstance(p, str)]:
-        raise StatusListError(STATUS_VERIFICATION_ERROR,
-                              f"the entry's statusPurpose {purpose!r} does not match the list's {subject.get('statusPurpose')!r}")
+        raise StatusListError(
+            STATUS_VERIFICATION_ERROR,
+            f"the entry's statusPurpose {purpose!r} does not match the list's {subject.get('statusPurpose')!r}",
+        )
     # §3.2 steps 6-9: expand, then refuse a list shorter than minimumNumberOfEntries (statusSize is 1 here).
     encoded = subject.get("encodedList")
     if not isinstance(encoded, str):
@@ -485,8 +493,10 @@ def _entry_index(raw: Any, *, allow_integer: bool) -> int:
     if allow_integer and isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
         return raw
     if not isinstance(raw, str) or not _DECIMAL.fullmatch(raw):
-        raise StatusListError(MALFORMED_VALUE_ERROR,
-                              f"statusListIndex must be a non-negative integer written in base 10 as a string, not {raw!r}")
+        raise StatusListError(
+            MALFORMED_VALUE_ERROR,
+            f"statusListIndex must be a non-negative integer written in base 10 as a string, not {raw!r}",
+        )
     digits = raw.lstrip("0") or "0"
     if len(digits) > len(str(MAX_LIST_LENGTH)):
         # "arbitrary size", but past any list we would expand; also keeps int() clear of Python's 4300-digit limit.
@@ -507,7 +517,7 @@ def _entry_messages(entry: Mapping[str, Any]) -> tuple[str, str]:
         return "unset", "set"  # §2.1 statusMessage: the defaults for 0 and 1
     # §2.1 statusMessage: an array of 2**statusSize objects, each with a "0x…" status and a message string.
     messages = entry["statusMessage"]
-    if not isinstance(messages, list) or len(messages) != 2:
+    if not isinstance(messages, list) or len(messages) != 2**size:
         raise StatusListError(MALFORMED_VALUE_ERROR, "statusMessage must be an array of 2 entries for statusSize 1")
     by_status: dict[int, str] = {}
     for item in messages:

@@ -15,7 +15,7 @@ class TrustedIssuer(Base):
     __tablename__ = "trusted_issuers"
     # Ids never come back (SQLite too), so (count, highest id) changes with every change to the list: cached
     # verification answers rest on it. An entry is never edited in place: a new name is a new row.
-    __table_args__ = {"sqlite_autoincrement": True}
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: The issuer id exactly as credentials carry it (a DID or URL); compared by exact string equality.

@@ -1,12 +1,12 @@
 """initial schema
 
 Revision ID: d69f09fb5ce0
-Revises: 
+Revises:
 Create Date: 2026-11-28 08:52:11.107799
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy import Text  # autogenerate renders JSONB(astext_type=Text())
 from sqlalchemy.dialects import postgresql
 

@@ -10,8 +10,8 @@ Revises: d69f09fb5ce0
 Create Date: 2026-11-28 10:30:00
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = '5b1e7c2a9f40'
 down_revision = 'd69f09fb5ce0'

@@ -1,4 +1,5 @@
-"""tests/vectors holds exact copies of published vectors: each file listed in SOURCES.md with its sha256, none unlisted."""
+"""tests/vectors holds exact copies of published vectors: each file listed in SOURCES.md with its sha256, none
+unlisted."""
 
 from __future__ import annotations
 

@@ -48,7 +48,8 @@ def test_long_names_are_shortened_on_the_badge_but_not_in_the_title() -> None:
     name = "Extraordinarily Advanced Practitioner"
     root = ElementTree.fromstring(badge_svg(level_name=name, level_number=4, framework_name=FRAMEWORK))
     shown = next(root.iter(f"{SVG}text")).text
-    assert len(shown) <= 20 and shown.endswith("\u2026")
+    assert len(shown) <= 20
+    assert shown.endswith("\u2026")
     assert root.find(f"{SVG}title").text.startswith(name)
 
 
@@ -102,4 +103,6 @@ def test_png_size_is_bounded() -> None:
 def test_many_levels_still_fit() -> None:
     root = ElementTree.fromstring(badge_svg(level_name="Step 9", level_number=9, framework_name="F", levels_total=12))
     xs = [float(c.get("cx")) for c in root.iter(f"{SVG}circle")]
-    assert len(xs) == 12 and min(xs) >= 256 - 90 and max(xs) <= 256 + 90
+    assert len(xs) == 12
+    assert min(xs) >= 256 - 90
+    assert max(xs) <= 256 + 90

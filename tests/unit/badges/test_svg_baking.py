@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from badge_support import AWKWARD_JSON, JWS, SAMPLES
 from defusedxml import ElementTree
 
+from badge_support import AWKWARD_JSON, JWS, SAMPLES
 from issuer.badges import BakingError, badge_svg, bake_svg, unbake_svg
 
 OB = "https://purl.imsglobal.org/ob/v3p0"
@@ -28,7 +28,9 @@ def test_reads_1edtechs_json_sample() -> None:
 def test_reads_1edtechs_jwt_sample() -> None:
     text = unbake_svg((SAMPLES / "simple-jwt.svg").read_bytes())
     header, payload, signature = text.split(".")
-    assert header.startswith("eyJ") and payload and signature
+    assert header.startswith("eyJ")
+    assert payload
+    assert signature
 
 
 @pytest.mark.parametrize(("credential", "jws"), [(AWKWARD_JSON, False), (JWS, True)])
@@ -48,14 +50,19 @@ def test_json_goes_in_cdata_directly_after_the_svg_start_tag(plain_svg: str) -> 
     root = ElementTree.fromstring(baked)
     assert root.tag == f"{{{SVG}}}svg"
     first = root[0]
-    assert first.tag == CREDENTIAL and first.get("verify") is None and first.text == AWKWARD_JSON
+    assert first.tag == CREDENTIAL
+    assert first.get("verify") is None
+    assert first.text == AWKWARD_JSON
     assert root.find(f".//{{{SVG}}}script") is None
 
 
 def test_jws_goes_in_the_verify_attribute_of_an_empty_element(plain_svg: str) -> None:
     root = ElementTree.fromstring(bake_svg(plain_svg, JWS, jws=True))
     first = root[0]
-    assert first.tag == CREDENTIAL and first.get("verify") == JWS and not first.text and len(first) == 0
+    assert first.tag == CREDENTIAL
+    assert first.get("verify") == JWS
+    assert not first.text
+    assert len(first) == 0
 
 
 def test_rebaking_replaces_the_element(plain_svg: str) -> None:

@@ -68,7 +68,10 @@ def level_achievement(issuer_profile: dict[str, Any]) -> dict[str, Any]:
     statements = level["statements"]
     assert len(statements) == 10
     names = [text.split(" — ", 1)[0] for text in statements]
-    lines = "\n".join(f"{i}. [{n}]({BASE_URL}/achievements/s{i}): {t}" for i, (n, t) in enumerate(zip(names, statements), 1))
+    lines = "\n".join(
+        f"{i}. [{n}]({BASE_URL}/achievements/s{i}): {t}"
+        for i, (n, t) in enumerate(zip(names, statements, strict=True), 1)
+    )
     return {
         "id": f"{BASE_URL}/achievements/emerging",
         "type": ["Achievement"],
@@ -97,7 +100,7 @@ def level_achievement(issuer_profile: dict[str, Any]) -> dict[str, Any]:
                 "targetCode": f"{occupation['soc']}-EME-{i:02d}",
                 "targetType": "ceasn:Competency",
             }
-            for i, (n, t) in enumerate(zip(names, statements), 1)
+            for i, (n, t) in enumerate(zip(names, statements, strict=True), 1)
         ],
         "creator": {"id": ISSUER_DID, "type": ["Profile"], "name": "Example Music Therapy Institute"},
         "humanCode": f"{occupation['soc']}-EMERGING",

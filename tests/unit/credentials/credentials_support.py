@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ EXAMPLES_V2 = "https://www.w3.org/ns/credentials/examples/v2"
 
 ISSUER_DID = "did:web:issuer.example.org"
 BASE_URL = "https://issuer.example.org"
-NOW = datetime(2026, 5, 20, 9, 30, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 5, 20, 9, 30, 0, tzinfo=UTC)
 
 
 def load_json(path: Path) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import hashlib
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -30,7 +30,9 @@ MakeCredential = Callable[..., dict[str, Any]]
 
 @pytest.fixture
 def signed(make_credential: MakeCredential, ed_key: Any) -> dict[str, Any]:
-    return sign(make_credential(), private_key=ed_key, verification_method=VM, created=NOW, document_loader=document_loader)
+    return sign(
+        make_credential(), private_key=ed_key, verification_method=VM, created=NOW, document_loader=document_loader
+    )
 
 
 def _verify(document: Any, resolver: KeyResolver, **kwargs: Any) -> Any:
@@ -67,7 +69,9 @@ def test_built_credential_has_the_ob3_shape(make_credential: MakeCredential) -> 
         {"id": ACHIEVEMENT_CREDENTIAL_SCHEMA, "type": "1EdTechJsonSchemaValidator2019"}
     ]
     assert credential["validFrom"] == "2026-05-19T09:30:00Z"
-    assert "proof" not in credential and "credentialStatus" not in credential and "result" not in subject
+    assert "proof" not in credential
+    assert "credentialStatus" not in credential
+    assert "result" not in subject
     assert validate(credential) == []
 
 
@@ -77,7 +81,7 @@ def test_dates_are_utc_without_microseconds_and_naive_dates_are_refused(make_cre
     assert credential["validFrom"] == credential["awardedDate"] == "2026-01-02T01:04:05Z"
     assert "validUntil" not in credential
     with pytest.raises(ValueError, match="time zone"):
-        make_credential(valid_from=datetime(2026, 1, 1))
+        make_credential(valid_from=datetime(2026, 1, 1))  # noqa: DTZ001 (naive on purpose: refused)
 
 
 @pytest.mark.parametrize("bad_id", ["42", "urn:uuid:not-a-uuid", "ftp://example.org/x", ""])
@@ -101,7 +105,9 @@ def test_one_credential_status_is_an_object_more_are_refused(make_credential: Ma
         make_credential(credential_status=[entry, {**entry, "statusPurpose": "suspension"}])
 
 
-def test_builder_shares_nothing_with_its_arguments(make_credential: MakeCredential, level_achievement: dict[str, Any]) -> None:
+def test_builder_shares_nothing_with_its_arguments(
+    make_credential: MakeCredential, level_achievement: dict[str, Any]
+) -> None:
     credential = make_credential()
     credential["credentialSubject"]["achievement"]["alignment"].clear()
     assert len(level_achievement["alignment"]) == 11
@@ -112,14 +118,16 @@ def test_our_credential_signs_verifies_and_passes_the_schema(signed: dict[str, A
     assert signed["proof"][0]["proofValue"].startswith("z")
     result = _verify(signed, resolver)
     assert result.verified, result.errors
-    assert result.issuer_known and result.warnings == []
+    assert result.issuer_known
+    assert result.warnings == []
     assert "achievementcredential" in result.check("schema").message  # type: ignore[union-attr]
     assert result.credential == signed
 
 
 def test_signing_twice_makes_a_proof_set(signed: dict[str, Any], ed_key: Any, resolver: KeyResolver) -> None:
     again = sign(signed, private_key=ed_key, verification_method=VM, created=NOW, document_loader=document_loader)
-    assert len(again["proof"]) == 2 and again["proof"][0] == signed["proof"][0]
+    assert len(again["proof"]) == 2
+    assert again["proof"][0] == signed["proof"][0]
     assert _verify(again, resolver).verified
 
 
@@ -131,7 +139,7 @@ def _set(document: dict[str, Any], path: tuple[Any, ...], value: Any) -> None:
 
 
 @pytest.mark.parametrize(
-    "path, value",
+    ("path", "value"),
     [
         (("name",), "Music Therapists: Advanced"),
         (("id",), "urn:uuid:00000000-0000-4000-8000-000000000000"),
@@ -156,7 +164,7 @@ def test_changing_any_signed_field_fails_the_proof(
 
 
 @pytest.mark.parametrize(
-    "member, value, words",
+    ("member", "value", "words"),
     [
         ("proofValue", None, "signature does not match"),
         ("verificationMethod", "did:web:issuer.example.org#rsa-1", "Ed25519 public key"),
@@ -182,17 +190,34 @@ def test_changing_the_proof_fails_naming_why(
 
 
 @pytest.mark.parametrize(
-    "context, words",
+    ("context", "words"),
     [
-        (["https://www.w3.org/ns/credentials/v2", "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"],
-         "1EdTechJsonSchemaValidator2019"),
-        (["https://www.w3.org/ns/credentials/v2", "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.2.json",
-          "https://purl.imsglobal.org/spec/ob/v3p0/extensions.json"], "'awardedDate'"),
-        (["https://www.w3.org/ns/credentials/v2", "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
-          "https://purl.imsglobal.org/spec/ob/v3p0/extensions.json", "https://evil.example/ctx.jsonld"], "evil.example"),
+        (
+            ["https://www.w3.org/ns/credentials/v2", "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"],
+            "1EdTechJsonSchemaValidator2019",
+        ),
+        (
+            [
+                "https://www.w3.org/ns/credentials/v2",
+                "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.2.json",
+                "https://purl.imsglobal.org/spec/ob/v3p0/extensions.json",
+            ],
+            "'awardedDate'",
+        ),
+        (
+            [
+                "https://www.w3.org/ns/credentials/v2",
+                "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
+                "https://purl.imsglobal.org/spec/ob/v3p0/extensions.json",
+                "https://evil.example/ctx.jsonld",
+            ],
+            "evil.example",
+        ),
     ],
 )
-def test_changing_the_context_fails(signed: dict[str, Any], resolver: KeyResolver, context: list[str], words: str) -> None:
+def test_changing_the_context_fails(
+    signed: dict[str, Any], resolver: KeyResolver, context: list[str], words: str
+) -> None:
     tampered = {**signed, "@context": context}
     result = _verify(tampered, resolver)
     assert not result.verified
@@ -234,7 +259,9 @@ def test_a_retired_key_still_in_the_did_document_verifies(make_credential: MakeC
     assert "no verification method" in _verify(old, KeyResolver([dropped])).check("proof").message  # type: ignore[union-attr]
 
 
-def test_unknown_context_fails_with_sockets_blocked(make_credential: MakeCredential, ed_key: Any, resolver: KeyResolver) -> None:
+def test_unknown_context_fails_with_sockets_blocked(
+    make_credential: MakeCredential, ed_key: Any, resolver: KeyResolver
+) -> None:
     credential = make_credential()
     credential["@context"] = [*credential["@context"], "https://w3id.org/citizenship/v4rc1"]
     result = _verify(credential, resolver)
@@ -242,11 +269,15 @@ def test_unknown_context_fails_with_sockets_blocked(make_credential: MakeCredent
 
 
 def test_expired_and_not_yet_valid_with_clock_skew(signed: dict[str, Any], resolver: KeyResolver) -> None:
-    valid_from = datetime(2026, 5, 19, 9, 30, tzinfo=timezone.utc)
+    valid_from = datetime(2026, 5, 19, 9, 30, tzinfo=UTC)
     valid_until = NOW + timedelta(days=365)
-    assert verify(signed, document_loader=document_loader, resolver=resolver, now=valid_from - timedelta(minutes=4)).verified
+    assert verify(
+        signed, document_loader=document_loader, resolver=resolver, now=valid_from - timedelta(minutes=4)
+    ).verified
     early = verify(signed, document_loader=document_loader, resolver=resolver, now=valid_from - timedelta(minutes=6))
     assert "not yet valid" in early.check("validity").message  # type: ignore[union-attr]
     late = verify(signed, document_loader=document_loader, resolver=resolver, now=valid_until + timedelta(minutes=6))
     assert "expired" in late.check("validity").message  # type: ignore[union-attr]
-    assert verify(signed, document_loader=document_loader, resolver=resolver, now=valid_until + timedelta(minutes=4)).verified
+    assert verify(
+        signed, document_loader=document_loader, resolver=resolver, now=valid_until + timedelta(minutes=4)
+    ).verified

@@ -21,7 +21,7 @@ from issuer.credentials import (
 
 
 @pytest.mark.parametrize(
-    "url, did",
+    ("url", "did"),
     [
         ("http://127.0.0.1:5000", "did:web:127.0.0.1%3A5000"),
         ("https://example.org", "did:web:example.org"),
@@ -36,7 +36,7 @@ def test_did_web_from_base_url(url: str, did: str) -> None:
 
 @pytest.mark.parametrize("url", ["ftp://example.org", "example.org", "https://example.org/?q=1", "https:///path"])
 def test_did_web_refuses_non_http_urls(url: str) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="did:web"):
         did_web_from_base_url(url)
 
 
@@ -57,7 +57,11 @@ def test_did_document_lists_every_key_under_assertion_method(ed_key: Any, rsa_ke
     }
     assert document["verificationMethod"][2]["type"] == "JsonWebKey"
     assert document["verificationMethod"][2]["publicKeyJwk"] == public_jwk(rsa_key.public_key())
-    assert document["assertionMethod"] == ["did:web:example.org#ed-2", "did:web:example.org#ed-1", "did:web:example.org#rsa-1"]
+    assert document["assertionMethod"] == [
+        "did:web:example.org#ed-2",
+        "did:web:example.org#ed-1",
+        "did:web:example.org#rsa-1",
+    ]
     ed_only = did_document("did:web:example.org", {"ed-1": encode_ed25519_multikey(retired.public_key())})
     assert ed_only["@context"] == ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"]
 
@@ -82,16 +86,20 @@ def test_resolver_uses_known_documents_did_key_and_the_fragment_shortcut(ed_key:
     document = did_document("did:web:example.org", {"ed-1": ed_key.public_key()})
     resolver = KeyResolver([document])
     known = resolver.resolve("did:web:example.org#ed-1")
-    assert known.source == "document" and known.controller == "did:web:example.org"
-    assert known.public_key == ed_key.public_key() and "assertionMethod" in known.relationships
+    assert known.source == "document"
+    assert known.controller == "did:web:example.org"
+    assert known.public_key == ed_key.public_key()
+    assert "assertionMethod" in known.relationships
 
     other = generate_ed25519().public_key()
     by_did_key = resolver.resolve(did_key_verification_method(other))
-    assert by_did_key.source == "did:key" and by_did_key.public_key == other
+    assert by_did_key.source == "did:key"
+    assert by_did_key.public_key == other
 
     multikey = encode_ed25519_multikey(other)
     shortcut = resolver.resolve(f"https://issuer.example/1#{multikey}")
-    assert shortcut.source == "fragment" and shortcut.controller == "https://issuer.example/1"
+    assert shortcut.source == "fragment"
+    assert shortcut.controller == "https://issuer.example/1"
     # a known document is authoritative: no shortcut around it
     with pytest.raises(KeyResolutionError, match="no verification method"):
         resolver.resolve(f"did:web:example.org#{multikey}")

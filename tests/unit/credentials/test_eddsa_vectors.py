@@ -16,8 +16,8 @@ from issuer.credentials import (
     b58decode,
     b58encode,
     canonical_document,
-    canonicalize,
     canonical_proof_configuration,
+    canonicalize,
     decode_ed25519_multikey,
     document_loader,
     hash_data,
@@ -86,7 +86,8 @@ def test_w3c_resigning_reproduces_signed_vector_byte_for_byte(
         created=w3c_config["created"],
         document_loader=examples_loader,
     )
-    assert isinstance(signed["proof"], list) and len(signed["proof"]) == 1
+    assert isinstance(signed["proof"], list)
+    assert len(signed["proof"]) == 1
     # The vector uses the compacted single-proof form; we always emit an array.
     as_vector = {**signed, "proof": signed["proof"][0]}
     expected_text = (STEPS / "signedDataInt.json").read_text()
@@ -103,7 +104,7 @@ def test_w3c_signed_vector_verifies_and_a_changed_byte_does_not(examples_loader:
         verify_proof(signed, signed["proof"], public_key=public, document_loader=examples_loader)
 
 
-@pytest.mark.parametrize("kind, folder", [("ob3", "obv3p0"), ("clr2", "clrv2p0")])
+@pytest.mark.parametrize(("kind", "folder"), [("ob3", "obv3p0"), ("clr2", "clrv2p0")])
 def test_1edtech_ldp_vector_steps_and_resigning(
     kind: str, folder: str, published_key: ed25519.Ed25519PrivateKey
 ) -> None:

@@ -23,7 +23,7 @@ def test_json_is_read_as_json() -> None:
 
 
 @pytest.mark.parametrize(
-    "text, key, where",
+    ('text', 'key', 'where'),
     [
         ('{"a": 1, "a": 2}', "a", "/"),
         ('{"x": [{"a": {"b": 1, "b": 2}}]}', "b", "/x/0/a"),
@@ -50,7 +50,8 @@ def test_deeply_nested_arrays_are_refused() -> None:
 def test_the_depth_limit_is_exact() -> None:
     assert loads("[" * MAX_DEPTH + "]" * MAX_DEPTH) is not None
     error = _refusal('{"a":' * (MAX_DEPTH + 1) + "1" + "}" * (MAX_DEPTH + 1))
-    assert error.reason == "too_deep" and "(at /a/a/" in str(error)
+    assert error.reason == "too_deep"
+    assert "(at /a/a/" in str(error)
     assert loads("[[[1]]]", max_depth=3) == [[[1]]]
     assert _refusal("[[[[1]]]]", max_depth=3).reason == "too_deep"
 
@@ -71,10 +72,13 @@ def test_an_overlong_integer_is_refused() -> None:
     assert _refusal("[" + "9" * 5000 + "]").reason == "number_too_long"
 
 
-@pytest.mark.parametrize("data", [b"x" * (MAX_BYTES + 1), "x" * (MAX_BYTES + 1), '"' + "\u00e9" * (MAX_BYTES // 2) + '"'])
+@pytest.mark.parametrize(
+    "data", [b"x" * (MAX_BYTES + 1), "x" * (MAX_BYTES + 1), '"' + "\u00e9" * (MAX_BYTES // 2) + '"']
+)
 def test_oversize_input_is_refused_before_parsing(data: bytes | str) -> None:
     error = _refusal(data)
-    assert error.reason == "too_large" and f"{MAX_BYTES:,} bytes" in str(error)
+    assert error.reason == "too_large"
+    assert f"{MAX_BYTES:,} bytes" in str(error)
 
 
 def test_a_smaller_size_limit_can_be_asked_for() -> None:
@@ -83,7 +87,7 @@ def test_a_smaller_size_limit_can_be_asked_for() -> None:
 
 
 @pytest.mark.parametrize(
-    "data, reason",
+    ('data', 'reason'),
     [
         (b"\xff\xfe[]", "not_utf8"),
         ("{", "malformed"),

@@ -22,7 +22,8 @@ def _reason(path: Path, passphrase: bytes | str | None = None) -> str:
 def test_generated_keys_have_the_expected_types_and_sizes() -> None:
     assert isinstance(generate_ed25519(), ed25519.Ed25519PrivateKey)
     key = generate_rsa()
-    assert isinstance(key, rsa.RSAPrivateKey) and key.key_size == 3072
+    assert isinstance(key, rsa.RSAPrivateKey)
+    assert key.key_size == 3072
     with pytest.raises(ValueError, match="2048"):
         generate_rsa(1024)
 
@@ -32,7 +33,7 @@ def test_written_key_is_0600_pkcs8_and_loads_back(tmp_path: Path, passphrase: by
     key = generate_ed25519()
     path = tmp_path / "ed.pem"
     write_private_key(path, key, passphrase=passphrase)
-    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
     text = path.read_text()
     assert ("ENCRYPTED PRIVATE KEY" in text) == bool(passphrase)
     assert "BEGIN PRIVATE KEY" in text or "BEGIN ENCRYPTED PRIVATE KEY" in text

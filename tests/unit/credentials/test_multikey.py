@@ -24,7 +24,7 @@ from issuer.credentials.multikey import decode_ed25519_secret_multikey
 
 
 @pytest.mark.parametrize(
-    "raw, text",
+    ("raw", "text"),
     [(b"", ""), (b"\0", "1"), (b"\0\0\x01", "112"), (b"hello world", "StV1DL6CwTryKyV"), (bytes([0xFF] * 4), "7YXq9G")],
 )
 def test_base58btc_known_values_round_trip(raw: bytes, text: str) -> None:
@@ -79,9 +79,12 @@ def test_public_jwk_for_ed25519_and_rsa_round_trips_and_has_no_private_members()
     ed = generate_ed25519().public_key()
     rsa_key = generate_rsa(2048).public_key()
     ed_jwk = public_jwk(ed, kid="k1")
-    assert ed_jwk["kty"] == "OKP" and ed_jwk["crv"] == "Ed25519" and ed_jwk["kid"] == "k1"
+    assert ed_jwk["kty"] == "OKP"
+    assert ed_jwk["crv"] == "Ed25519"
+    assert ed_jwk["kid"] == "k1"
     rsa_jwk = public_jwk(rsa_key)
-    assert rsa_jwk["kty"] == "RSA" and rsa_jwk["e"] == "AQAB"
+    assert rsa_jwk["kty"] == "RSA"
+    assert rsa_jwk["e"] == "AQAB"
     assert public_key_from_jwk(ed_jwk) == ed
     assert public_key_from_jwk(rsa_jwk) == rsa_key
     assert not {"d", "p", "q"} & (set(ed_jwk) | set(rsa_jwk))

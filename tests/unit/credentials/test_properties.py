@@ -8,17 +8,17 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from credentials_support import ISSUER_DID, NOW
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from credentials_support import ISSUER_DID, NOW
 from issuer.credentials import (
     KeyResolver,
     SigningError,
-    eddsa_rdfc_2022,
     build_achievement_credential,
     document_loader,
+    eddsa_rdfc_2022,
     sign,
     verify,
 )
@@ -126,8 +126,7 @@ def mutate(text: str, data: st.DataObject) -> str:
         return text[:index] + text[index + 1:]
     char = data.draw(st.characters(blacklist_categories=("Cs",)).filter(
         lambda c: kind == "insert" or c != text[index]), label="char")
-    mutated = text[:index] + char + text[index + 1:] if kind == "replace" else text[:index] + char + text[index:]
-    return mutated
+    return text[:index] + char + text[index + 1:] if kind == "replace" else text[:index] + char + text[index:]
 
 
 @SETTINGS
@@ -167,7 +166,8 @@ def test_any_single_change_to_the_proof_value_is_refused(level_achievement: dict
     result = verdict(forged, resolver)
     assert not result.verified
     proof = result.check("proof")
-    assert proof is not None and proof.ok is False
+    assert proof is not None
+    assert proof.ok is False
 
 
 @SETTINGS

@@ -28,9 +28,9 @@ from issuer.credentials import (
     document_loader,
     generate_ed25519,
     proof_configuration,
+    rdfc,
     sign,
 )
-from issuer.credentials import rdfc
 from issuer.credentials.canonicalize import (
     _canonicalize_reference,
     _Deserializer,
@@ -133,7 +133,7 @@ def test_every_vector_document_canonicalizes_as_before(document: dict[str, Any])
 
 
 @pytest.mark.parametrize(
-    "relative, expected, path",
+    ("relative", "expected", "path"),
     [
         ("vc-di-eddsa/TestVectors/unsigned.json", "vc-di-eddsa/TestVectors/eddsa-rdfc-2022/canonDocDataInt.txt",
          "direct"),
@@ -153,7 +153,8 @@ def test_named_graphs_go_to_pyld_and_still_match() -> None:
     complete = unsecured(load_json(VECTORS / "1edtech-validator" / "ob30" / "complete.json"))
     assert path_taken(complete) == "jsonld-fallback"  # signed endorsements: proofs are named graphs
     dataset = _rdf(complete, LOADER)
-    assert isinstance(dataset, dict) and len(dataset) > 1
+    assert isinstance(dataset, dict)
+    assert len(dataset) > 1
     assert rdfc.canonical_nquads(copy.deepcopy(dataset)) == rdfc.pyld_canonical_nquads(copy.deepcopy(dataset))
 
 
@@ -263,7 +264,8 @@ def test_the_document_copy_handed_to_pyld_is_deep() -> None:
     original: dict[str, Any] = {"a": [{"b": "c"}, 1, 2.5, True, None], "t": ("x", ["y"])}
     copied = _json_copy(original)
     assert copied == original
-    assert copied["a"] is not original["a"] and copied["a"][0] is not original["a"][0]
+    assert copied["a"] is not original["a"]
+    assert copied["a"][0] is not original["a"][0]
     assert copied["t"][1] is not original["t"][1]  # not JSON: copy.deepcopy's copy
 
 

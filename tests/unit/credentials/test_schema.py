@@ -22,7 +22,7 @@ def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> s
 
 
 @pytest.mark.parametrize(
-    "path, name",
+    ("path", "name"),
     [
         (VALIDATOR / "ob30" / "simple.json", "achievementcredential"),
         (VALIDATOR / "ob30" / "complete.json", "achievementcredential"),
@@ -36,7 +36,7 @@ def test_valid_samples_conform(engine: str, path: Any, name: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "sample, path",
+    ("sample", "path"),
     [
         ("simple-err-type.json", "$.type"),
         ("simple-err-issuer.json", "$: "),
@@ -45,15 +45,18 @@ def test_valid_samples_conform(engine: str, path: Any, name: str) -> None:
 )
 def test_invalid_samples_report_the_path(engine: str, sample: str, path: str) -> None:
     errors = validate(load_json(VALIDATOR / "ob30" / sample))
-    assert errors and any(error.startswith(path) for error in errors), errors
+    assert any(error.startswith(path) for error in errors), errors
 
 
-def test_our_credential_conforms_and_a_broken_one_names_the_field(engine: str, make_credential: Callable[..., dict[str, Any]]) -> None:
+def test_our_credential_conforms_and_a_broken_one_names_the_field(
+    engine: str, make_credential: Callable[..., dict[str, Any]]
+) -> None:
     credential = make_credential()
     assert validate(credential) == []
     credential["credentialSubject"]["identifier"][0]["hashed"] = "yes"
     errors = validate(credential)
-    assert errors and errors[0].startswith("$.credentialSubject.identifier[0].hashed"), errors
+    assert errors
+    assert errors[0].startswith("$.credentialSubject.identifier[0].hashed"), errors
 
 
 def test_profile_schema_and_unknown_schema_name(engine: str) -> None:

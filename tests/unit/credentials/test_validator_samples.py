@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -20,13 +20,15 @@ from issuer.credentials import (
     verify_proof,
 )
 
-WHEN = datetime(2025, 1, 1, tzinfo=timezone.utc)
+WHEN = datetime(2025, 1, 1, tzinfo=UTC)
 PUBLISHED_MULTIKEY = "z6MkjZRZv3aez3r18pB1RBFJR1kwUVJ5jHt92JmQwXbd5hwi"
 
 
 def _verify(relative: str, resolver: KeyResolver | None = None, **kwargs: Any) -> VerificationResult:
     path = VALIDATOR / relative if not relative.startswith("ldp:") else OB3_LDP / relative[4:]
-    return verify(path.read_text(), document_loader=document_loader, resolver=resolver or KeyResolver(), now=WHEN, **kwargs)
+    return verify(
+        path.read_text(), document_loader=document_loader, resolver=resolver or KeyResolver(), now=WHEN, **kwargs
+    )
 
 
 def _failed(result: VerificationResult) -> set[str]:
@@ -71,7 +73,8 @@ def test_did_web_method_sample_with_the_issuers_document_known() -> None:
         "assertionMethod": [f"#{PUBLISHED_MULTIKEY}"],
     }
     result = _verify("ob30/simple-did-web-method.json", KeyResolver([document]))
-    assert result.verified and result.issuer_known, result.errors
+    assert result.verified, result.errors
+    assert result.issuer_known
     assert "is known" in result.check("issuer").message  # type: ignore[union-attr]
     not_asserting = {**document, "assertionMethod": []}
     result = _verify("ob30/simple-did-web-method.json", KeyResolver([not_asserting]))
@@ -79,7 +82,7 @@ def test_did_web_method_sample_with_the_issuers_document_known() -> None:
 
 
 @pytest.mark.parametrize(
-    "sample, check, words",
+    ("sample", "check", "words"),
     [
         ("ob30/simple-err-proof-value.json", "proof", "signature does not match"),
         ("ob30/simple-err-proof-method.json", "proof", "not ed25519-pub"),
@@ -96,8 +99,14 @@ def test_did_web_method_sample_with_the_issuers_document_known() -> None:
         ("ob30/simple-did-key-method.json", "proof", "does not match issuer"),
         # The 1EdTech validator passes it on its second proof; every proof of a set must verify (issue 14),
         # and the first one has no key and no signature.
-        ("ob30/simple-multiple-proofs.json", "proof",
-         "1 of 2 proofs did not verify: proof 1 (verificationMethod None) failed: unsupported proof type 'SomeProofType'"),
+        (
+            "ob30/simple-multiple-proofs.json",
+            "proof",
+            (
+                "1 of 2 proofs did not verify: proof 1 (verificationMethod None) failed: "
+                "unsupported proof type 'SomeProofType'"
+            ),
+        ),
         ("ob30/simple.jwt", "proof", "no kid"),
         ("clr20/simple.jwt", "proof", "embeds its own key (jwk)"),
     ],
@@ -117,7 +126,9 @@ def test_did_key_sample_signature_is_good_but_its_key_is_not_the_issuers() -> No
     # The 1EdTech validator accepts it; we require controller == issuer (as Digital Bazaar's vc does).
     document = load_json(VALIDATOR / "ob30" / "simple-did-key-method.json")
     proof = document["proof"][0]
-    verify_proof(document, proof, public_key=decode_ed25519_multikey(PUBLISHED_MULTIKEY), document_loader=document_loader)
+    verify_proof(
+        document, proof, public_key=decode_ed25519_multikey(PUBLISHED_MULTIKEY), document_loader=document_loader
+    )
 
 
 @pytest.mark.parametrize("sample", ["ob30/bit-string-list/credential-status-revoked.json",
@@ -133,7 +144,8 @@ def test_revoked_sample_fails_on_status_through_the_injected_checker(sample: str
     assert seen == [23]
     assert _failed(result) == {"status"}
     unchecked = _verify(sample)
-    assert unchecked.verified and "not checked" in unchecked.check("status").message  # type: ignore[union-attr]
+    assert unchecked.verified
+    assert "not checked" in unchecked.check("status").message
     assert unchecked.check("status").ok is None  # type: ignore[union-attr]
     assert any("status not checked" in warning for warning in unchecked.warnings)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 import pytest
@@ -58,23 +58,30 @@ def test_header_and_claims_are_exactly_as_ob3_says(token: str, credential: dict[
     header, payload = _parts(token)
     assert header == {"alg": "RS256", "kid": KID, "typ": "JWT"}
     assert list(header) == ["alg", "kid", "typ"]
-    assert payload["iss"] == ISSUER_DID and payload["jti"] == credential["id"]
+    assert payload["iss"] == ISSUER_DID
+    assert payload["jti"] == credential["id"]
     assert payload["nbf"] == numeric_date(credential["validFrom"], "validFrom")
     assert payload["exp"] == numeric_date(credential["validUntil"], "validUntil")
     assert "sub" not in payload  # the subject has no id: identified by the hashed e-mail
     assert {k: v for k, v in payload.items() if k not in ("iss", "jti", "nbf", "exp")} == credential
 
 
-def test_sub_is_the_subject_id_when_there_is_one(make_credential: Callable[..., dict[str, Any]], rsa_key: Any, resolver: KeyResolver) -> None:
+def test_sub_is_the_subject_id_when_there_is_one(
+    make_credential: Callable[..., dict[str, Any]], rsa_key: Any, resolver: KeyResolver
+) -> None:
     token = encode_jwt(make_credential(recipient_did="did:example:learner"), private_key=rsa_key, kid=KID)
     assert _parts(token)[1]["sub"] == "did:example:learner"
-    assert decode_and_verify(token, resolve_key=_resolve(resolver), now=NOW)["credentialSubject"]["id"] == "did:example:learner"
+    assert (
+        decode_and_verify(token, resolve_key=_resolve(resolver), now=NOW)["credentialSubject"]["id"]
+        == "did:example:learner"
+    )
 
 
 def test_round_trip_and_full_verify(token: str, credential: dict[str, Any], resolver: KeyResolver) -> None:
     assert decode_and_verify(token, resolve_key=_resolve(resolver), now=NOW) == credential
     result = verify(token, document_loader=document_loader, resolver=resolver, now=NOW)
-    assert result.verified and result.format == "jwt", result.errors
+    assert result.verified, result.errors
+    assert result.format == "jwt"
     assert result.credential == credential
 
 
@@ -135,7 +142,9 @@ def test_kid_missing_or_not_resolvable(token: str, resolver: KeyResolver, rsa_ke
     header, payload = _parts(token)
     key = RSAKey.import_key(rsa_key)
     _refused(_forge({"alg": "RS256", "typ": "JWT"}, payload, key, "RS256"), resolver, "no kid")
-    _refused(_forge({**header, "kid": "https://elsewhere.example/keys/1"}, payload, key, "RS256"), resolver, "not resolvable")
+    _refused(
+        _forge({**header, "kid": "https://elsewhere.example/keys/1"}, payload, key, "RS256"), resolver, "not resolvable"
+    )
 
 
 def test_wrong_key_is_refused(credential: dict[str, Any], resolver: KeyResolver) -> None:
@@ -155,7 +164,7 @@ def test_tampered_payload_is_refused(token: str, resolver: KeyResolver) -> None:
 
 
 @pytest.mark.parametrize(
-    "claim, value, words",
+    ("claim", "value", "words"),
     [
         ("iss", "did:web:other.example", "iss"),
         ("jti", "urn:uuid:00000000-0000-4000-8000-000000000000", "jti"),
@@ -172,12 +181,14 @@ def test_claims_disagreeing_with_the_credential_are_refused(
     _refused(_forge(header, payload, RSAKey.import_key(rsa_key), "RS256"), resolver, words)
 
 
-def test_nbf_in_the_future_and_exp_passed_with_small_skew(token: str, resolver: KeyResolver, credential: dict[str, Any]) -> None:
+def test_nbf_in_the_future_and_exp_passed_with_small_skew(
+    token: str, resolver: KeyResolver, credential: dict[str, Any]
+) -> None:
     nbf = numeric_date(credential["validFrom"], "validFrom")
     exp = numeric_date(credential["validUntil"], "validUntil")
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    at = lambda seconds: datetime.fromtimestamp(seconds, timezone.utc)  # noqa: E731
+    at = lambda seconds: datetime.fromtimestamp(seconds, UTC)  # noqa: E731
     decode_and_verify(token, resolve_key=_resolve(resolver), now=at(nbf - 60))
     with pytest.raises(ProofError, match="not yet valid"):
         decode_and_verify(token, resolve_key=_resolve(resolver), now=at(nbf - 600))
@@ -191,7 +202,12 @@ def test_nbf_in_the_future_and_exp_passed_with_small_skew(token: str, resolver: 
 def test_vc11_vc_claim_form_is_read(credential: dict[str, Any], rsa_key: Any, resolver: KeyResolver) -> None:
     vc = {k: v for k, v in credential.items() if k not in ("validFrom", "validUntil")}
     vc["issuanceDate"] = credential["validFrom"]
-    payload = {"vc": vc, "iss": ISSUER_DID, "jti": credential["id"], "nbf": numeric_date(vc["issuanceDate"], "issuanceDate")}
+    payload = {
+        "vc": vc,
+        "iss": ISSUER_DID,
+        "jti": credential["id"],
+        "nbf": numeric_date(vc["issuanceDate"], "issuanceDate"),
+    }
     token = _forge({"alg": "RS256", "kid": KID, "typ": "JWT"}, payload, RSAKey.import_key(rsa_key), "RS256")
     assert decode_and_verify(token, resolve_key=_resolve(resolver), now=NOW) == vc
 
@@ -201,7 +217,9 @@ def test_validator_jwt_samples_are_read_but_their_keys_are_not_trusted(resolver:
     with pytest.raises(ProofError, match="no kid"):
         decode_and_verify(simple, resolve_key=_resolve(resolver), now=NOW)
     result = verify(simple, document_loader=document_loader, resolver=resolver, now=NOW)
-    assert result.format == "jwt" and result.credential and result.credential["id"] == "http://example.edu/credentials/3732"
+    assert result.format == "jwt"
+    assert result.credential
+    assert result.credential["id"] == "http://example.edu/credentials/3732"
     clr = (VALIDATOR / "clr20" / "simple.jwt").read_text()
     with pytest.raises(ProofError, match="issuer key is unknown"):
         decode_and_verify(clr, resolve_key=_resolve(resolver), now=NOW)
@@ -227,4 +245,5 @@ def test_jwt_over_a_credential_with_its_embedded_proof(credential: dict[str, Any
     token = encode_jwt(signed, private_key=rsa_key, kid=KID)
     assert decode_and_verify(token, resolve_key=_resolve(resolver), now=NOW) == signed
     result = verify(token, document_loader=document_loader, resolver=resolver, now=NOW)
-    assert result.verified and result.issuer_known, result.errors
+    assert result.verified, result.errors
+    assert result.issuer_known

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -84,7 +84,7 @@ def test_a_proof_that_is_not_an_object_fails_the_set(signed: dict[str, Any], res
 
 
 @pytest.mark.parametrize(
-    "trusted, look_alike",
+    ("trusted", "look_alike"),
     [
         ("did:web:issuer.example.org%3A8443", "did:web:issuer.example.org%3a8443"),
         ("did:web:issuer.example.org", "did:web:issuer.example.org:evil"),
@@ -104,7 +104,8 @@ def test_a_look_alike_did_web_is_neither_the_issuer_nor_recognised(
 
     as_look_alike = _sign(_with_issuer(make_credential, issuer_profile, look_alike), attacker, own)
     result = _verify(as_look_alike, resolver, recognise=recognise)
-    assert not result.verified and result.issuer_name is None
+    assert not result.verified
+    assert result.issuer_name is None
     assert result.check("issuer").ok is False
     assert result.check("issuer").message.startswith(f"Issuer not recognised: {look_alike}")
 
@@ -130,7 +131,8 @@ def test_a_key_whose_document_claims_the_issuer_as_controller_is_still_not_the_i
 
     token = encode_jwt(make_credential(), private_key=attacker, kid=f"{evil}#ed-1", algorithm="Ed25519")
     result = _verify(token, resolver)
-    assert not result.verified and result.format == "jwt"
+    assert not result.verified
+    assert result.format == "jwt"
     assert "does not match issuer" in result.check("proof").message
 
 
@@ -153,7 +155,8 @@ def test_a_did_key_issuer_cannot_be_signed_for_by_another_did_key(
     assert _verify(good, KeyResolver()).verified
     bad = _sign(credential, other, did_key_verification_method(other.public_key()))
     result = _verify(bad, KeyResolver())
-    assert not result.verified and "does not match issuer" in result.check("proof").message
+    assert not result.verified
+    assert "does not match issuer" in result.check("proof").message
 
 
 def test_a_jwt_kid_must_be_a_key_of_iss_and_issuer_id(make_credential: MakeCredential, ed_key: Any,
@@ -162,7 +165,8 @@ def test_a_jwt_kid_must_be_a_key_of_iss_and_issuer_id(make_credential: MakeCrede
     other = generate_ed25519()
     kid = did_key_verification_method(other.public_key())
     result = _verify(encode_jwt(make_credential(), private_key=other, kid=kid, algorithm="Ed25519"), resolver)
-    assert not result.verified and "does not match issuer" in result.check("proof").message
+    assert not result.verified
+    assert "does not match issuer" in result.check("proof").message
 
 
 # --- recognised issuers -------------------------------------------------------------------------------------------
@@ -180,12 +184,14 @@ def test_a_recognised_issuer_carries_the_name_we_know_it_by(signed: dict[str, An
     assert result.verified, result.errors
     assert asked == [ISSUER_DID]
     assert result.issuer_name == "Institute (trust list)" != signed["issuer"]["name"]
-    assert result.check("issuer").ok is True and "Institute (trust list)" in result.check("issuer").message
+    assert result.check("issuer").ok is True
+    assert "Institute (trust list)" in result.check("issuer").message
 
 
 def test_an_unrecognised_issuer_fails_the_issuer_check(signed: dict[str, Any], resolver: KeyResolver) -> None:
     result = _verify(signed, resolver, recognise=lambda issuer_id: None)
-    assert not result.verified and result.issuer_name is None
+    assert not result.verified
+    assert result.issuer_name is None
     assert result.check("issuer").ok is False
     assert result.check("issuer").message == f"Issuer not recognised: {ISSUER_DID}"
     assert result.errors == [f"issuer: Issuer not recognised: {ISSUER_DID}"]
@@ -200,13 +206,16 @@ def test_a_recognised_id_with_a_key_taken_from_the_credential_is_not_recognised(
                      f"{partner}#{encode_ed25519_multikey(attacker.public_key())}")
     assert _verify(document, KeyResolver()).verified  # integrity only: the issuer check is a warning
     result = _verify(document, KeyResolver(), recognise={partner: "Partner"}.get)
-    assert not result.verified and result.issuer_name is None
+    assert not result.verified
+    assert result.issuer_name is None
     assert result.check("issuer").message.startswith(f"Issuer not recognised: {partner}: its key is taken from")
 
 
 def test_without_recognise_the_issuer_check_is_as_before(signed: dict[str, Any], resolver: KeyResolver) -> None:
     result = _verify(signed, resolver)
-    assert result.verified and result.issuer_known and result.issuer_name is None
+    assert result.verified
+    assert result.issuer_known
+    assert result.issuer_name is None
     assert result.check("issuer").ok is True
     unknown = _verify(signed, KeyResolver([]))
     assert not unknown.verified  # our DID document is not held: its key cannot be resolved
@@ -221,7 +230,7 @@ def test_dates_at_year_1_and_9999_never_raise(make_credential: MakeCredential, e
     credential["validFrom"] = "0001-01-01T00:00:00Z"
     credential["validUntil"] = "9999-12-31T23:59:59Z"
     document = _sign(credential, ed_key, VM)
-    for now in (NOW, EARLIEST, LATEST, datetime(1, 1, 1, 0, 1, tzinfo=timezone.utc)):
+    for now in (NOW, EARLIEST, LATEST, datetime(1, 1, 1, 0, 1, tzinfo=UTC)):
         result = verify(document, document_loader=document_loader, resolver=resolver, now=now,
                         max_clock_skew=timedelta(days=2))
         assert result.check("validity").ok is True, (now, result.errors)
@@ -231,10 +240,12 @@ def test_dates_at_year_1_and_9999_never_raise(make_credential: MakeCredential, e
 
 def test_shift_clamps_instead_of_overflowing() -> None:
     skew = timedelta(minutes=5)
-    assert shift(datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc), skew) == LATEST
-    assert shift(datetime(1, 1, 1, tzinfo=timezone.utc), -skew) == EARLIEST
-    assert shift(NOW, skew) == NOW + skew and shift(NOW, -skew) == NOW - skew
-    assert shift(datetime(2026, 1, 1), skew) == datetime(2026, 1, 1, 0, 5, tzinfo=timezone.utc)  # naive is UTC
+    assert shift(datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC), skew) == LATEST
+    assert shift(datetime(1, 1, 1, tzinfo=UTC), -skew) == EARLIEST
+    assert shift(NOW, skew) == NOW + skew
+    assert shift(NOW, -skew) == NOW - skew
+    naive = datetime(2026, 1, 1)  # noqa: DTZ001 (naive on purpose: read as UTC)
+    assert shift(naive, skew) == datetime(2026, 1, 1, 0, 5, tzinfo=UTC)
 
 
 def test_validity_turn_at_the_edges() -> None:
@@ -242,10 +253,10 @@ def test_validity_turn_at_the_edges() -> None:
     edges = {"validFrom": "0001-01-01T00:00:00Z", "validUntil": "9999-12-31T23:59:59Z"}
     assert validity_turn(edges, NOW, skew) == LATEST
     future = {"validFrom": "2027-01-01T00:00:00Z"}
-    assert validity_turn(future, NOW, skew) == datetime(2026, 12, 31, 23, 55, tzinfo=timezone.utc)
+    assert validity_turn(future, NOW, skew) == datetime(2026, 12, 31, 23, 55, tzinfo=UTC)
     assert validity_turn({"validFrom": "garbage"}, NOW, skew) is None
     assert validity_turn({"issuanceDate": "2020-01-01T00:00:00Z", "expirationDate": "2030-01-01T00:00:00Z"}, NOW,
-                         skew) == datetime(2030, 1, 1, 0, 5, tzinfo=timezone.utc)
+                         skew) == datetime(2030, 1, 1, 0, 5, tzinfo=UTC)
     assert validity_turn(None, NOW, skew) is None
 
 
@@ -287,13 +298,17 @@ def test_a_document_the_issuer_never_issued_fails_before_any_canonicalization(si
 
 def test_a_document_on_record_passes_without_canonicalizing_but_every_other_check_runs(
         make_credential: MakeCredential, ed_key: Any, resolver: KeyResolver) -> None:
-    expired = _sign(make_credential(valid_from=NOW - timedelta(days=30), valid_until=NOW - timedelta(days=1)), ed_key, VM)
+    expired = _sign(
+        make_credential(valid_from=NOW - timedelta(days=30), valid_until=NOW - timedelta(days=1)), ed_key, VM
+    )
     recognise = {ISSUER_DID: "Our Service"}.get
     result = verify(expired, document_loader=_no_loader, resolver=resolver, now=NOW, recognise=recognise,
                     on_record=lambda kind, credential, token: True)
     assert [c.name for c in result.checks] == ["format", "schema", "context", "proof", "issuer", "validity", "status"]
-    assert result.check("proof").ok and "on record" in result.check("proof").message
-    assert result.check("issuer").ok and result.issuer_name == "Our Service"
+    assert result.check("proof").ok
+    assert "on record" in result.check("proof").message
+    assert result.check("issuer").ok
+    assert result.issuer_name == "Our Service"
     assert result.check("validity").ok is False
     assert not result.verified
 

@@ -23,7 +23,7 @@ def signed(make_credential: Callable[..., dict[str, Any]], ed_key: Any) -> dict[
 
 
 @pytest.mark.parametrize(
-    "data, words",
+    ("data", "words"),
     [
         ("", "neither"),
         ("not json", "neither"),
@@ -44,7 +44,8 @@ def signed(make_credential: Callable[..., dict[str, Any]], ed_key: Any) -> dict[
 def test_bad_input_is_an_answer_not_an_exception(data: Any, words: str) -> None:
     result = _verify(data)
     assert not result.verified
-    assert result.checks[0].name == "format" and not result.checks[0].ok
+    assert result.checks[0].name == "format"
+    assert not result.checks[0].ok
     assert words in result.checks[0].message
 
 
@@ -63,7 +64,9 @@ def test_text_and_bytes_and_dict_give_the_same_verdict(signed: dict[str, Any], r
     assert verdicts == [True, True, True]
 
 
-def test_a_credential_without_subject_identification_fails_schema(signed: dict[str, Any], resolver: KeyResolver) -> None:
+def test_a_credential_without_subject_identification_fails_schema(
+    signed: dict[str, Any], resolver: KeyResolver
+) -> None:
     anonymous = json.loads(json.dumps(signed))
     del anonymous["credentialSubject"]["identifier"]
     result = _verify(anonymous, resolver)
@@ -72,8 +75,13 @@ def test_a_credential_without_subject_identification_fails_schema(signed: dict[s
 
 def test_a_status_checker_that_raises_fails_status_only(make_credential: Callable[..., dict[str, Any]], ed_key: Any,
                                                         resolver: KeyResolver) -> None:
-    entry = {"id": "https://issuer.example.org/status/1#5", "type": "BitstringStatusListEntry", "statusPurpose": "revocation",
-             "statusListIndex": "5", "statusListCredential": "https://issuer.example.org/status/1"}
+    entry = {
+        "id": "https://issuer.example.org/status/1#5",
+        "type": "BitstringStatusListEntry",
+        "statusPurpose": "revocation",
+        "statusListIndex": "5",
+        "statusListCredential": "https://issuer.example.org/status/1",
+    }
     credential = sign(make_credential(credential_status=[entry]), private_key=ed_key,
                       verification_method=f"{ISSUER_DID}#ed-1", created=NOW, document_loader=document_loader)
 
@@ -84,12 +92,15 @@ def test_a_status_checker_that_raises_fails_status_only(make_credential: Callabl
     assert [c.name for c in result.checks if c.ok is False] == ["status"]
     assert "status list unavailable" in result.check("status").message
     good = _verify(credential, resolver, status_checker=lambda c: Check("status", True, "not revoked"))
-    assert good.verified and good.check("status").message == "not revoked"
+    assert good.verified
+    assert good.check("status").message == "not revoked"
     foreign = _verify(credential, resolver, status_checker=lambda c: Check("status", None, "another issuer's list"))
-    assert foreign.verified and foreign.check("status").ok is None
+    assert foreign.verified
+    assert foreign.check("status").ok is None
     assert "status: another issuer's list" in foreign.warnings
     unhandled = _verify(credential, resolver, status_checker=lambda c: None)
-    assert unhandled.verified and unhandled.check("status").ok is None
+    assert unhandled.verified
+    assert unhandled.check("status").ok is None
 
 
 def test_garbage_in_every_field_never_raises(resolver: KeyResolver) -> None:
@@ -100,4 +111,5 @@ def test_garbage_in_every_field_never_raises(resolver: KeyResolver) -> None:
         {"credentialSchema": [{"type": "1EdTechJsonSchemaValidator2019", "id": {"x": 1}}]},
     ):
         result = _verify(credential, resolver)
-        assert not result.verified and result.errors
+        assert not result.verified
+        assert result.errors

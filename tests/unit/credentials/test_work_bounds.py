@@ -11,8 +11,7 @@ from typing import Any
 import pytest
 
 from credentials_support import NOW, VALIDATOR, load_json
-from issuer.credentials import KeyResolver, TooComplexError, document_loader, verify
-from issuer.credentials import rdfc
+from issuer.credentials import KeyResolver, TooComplexError, document_loader, rdfc, verify
 from issuer.credentials.errors import CanonicalizationError
 
 canonicalize_module = sys.modules["issuer.credentials.canonicalize"]
@@ -88,13 +87,15 @@ def test_a_six_node_clique_is_refused_by_the_n_degree_bounds(recorder: Recorder)
 def test_the_n_degree_call_bound_is_counted(recorder: Recorder, monkeypatch: pytest.MonkeyPatch) -> None:
     canonicalize(clique(4), document_loader=document_loader)
     needed = recorder.runs[-1].calls
-    assert 0 < needed
+    assert needed > 0
     monkeypatch.setattr(rdfc, "MAX_N_DEGREE_CALLS", needed - 1)
     assert _refused(clique(4)).limit == "n_degree_calls"
     assert recorder.runs[-1].calls == needed  # the call over the bound is refused before it does any work
 
 
-def test_the_n_degree_work_bound_is_charged_before_the_work(recorder: Recorder, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_n_degree_work_bound_is_charged_before_the_work(
+    recorder: Recorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
     canonicalize(clique(4), document_loader=document_loader)
     needed = recorder.runs[-1].work
     monkeypatch.setattr(rdfc, "MAX_RDFC_WORK", needed - 1)
@@ -114,7 +115,7 @@ def test_a_few_equal_nodes_are_still_canonicalized() -> None:
 
 
 @pytest.mark.parametrize(
-    "document, limit",
+    ("document", "limit"),
     [
         ({**_base(), EX + "many": [{EX + "v": str(i)} for i in range(canonicalize_module.MAX_JSONLD_OBJECTS)]},
          "jsonld_objects"),
@@ -149,7 +150,8 @@ def test_verify_reports_poison_as_a_failed_check_not_a_crash() -> None:
     result = verify(clique(7), document_loader=document_loader, resolver=KeyResolver(), now=NOW)
     assert not result.verified
     context = result.check("context")
-    assert context is not None and context.ok is False
+    assert context is not None
+    assert context.ok is False
     assert context.message.startswith("too complex to check: RDFC-1.0 canonicalization refused")
 
 
@@ -177,5 +179,8 @@ def test_the_cheap_issuer_copy_is_a_full_copy() -> None:
     issuer.get_id("_:x")
     twin = copy.deepcopy(issuer)
     twin.get_id("_:y")
-    assert issuer.order == ["_:x"] and twin.order == ["_:x", "_:y"]
-    assert issuer.existing == {"_:x": "_:b0"} and twin.counter == 2 and issuer.counter == 1
+    assert issuer.order == ["_:x"]
+    assert twin.order == ["_:x", "_:y"]
+    assert issuer.existing == {"_:x": "_:b0"}
+    assert twin.counter == 2
+    assert issuer.counter == 1
