@@ -142,3 +142,27 @@ def test_ob_api_since_at_the_year_edges_is_answered_not_a_5xx(
     assert response.status_code == 200, response.get_data(as_text=True)[:500]
     expected = 1 if when.startswith("0001") else 0  # everything is after year 1; nothing after year 9999
     assert len(response.get_json()["credential"]) == expected
+
+
+@pytest.mark.parametrize("when", EDGE_TIMES)
+def test_vc_api_issue_with_edge_dates_is_answered_not_a_5xx(
+        app: Flask, client: FlaskClient, people: dict[str, int], issued: uuid.UUID, when: str) -> None:
+    """Issuing through the VC-API with validFrom or validUntil at the year edges: signed, and it verifies."""
+    from issuer.accounts import api_tokens
+    from issuer.models import User
+
+    with app.app_context():
+        document = json.loads(db.session.get(Credential, issued).document)
+        token = api_tokens.create_api_token(db.session, user=db.session.get(User, people["admin"]), name="t").secret
+        db.session.commit()
+    unsigned = {k: v for k, v in document.items() if k not in ("proof", "credentialStatus", "id", "validUntil")}
+    field = "validFrom" if when.startswith("0001") else "validUntil"
+    unsigned[field] = when
+    response = client.post("/credentials/issue", json={"credential": unsigned},
+                           headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 201, response.get_data(as_text=True)[:800]
+    signed = response.get_json()["verifiableCredential"]
+    assert signed[field] == when
+    status, body, verified = post(client, "/api/v1/verify", signed)
+    assert status == 200, body[:1500]
+    assert verified is True, body[:1500]
