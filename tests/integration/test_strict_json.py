@@ -154,6 +154,14 @@ def doubled_framework() -> bytes:
                                                                         '"version":"v.99.01"').encode()
 
 
+def trust_import(world: World) -> Any:
+    registry = ('{"registry": {"did:web:partner.example": {"name": "Partner", "url": "https://partner.example"}, '
+                '"did:web:partner.example": {"name": "Someone else", "url": "https://evil.example"}}}')
+    data = {"csrf_token": world.auth.csrf("/admin/trust"), "registry": "DCC Community",
+            "file": (io.BytesIO(registry.encode()), "registry.json")}
+    return world.client.post("/admin/trust/import", data=data, content_type="multipart/form-data")
+
+
 REGISTRATION = ('{"client_name": "Backpack", "redirect_uris": ["https://client.example.test/callback"], '
                 '"redirect_uris": ["https://evil.example.test/callback"], "grant_types": ["authorization_code"], '
                 '"response_types": ["code"], "token_endpoint_auth_method": "client_secret_basic"}')
@@ -189,6 +197,7 @@ CASES: list[tuple[str, Callable[[World], Any], str, str, str | None]] = [
         '"credential_configuration_id": "OpenBadgeCredential_jwt_vc_json"}', World.oid4vci_token),
      "credential_configuration_id", "/", "oid4vci"),
     ("framework-upload", framework_upload, "schemaVersion", "/", "admin"),
+    ("trust-registry-upload", trust_import, "did:web:partner.example", "/registry", "admin"),
 ]
 
 
@@ -231,3 +240,21 @@ def test_a_genuine_body_still_passes_where_a_doubled_one_is_refused(
     response = client.post("/oauth/register", data=REGISTRATION.replace(
         '"redirect_uris": ["https://evil.example.test/callback"], ', ""), content_type="application/json")
     assert response.status_code == 201, response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("body", "status", "words"), [
+    ('{"reason": NaN}', 400, "NaN is not JSON"),
+    ('{"reason": ' + "[" * 100 + "]" * 100 + "}", 400, "nested deeper than 64 levels"),
+    ('{"reason": "' + "x" * 1_100_000 + '"}', 413, "larger than 1,048,576 bytes"),
+    ('{"reason": "a"', 400, "not well-formed JSON"),
+], ids=["nan", "too-deep", "too-large", "malformed"])
+def test_other_json_refusals_are_400_and_too_large_is_413(
+        app: Flask, client: FlaskClient, people: dict[str, int], issued: uuid.UUID, body: str, status: int,
+        words: str) -> None:
+    world = World(app, client, people, issued)
+    before = snapshot(app)
+    response = client.post(f"/api/v1/credentials/{issued}/revoke", data=body, content_type="application/json",
+                           headers=world.api("supervisor"))
+    assert response.status_code == status, response.get_data(as_text=True)[:300]
+    assert words in response.get_json()["message"]
+    assert snapshot(app) == before
