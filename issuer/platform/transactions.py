@@ -115,8 +115,9 @@ def _ended(session: Session, transaction: SessionTransaction) -> None:
 
 
 def wrote() -> bool:
-    """Whether the request's transaction has written anything so far."""
-    return bool(db.session.info.get(_WROTE))
+    """Whether the request's transaction has written anything so far, or holds changes not yet flushed."""
+    session = db.session
+    return bool(session.info.get(_WROTE) or session.new or session.dirty or session.deleted)
 
 
 def in_transaction(view: Callable[..., Any], app: Flask) -> Callable[..., Any]:
