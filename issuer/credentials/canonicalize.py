@@ -43,10 +43,10 @@ from typing import Any, TypeVar
 from pyld import jsonld
 from pyld.context_resolver import ContextResolver
 from pyld.identifier_issuer import IdentifierIssuer
-from cachetools import LRUCache
 from frozendict import frozendict
 
 from issuer.credentials import rdfc
+from issuer.credentials.cache import BoundedCache
 from issuer.credentials.errors import CanonicalizationError, TooComplexError, UndefinedTermError, UnknownContextError
 
 DocumentLoader = Callable[..., Any]
@@ -92,7 +92,7 @@ class _SafeProcessor(jsonld.JsonLdProcessor):  # type: ignore[misc]
     strong references so an ``id()`` is never reused while cached.
     """
 
-    def __init__(self, memo: LRUCache[Any, Any] | None = None, expansions: LRUCache[Any, Any] | None = None) -> None:
+    def __init__(self, memo: BoundedCache[Any, Any] | None = None, expansions: BoundedCache[Any, Any] | None = None) -> None:
         super().__init__(on_property_dropped=self._record_drop)
         self.dropped: list[str | None] = []
         self._memo = memo
@@ -142,12 +142,12 @@ class _SafeProcessor(jsonld.JsonLdProcessor):  # type: ignore[misc]
         drops = len(self.dropped)
         result = super()._expand(active_ctx, active_property, element, options, inside_list, False, type_scoped_ctx)
         if text is not None and len(self.dropped) == drops and isinstance(active_ctx, frozendict):
-            cache[key] = (active_ctx, type_scoped_ctx, result)
+            cache.put(key, (active_ctx, type_scoped_ctx, result), size=_expansion_size(text))
         return result
 
     def _expand_by_shape(  # noqa: PLR0913
         self,
-        cache: LRUCache[Any, Any],
+        cache: BoundedCache[Any, Any],
         active_ctx: Any,
         active_property: Any,
         element: dict[str, Any],
@@ -184,7 +184,8 @@ class _SafeProcessor(jsonld.JsonLdProcessor):  # type: ignore[misc]
         template = super()._expand(active_ctx, active_property, shape, options, inside_list, False, type_scoped_ctx)
         usable = len(self.dropped) == drops and _is_template(template, len(values))
         if isinstance(active_ctx, frozendict):
-            cache[key] = (active_ctx, type_scoped_ctx, template if usable else _NOT_A_TEMPLATE)
+            cache.put(key, (active_ctx, type_scoped_ctx, template if usable else _NOT_A_TEMPLATE),
+                      size=_expansion_size(text))
         if not usable:
             del self.dropped[drops:]  # seen again, on the real node
             return super()._expand(
@@ -473,10 +474,16 @@ def _check_context_value(context: Any, terms: list[int]) -> None:
                     _check_context_value(definition["@context"], terms)
 
 
+def _expansion_size(text: str) -> int:
+    """What a cached expansion costs, from the JSON text of its element (its key): the key itself and an
+    expanded form a few times its size."""
+    return 4 * len(text) + 512
+
+
 def _resolver_cache(document_loader: DocumentLoader) -> Any:
     cache = getattr(document_loader, "resolved_contexts", None)
     # A loader without its own cache gets a fresh one per call: slower, never shared.
-    return cache if cache is not None else LRUCache(maxsize=64)
+    return cache if cache is not None else BoundedCache(64)
 
 
 def _unknown_context(error: BaseException) -> UnknownContextError | None:

@@ -19,8 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from cachetools import LRUCache
-
+from issuer.credentials.cache import BoundedCache
 from issuer.credentials.errors import UnknownContextError
 
 CONTEXTS_DIR = Path(__file__).resolve().parent / "contexts"
@@ -28,8 +27,12 @@ INDEX_FILE = CONTEXTS_DIR / "INDEX.json"
 RESOLVED_CONTEXT_CACHE_SIZE = 512
 PROCESSED_CONTEXT_CACHE_SIZE = 4096
 EXPANDED_NODE_CACHE_SIZE = 512
+#: Expanded nodes are keyed by their JSON text, which a hostile input makes large: bounded by bytes too.
+EXPANDED_NODE_CACHE_BYTES = 32 * 1024 * 1024
 
 
+# Process-wide, and the only process-wide caches of the core: the vendored contexts are immutable files of the
+# package, read once (two small maps; every loader copies what it hands out).
 @functools.cache
 def vendored_index() -> Mapping[str, str]:
     """The official context URL → file name map of ``contexts/INDEX.json``."""
@@ -55,11 +58,14 @@ class OfflineDocumentLoader:
         for url, document in (extra or {}).items():
             self._documents[url] = copy.deepcopy(document)
         #: pyld resolved-context cache private to this loader (see module docstring).
-        self.resolved_contexts: LRUCache[str, Any] = LRUCache(maxsize=RESOLVED_CONTEXT_CACHE_SIZE)
+        self.resolved_contexts: BoundedCache[str, Any] = BoundedCache(RESOLVED_CONTEXT_CACHE_SIZE,
+                                                                      name="loader.resolved_contexts")
         #: processed active contexts, memoized by ``canonicalize._SafeProcessor``.
-        self.processed_contexts: LRUCache[Any, Any] = LRUCache(maxsize=PROCESSED_CONTEXT_CACHE_SIZE)
+        self.processed_contexts: BoundedCache[Any, Any] = BoundedCache(PROCESSED_CONTEXT_CACHE_SIZE,
+                                                                       name="loader.processed_contexts")
         #: expanded identified nodes (achievements, profiles), memoized by ``canonicalize._SafeProcessor``.
-        self.expanded_nodes: LRUCache[Any, Any] = LRUCache(maxsize=EXPANDED_NODE_CACHE_SIZE)
+        self.expanded_nodes: BoundedCache[Any, Any] = BoundedCache(
+            EXPANDED_NODE_CACHE_SIZE, EXPANDED_NODE_CACHE_BYTES, name="loader.expanded_nodes")
 
     @property
     def urls(self) -> frozenset[str]:

@@ -188,6 +188,15 @@ def _read_input(data: Any) -> tuple[Literal["ldp", "jwt"], dict[str, Any], str |
     return "ldp", dict(parsed), None
 
 
+def read_credential(data: Any) -> dict[str, Any] | None:
+    """The credential in ``data`` (JSON text or bytes, a mapping, or a VC-JWT), read as ``verify`` reads it,
+    without checking anything; None when ``verify`` could not read it either."""
+    try:
+        return _read_input(data)[1]
+    except _InputError:
+        return None
+
+
 def _as_list(value: Any) -> list[Any]:
     if value is None:
         return []

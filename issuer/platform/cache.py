@@ -1,5 +1,10 @@
 """Bounded in-process caches, one set per app, for answers that cost much to compute and little to re-check.
 
+There is one cache type, ``BoundedCache`` (``issuer.credentials.cache``, Flask-free so the pure core can use it
+too): locked, LRU, bounded by entry count and by approximate bytes. ``app_cache(name, ...)`` is the current app's
+cache of that name, made on first use; ``ISSUER_CACHE_LIMITS`` in the config (``{name: (entries, bytes)}``)
+overrides the bounds the code asks for.
+
 A cache here never decides on its own that an entry is still right: whoever stores a value stores with it
 what must be re-read to know that (a status list's state, the key epoch, a row's columns), and compares
 before using it. There is no time-to-live to tune and no invalidation to forget, so a change made by any
@@ -12,48 +17,41 @@ tests build one per database) never answer from each other's entries.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
-from collections.abc import Hashable
-from typing import Any, Generic, TypeVar
+from typing import Any
 
-from flask import current_app
+from flask import Flask, current_app
 
-K = TypeVar("K", bound=Hashable)
-V = TypeVar("V")
+from issuer.credentials.cache import BoundedCache, estimate_size
+
+__all__ = ["BoundedCache", "LRUCache", "app_cache", "caches_of", "estimate_size"]
+
+#: The former name of the one cache type.
+LRUCache = BoundedCache
 
 _EXTENSION = "issuer.caches"
+_LOCK = threading.Lock()
 
 
-class LRUCache(Generic[K, V]):
-    """A map of at most ``size`` entries that forgets the least recently used first.
-
-    Locked, because the development server and threaded workers serve requests concurrently.
-    """
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._entries: OrderedDict[K, V] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: K) -> V | None:
-        with self._lock:
-            value = self._entries.get(key)
-            if value is not None:
-                self._entries.move_to_end(key)
-            return value
-
-    def put(self, key: K, value: V) -> None:
-        with self._lock:
-            self._entries[key] = value
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
+def caches_of(app: Flask) -> dict[str, BoundedCache[Any, Any]]:
+    """Every cache registered on ``app``, by name."""
+    caches: dict[str, BoundedCache[Any, Any]] = app.extensions.setdefault(_EXTENSION, {})
+    return caches
 
 
-def app_cache(name: str, size: int) -> LRUCache[Any, Any]:
-    """The current app's cache called ``name``, made on first use with room for ``size`` entries."""
-    caches: dict[str, LRUCache[Any, Any]] = current_app.extensions.setdefault(_EXTENSION, {})
+def app_cache(name: str, entries: int, max_bytes: int | None = None, *, app: Flask | None = None,
+              default_size: int | None = None) -> BoundedCache[Any, Any]:
+    """The app's cache called ``name``, made on first use with room for ``entries`` entries and ``max_bytes``
+    approximate bytes (``ISSUER_CACHE_LIMITS[name]`` in the config overrides both)."""
+    app = app if app is not None else current_app._get_current_object()  # type: ignore[attr-defined]
+    caches = caches_of(app)
     cache = caches.get(name)
     if cache is None:
-        cache = caches.setdefault(name, LRUCache(size))
+        with _LOCK:
+            cache = caches.get(name)
+            if cache is None:
+                limits = (app.config.get("ISSUER_CACHE_LIMITS") or {}).get(name)
+                if limits is not None:
+                    entries, max_bytes = limits
+                extra = {} if default_size is None else {"default_size": default_size}
+                cache = caches[name] = BoundedCache(entries, max_bytes, name=name, **extra)
     return cache

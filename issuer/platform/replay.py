@@ -17,8 +17,9 @@ worker shows in the very next answer. What is never replayed:
 * responses other than 200, or that set a cookie;
 * anything a view did not allow.
 
-Entries live per app and per process (a bounded LRU); a failed check (even a database error) passes the request
-on to Flask, which answers it afresh.
+Entries live per app and per process, in the app's cache ``platform.replay`` (bounded by count and by the bytes
+of the bodies kept); this is the one cache of rendered responses. A failed check (even a database error) passes
+the request on to Flask, which answers it afresh.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from flask import Flask, request
 from sqlalchemy import Connection
 
 from issuer.platform import database
-from issuer.platform.cache import LRUCache
+from issuer.platform.cache import BoundedCache, app_cache
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,8 @@ _ENVIRON_KEY = "issuer.platform.replay.validator"
 #: Bodies read to look up a POST; larger requests go to Flask, which enforces its own limits.
 MAX_BODY = 1024 * 1024
 CACHE_SIZE = 1024
+#: The bodies kept, all together (a verification page is ~10 KB, an API answer ~1 KB, a status list ~20 KB).
+CACHE_BYTES = 16 * 1024 * 1024
 #: What else, besides method, path and body, the answer could depend on.
 _KEY_HEADERS = ("QUERY_STRING", "HTTP_HOST", "wsgi.url_scheme", "HTTP_ACCEPT", "CONTENT_TYPE",
                 "HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_HOST", "HTTP_X_FORWARDED_PREFIX", "SCRIPT_NAME")
@@ -67,10 +70,11 @@ class _Stored:
 class Replay:
     """The WSGI middleware: ``app.wsgi_app = Replay(app.wsgi_app, app)``."""
 
-    def __init__(self, wsgi_app: Callable[..., Iterable[bytes]], app: Flask, size: int = CACHE_SIZE) -> None:
+    def __init__(self, wsgi_app: Callable[..., Iterable[bytes]], app: Flask, size: int = CACHE_SIZE,
+                 max_bytes: int = CACHE_BYTES) -> None:
         self.wsgi_app = wsgi_app
         self.app = app
-        self.stored: LRUCache[tuple[Any, ...], _Stored] = LRUCache(size)
+        self.stored: BoundedCache[tuple[Any, ...], _Stored] = app_cache("platform.replay", size, max_bytes, app=app)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         key = self._key(environ)
@@ -99,7 +103,8 @@ class Replay:
             close = getattr(body, "close", None)
             if close is not None:
                 close()
-        self.stored.put(key, _Stored(status, list(headers), data, validator))
+        size = len(data) + sum(len(name) + len(value) + 64 for name, value in headers) + 1024
+        self.stored.put(key, _Stored(status, list(headers), data, validator), size=size)
         return [data]
 
     def _key(self, environ: dict[str, Any]) -> tuple[Any, ...] | None:

@@ -274,7 +274,7 @@ def hold_credential(session: Session, user: User, data: str | dict[str, Any]) ->
     verification = verifier.verify_any(session, data)
     if not verification.verified:
         raise ObApiError(400, "The credential does not verify: " + (verification.summary or "unreadable"))
-    credential = verification.credential if isinstance(verification.credential, dict) else {}
+    credential = verifier.read_document(data) or {}  # answers keep no document: read it again here
     refusal = subject_refusal(user, credential)
     if refusal:
         raise ObApiError(400, refusal)

@@ -7,6 +7,7 @@ with what the answer rests on, for a caller that keeps the response (``issuer.pl
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -19,15 +20,16 @@ from sqlalchemy.orm import Session
 from issuer.credentials.dates import validity_turn
 from issuer.credentials.loader import document_loader
 from issuer.credentials.verify import DEFAULT_CLOCK_SKEW
+from issuer.credentials.verify import read_credential
 from issuer.credentials.verify import verify as run_verifier
 from issuer.identity.did_web import resolver
 from issuer.models import Credential, IssuerKey, StatusEntry, StatusList, TrustedIssuer
-from issuer.platform.cache import LRUCache, app_cache
+from issuer.platform.cache import BoundedCache, app_cache
 from issuer.platform.database import reading
 from issuer.status_lists.lists import ListState, list_state
 from issuer.verification import registry, status_check, trust
 from issuer.verification.inputs import digest
-from issuer.verification.results import CheckView, Verification
+from issuer.verification.results import CheckView, Verification, display_field
 
 # --------------------------------------------------------------------------- cached verification
 #
@@ -52,6 +54,8 @@ KeyEpoch = tuple[int, int, int, int, int, int]
 ListReads = tuple[tuple[uuid.UUID, ListState | None], ...]
 
 ANSWER_CACHE_SIZE = 1024
+#: The answers of one worker, all together: answers are small (no input is kept), ~1-4 KB each.
+ANSWER_CACHE_BYTES = 4 * 1024 * 1024
 
 _KEY_EPOCH = select(
     func.count(IssuerKey.id).label("keys"),
@@ -99,6 +103,21 @@ class Answer:
         """Whether this answer still holds, by one query on ``connection`` (a check for ``issuer.platform.replay``)."""
         return self.holds(*_current_state(connection, self), datetime.now(UTC))
 
+    @property
+    def approximate_size(self) -> int:
+        """Bytes this answer holds, roughly (its cache entry's size)."""
+        return self.verification.approximate_size + 256 + 160 * len(self.lists)
+
+    @property
+    def token(self) -> str:
+        """One digest of what the answer says and of the state it rests on: equal tokens, equal answers."""
+        return _token(self.verification.as_json(), self.verification.issuer_name, self.verification.name,
+                      self.keys, sorted((str(public_id), state) for public_id, state in self.lists), self.until)
+
+
+def _token(*parts: Any) -> str:
+    return hashlib.sha256(repr(parts).encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
 
 def _read_state(rows: Sequence[Row[Any]]) -> tuple[KeyEpoch, dict[uuid.UUID, ListState]]:
     """(key epoch, {list public id: state}) from rows of ``_CURRENT_STATE`` or ``_ISSUED_STATE``."""
@@ -118,8 +137,13 @@ def _current_state(
     return _read_state(connection.execute(_CURRENT_STATE, {"public_ids": public_ids}).all())
 
 
-def _answers() -> LRUCache[tuple[str, Any], Answer]:
-    return app_cache("verification.answers", ANSWER_CACHE_SIZE)
+def _answers() -> BoundedCache[tuple[str, Any], Answer]:
+    """The app's verification answers, keyed by the input's digest (or a credential's id), bounded by bytes."""
+    return app_cache("verification.answers", ANSWER_CACHE_SIZE, ANSWER_CACHE_BYTES)
+
+
+def _keep(key: tuple[str, Any], answer: Answer) -> None:
+    _answers().put(key, answer, size=answer.approximate_size + 128)
 
 
 #: A CLR holds one credential per level; this bounds the work one verification can ask for.
@@ -160,7 +184,8 @@ def _verify_now(session: Session, data: str | bytes | dict[str, Any], *, keys: K
                 depth: int) -> Answer:
     """Run the full verifier, noting every list the status check reads and when the validity check would flip."""
     seen: dict[uuid.UUID, ListState | None] = {}
-    result = run_verifier(data, document_loader=document_loader, resolver=resolver(session),
+    result = run_verifier(data, document_loader=document_loader,
+                          resolver=resolver(session, trust.trusted_documents(session)),
                           status_checker=status_check.checker(session, seen=seen), now=now,
                           recognise=trust.recogniser(session), on_record=registry.on_record(session))
     checks = [CheckView(c.name, c.ok, c.message) for c in result.checks]
@@ -180,9 +205,12 @@ def _verify_now(session: Session, data: str | bytes | dict[str, Any], *, keys: K
                     until = now  # a list changed while we read it: this answer serves this request only
             if answer.until is not None:
                 until = answer.until if until is None else min(until, answer.until)
+    document = result.credential  # read here, never kept: the answer holds only what pages show of it
     verification = Verification(verified=verified, readable=readable, checks=checks,
-                                warnings=list(result.warnings), errors=list(result.errors), credential=result.credential,
-                                issuer_name=result.issuer_name)
+                                warnings=list(result.warnings), errors=list(result.errors),
+                                name=display_field(document, "name"), credential_id=display_field(document, "id"),
+                                valid_from=display_field(document, "validFrom"),
+                                valid_until=display_field(document, "validUntil"), issuer_name=result.issuer_name)
     return Answer(verification, keys, tuple(seen.items()), until)
 
 
@@ -196,7 +224,7 @@ def _answer(session: Session, data: str | bytes | dict[str, Any], *, depth: int)
     if cached is not None and cached.holds(keys, lists, now):
         return cached
     answer = _verify_now(session, data, keys=keys, now=now, depth=depth)
-    cache.put(key, answer)
+    _keep(key, answer)
     return answer
 
 
@@ -212,6 +240,14 @@ def verify_any(session: Session, data: str | bytes | dict[str, Any]) -> Verifica
 
 def verify_stored(session: Session, credential: Credential) -> Verification:
     return verify_any(session, credential.document)
+
+
+def read_document(data: str | bytes | dict[str, Any]) -> dict[str, Any] | None:
+    """The credential in a verifier's input, read again in this request (answers never keep it); None if unreadable.
+
+    For a caller that needs more of a verified credential than its answer holds (``Verification``'s fields).
+    """
+    return read_credential(data)
 
 
 @dataclass(frozen=True)
@@ -233,6 +269,12 @@ class IssuedVerification:
     @property
     def verification(self) -> Verification:
         return self.answer.verification
+
+    @property
+    def token(self) -> str:
+        """The state token of the public verification page: the answer's (verdict, key epoch incl. the trust
+        list, list states, validity turn) and the record's. The page's ETag, and what a replay is checked by."""
+        return _token(self.answer.token, self.record)
 
     def unchanged(self, connection: Connection) -> bool:
         """Whether ``verify_issued`` would give this very answer and record again, by one query on ``connection``."""
@@ -272,6 +314,6 @@ def verify_issued(session: Session, credential_id: uuid.UUID) -> IssuedVerificat
     if cached is None or not cached.holds(keys, lists, now):
         document = session.scalar(select(Credential.document).filter_by(id=credential_id))
         cached = _verify_now(session, document, keys=keys, now=now, depth=0)
-        cache.put(("issued", credential_id), cached)
+        _keep(("issued", credential_id), cached)
     return IssuedVerification(record=record, answer=cached)
 

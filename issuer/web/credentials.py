@@ -7,10 +7,8 @@ while the credential itself still verifies anywhere.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import uuid
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -23,7 +21,6 @@ from issuer import badges
 from issuer.platform import replay
 from issuer.issuance import revocation
 from issuer.frameworks import level_images
-from issuer.platform.cache import LRUCache, app_cache
 from issuer.platform.database import read_only
 from issuer.errors import InvalidInput, NotFound, PermissionDenied
 from issuer.extensions import db
@@ -34,7 +31,6 @@ from issuer.web.forms import ConfirmForm, ReasonForm
 from issuer.web.negotiation import prefers_json
 from issuer.accounts import assignments
 from issuer.verification import inputs
-from issuer.verification import results
 from issuer.verification import verifier
 
 bp = Blueprint("credentials", __name__)
@@ -42,8 +38,6 @@ bp = Blueprint("credentials", __name__)
 #: Largest credential (pasted or uploaded) the public verifier reads.
 MAX_VERIFY_BYTES = 1024 * 1024
 STATIC_MAX_AGE = 3600
-#: Anonymous verification pages kept rendered, one per credential.
-PAGE_CACHE_SIZE = 1024
 
 
 def viewer_may_see_private(credential: Credential) -> bool:
@@ -205,17 +199,6 @@ def profile(handle: str) -> ResponseReturnValue:
     return render_template("credentials/profile.html", person=user, credentials=credentials)
 
 
-@dataclass(frozen=True)
-class _RenderedPage:
-    """An anonymous verification page, valid while its verification is the very answer signing still gives and
-    the credential's row (status, visibility, name) reads the same."""
-
-    verification: results.Verification
-    record: verifier.IssuedRecord
-    body: bytes
-    etag: str
-
-
 def _same_for_every_visitor() -> bool:
     """Anonymous, with no flashed message waiting: the page then depends on the credential alone.
 
@@ -227,9 +210,11 @@ def _same_for_every_visitor() -> bool:
 
 @bp.get("/verify/<uuid:credential_id>")
 def verify_stored(credential_id: uuid.UUID) -> ResponseReturnValue:
-    """The public verification page. Anonymous visitors get a page rendered once per state of the credential.
+    """The public verification page. Anonymous visitors get the same page while the credential's state is the same.
 
-    Browsers and shared caches may keep it but must revalidate (``no-cache`` + ETag): a revocation shows at once.
+    Its ETag is the state token of the answer (``IssuedVerification.token``): a browser or shared cache that
+    revalidates (``no-cache``) gets a 304 without a render, and a revocation shows at once. The rendered bytes
+    are kept in one place only, the replay cache (``issuer.platform.replay``), checked by the same state.
     """
     read_only(db.session)  # state reads in autocommit, outside the session (see issuer.platform.database.reading)
     found = verifier.verify_issued(db.session, credential_id)
@@ -241,14 +226,12 @@ def verify_stored(credential_id: uuid.UUID) -> ResponseReturnValue:
         response = Response(_render_verification(found, show_name=show_name))
         response.headers["Cache-Control"] = "private, no-store"
         return response
-    cache: LRUCache[uuid.UUID, _RenderedPage] = app_cache("credentials.verify_pages", PAGE_CACHE_SIZE)
-    page = cache.get(credential_id)
-    if page is None or page.verification is not found.verification or page.record != found.record:
-        body = _render_verification(found, show_name=found.record.public).encode()
-        page = _RenderedPage(found.verification, found.record, body, hashlib.sha256(body).hexdigest()[:32])
-        cache.put(credential_id, page)
-    response = Response(status=304) if request.if_none_match.contains(page.etag) else Response(page.body)
-    response.set_etag(page.etag)
+    etag = found.token
+    if request.if_none_match.contains(etag):
+        response = Response(status=304)
+    else:
+        response = Response(_render_verification(found, show_name=found.record.public))
+    response.set_etag(etag)
     response.headers["Cache-Control"] = "no-cache"
     response.vary.add("Cookie")
     replay.allow(found.unchanged)  # the same bytes to the next anonymous visitor, while nothing has changed
@@ -257,7 +240,7 @@ def verify_stored(credential_id: uuid.UUID) -> ResponseReturnValue:
 
 def _render_verification(found: verifier.IssuedVerification, *, show_name: bool) -> str:
     return render_template("credentials/verify_result.html", result=found.verification,
-                           document=found.verification.credential, credential=found.record, show_name=show_name)
+                           credential=found.record, show_name=show_name)
 
 
 @bp.get("/verify")
@@ -273,8 +256,7 @@ def verify_submit() -> ResponseReturnValue:
     data = read_submitted_credential()
     result = verifier.verify_any(db.session, data)
     status = 200 if result.readable else 400
-    return render_template("credentials/verify_result.html", result=result, document=result.credential,
-                           credential=None, show_name=True), status
+    return render_template("credentials/verify_result.html", result=result, credential=None, show_name=True), status
 
 
 def read_submitted_credential() -> str:

@@ -84,7 +84,7 @@ def test_pre_authorized_flow_delivers_verifiable_credentials(
         for credential in delivered.values():
             result = verifier.verify_any(db.session, credential)
             assert result.verified, result.summary
-            assert result.credential["id"] == f"http://127.0.0.1:5000/credentials/{credential_id}"
+            assert result.credential_id == f"http://127.0.0.1:5000/credentials/{credential_id}"
 
     # The pre-authorized code works once.
     response = wallet.post(path_of(as_metadata["token_endpoint"]), data={"grant_type": PRE_AUTH,
