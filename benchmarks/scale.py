@@ -245,10 +245,10 @@ def measure(app: Any, seeder: Seeder, repeat: int) -> dict[str, Any]:  # noqa: P
     issue_ms, issued = [], []
     for i, therapist_id in enumerate(fresh):
         with app.test_request_context():
-            supervisor = s.get(User, supervisor_id)
-            therapist = s.get(User, therapist_id)
+            supervisor = s.get_one(User, supervisor_id)
+            therapist = s.get_one(User, therapist_id)
             from issuer.models import Level
-            level = s.get(Level, level_ids[i % len(level_ids)])
+            level = s.get_one(Level, level_ids[i % len(level_ids)])
             t0 = time.perf_counter()
             credential = issuance_completion.complete_level(s, supervisor=supervisor, therapist=therapist, level=level)
             s.commit()
@@ -260,7 +260,7 @@ def measure(app: Any, seeder: Seeder, repeat: int) -> dict[str, Any]:  # noqa: P
     cold_ms, warm_ms, verified = [], [], []
     for i, credential_id in enumerate(issued):
         with app.test_request_context():
-            credential = s.get(Credential, credential_id)
+            credential = s.get_one(Credential, credential_id)
             clear_verify_caches()
             t0 = time.perf_counter()
             result = verifier.verify_stored(s, credential)
@@ -281,7 +281,7 @@ def measure(app: Any, seeder: Seeder, repeat: int) -> dict[str, Any]:  # noqa: P
     revoke_ms = []
     for i, credential_id in enumerate(targets):
         with app.test_request_context():
-            credential = s.get(Credential, credential_id)
+            credential = s.get_one(Credential, credential_id)
             t0 = time.perf_counter()
             revocation.change(s, credential, action="revoke", reason="scale benchmark", actor=None)
             s.commit()
@@ -300,21 +300,19 @@ def measure(app: Any, seeder: Seeder, repeat: int) -> dict[str, Any]:  # noqa: P
 
 def explain(seeder: Seeder) -> dict[str, str]:
     from sqlalchemy import func, insert, select, text
-    from sqlalchemy.dialects import postgresql
 
     from issuer.extensions import db
-    from issuer.issuance import signing
-    from issuer.learning import record_book
-    from issuer.models import Credential, LevelCompletion, StatusEntry, StatusList, User
+    from issuer.models import Credential, LevelCompletion, StatementMark, StatusEntry, StatusList, User
+    from issuer.verification import verifier
 
     s = db.session
     sample = s.scalars(select(Credential).order_by(func.random()).limit(1)).one()
-    therapist = s.get(User, sample.therapist_id)
+    therapist = s.get_one(User, sample.therapist_id)
     entry = s.scalars(select(StatusEntry).filter_by(credential_id=sample.id, purpose="revocation")).one()
     newest = (
-        select(func.max(record_book.StatementMark.id))
-        .where(record_book.StatementMark.therapist_id == therapist.id)
-        .group_by(record_book.StatementMark.statement_id)
+        select(func.max(StatementMark.id))
+        .where(StatementMark.therapist_id == therapist.id)
+        .group_by(StatementMark.statement_id)
     )
     queries: dict[str, Any] = {
         # the "already issued?" query of issuance_completion.complete_level, on unique (therapist_id, level_id)
@@ -322,9 +320,7 @@ def explain(seeder: Seeder) -> dict[str, str]:
             therapist_id=therapist.id, level_id=sample.level_id
         ),
         # record_book.latest_marks (issuance, record pages)
-        "latest marks of a therapist": select(record_book.StatementMark).where(
-            record_book.StatementMark.id.in_(newest)
-        ),
+        "latest marks of a therapist": select(StatementMark).where(StatementMark.id.in_(newest)),
         # status_lists.set_bit / status_check._own_suspension_entry (revocation, every verification)
         "status entry by credential+purpose": select(StatusEntry).filter_by(
             credential_id=sample.id, purpose="suspension"
@@ -336,9 +332,9 @@ def explain(seeder: Seeder) -> dict[str, str]:
             StatusList.id.in_(select(func.max(StatusList.id)).group_by(StatusList.purpose))
         ),
         # verifier.verify_issued / IssuedVerification.unchanged (every verification page, cached or not)
-        "issued credential state": signing._ISSUED_STATE.params(credential_id=sample.id),
+        "issued credential state": verifier._ISSUED_STATE.params(credential_id=sample.id),
         # verifier._answer / Answer.unchanged (every POST /api/v1/verify, cached or not)
-        "state of keys and lists": signing._CURRENT_STATE.params(
+        "state of keys and lists": verifier._CURRENT_STATE.params(
             public_ids=list(s.scalars(select(StatusList.public_id).limit(2)))
         ),
         "completion by therapist+level": select(LevelCompletion).filter_by(
@@ -348,7 +344,7 @@ def explain(seeder: Seeder) -> dict[str, str]:
         "credential by id": select(Credential).filter_by(id=sample.id),
     }
     plans = {}
-    dialect = postgresql.dialect()
+    dialect = s.get_bind().dialect  # the PostgreSQL dialect the benchmark is connected with
     for name, stmt in queries.items():
         sql = str(stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
         rows = s.execute(text(f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) {sql}")).scalars().all()

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from alembic import context
+from alembic.runtime.migration import MigrationContext
 from flask import current_app
+from sqlalchemy import Engine
 
 logger = logging.getLogger("alembic.env")
 config = context.config
@@ -14,8 +17,9 @@ migrate_ext = current_app.extensions["migrate"]
 target_metadata = migrate_ext.db.metadata
 
 
-def engine():
-    return migrate_ext.db.engine
+def engine() -> Engine:
+    bound: Engine = migrate_ext.db.engine
+    return bound
 
 
 def run_migrations_offline() -> None:
@@ -27,7 +31,9 @@ def run_migrations_offline() -> None:
 
 
 def run_migrations_online() -> None:
-    def process_revision_directives(ctx, revision, directives):  # no empty revisions from autogenerate
+    def process_revision_directives(  # no empty revisions from autogenerate
+        ctx: MigrationContext, revision: Any, directives: list[Any]
+    ) -> None:
         if getattr(config.cmd_opts, "autogenerate", False) and directives[0].upgrade_ops.is_empty():
             directives[:] = []
             logger.info("No changes in schema detected.")

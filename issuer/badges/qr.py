@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 from html import escape
+from typing import Any
 
 import qrcode
 import qrcode.image.svg
@@ -25,7 +26,7 @@ BORDER = 4
 DEFAULT_SIZE_PX = 180
 
 
-def _code(url: str, box_size: int) -> qrcode.QRCode:
+def _code(url: str, box_size: int) -> qrcode.QRCode[Any]:
     if not url:
         raise ValueError("a QR code needs a URL")
     code = qrcode.QRCode(error_correction=ERROR_CORRECT_Q, box_size=box_size, border=BORDER)

@@ -21,11 +21,11 @@ depends_on = None
 COLUMNS = (("credentials", "document"), ("credentials", "jwt"), ("status_lists", "signed_document"))
 
 
-def _lz4_available(bind) -> bool:
+def _lz4_available(bind: sa.Connection) -> bool:
     values = bind.execute(sa.text(
         "SELECT enumvals FROM pg_settings WHERE name = 'default_toast_compression'"
     )).scalar()
-    return bool(values) and "lz4" in values
+    return values is not None and "lz4" in values
 
 
 def _set_compression(method: str) -> None:
@@ -36,9 +36,9 @@ def _set_compression(method: str) -> None:
         op.execute(f'ALTER TABLE {table} ALTER COLUMN "{column}" SET COMPRESSION {method}')
 
 
-def upgrade():
+def upgrade() -> None:
     _set_compression("lz4")
 
 
-def downgrade():
+def downgrade() -> None:
     _set_compression("pglz")

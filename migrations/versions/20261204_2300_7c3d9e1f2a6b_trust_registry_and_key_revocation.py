@@ -35,7 +35,7 @@ def _digest(document_text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def upgrade():
+def upgrade() -> None:
     op.create_table('issued_documents',
     sa.Column('id', sa.String(length=2000), nullable=False),
     sa.Column('kind', sa.String(length=20), nullable=False),
@@ -108,7 +108,7 @@ def upgrade():
                               postgresql_where=sa.text('superseded_at IS NULL'))
 
 
-def downgrade():
+def downgrade() -> None:
     with op.batch_alter_table('credentials', schema=None) as batch_op:
         batch_op.drop_index('uq_credentials_current_therapist_level')
         batch_op.drop_index(batch_op.f('ix_credentials_replaces_id'))

@@ -16,7 +16,8 @@ SEED = ROOT / "frameworks" / "music-therapists-29-1129.02-v26.05.json"
 
 
 def seed() -> dict[str, Any]:
-    return json.loads(SEED.read_text())
+    parsed: dict[str, Any] = json.loads(SEED.read_text())
+    return parsed
 
 
 def test_seed_has_four_ordered_levels_of_ten_statements() -> None:

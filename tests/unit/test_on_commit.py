@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -12,7 +13,7 @@ from issuer.platform.on_commit import on_commit
 
 
 @pytest.fixture
-def session():
+def session() -> Iterator[Session]:
     engine = create_engine("sqlite://")
     with engine.begin() as connection:
         connection.execute(text("CREATE TABLE t (x INTEGER)"))
@@ -21,8 +22,8 @@ def session():
     engine.dispose()
 
 
-def test_action_runs_after_the_commit_and_sees_the_committed_row(session):
-    seen = []
+def test_action_runs_after_the_commit_and_sees_the_committed_row(session: Session) -> None:
+    seen: list[str] = []
     session.execute(text("INSERT INTO t VALUES (1)"))
     on_commit(session, lambda: seen.append("sent"))
     assert seen == []
@@ -32,8 +33,8 @@ def test_action_runs_after_the_commit_and_sees_the_committed_row(session):
     assert seen == ["sent"]
 
 
-def test_rollback_drops_the_action(session):
-    seen = []
+def test_rollback_drops_the_action(session: Session) -> None:
+    seen: list[str] = []
     session.execute(text("INSERT INTO t VALUES (1)"))
     on_commit(session, lambda: seen.append("sent"))
     session.rollback()
@@ -42,8 +43,10 @@ def test_rollback_drops_the_action(session):
     assert session.scalar(text("SELECT count(*) FROM t")) == 0
 
 
-def test_a_failing_action_is_logged_and_the_next_one_still_runs(session, caplog):
-    seen = []
+def test_a_failing_action_is_logged_and_the_next_one_still_runs(
+    session: Session, caplog: pytest.LogCaptureFixture
+) -> None:
+    seen: list[str] = []
 
     def fail() -> None:
         raise RuntimeError("smtp down")

@@ -47,7 +47,7 @@ def test_svg_escapes_names() -> None:
 def test_long_names_are_shortened_on_the_badge_but_not_in_the_title() -> None:
     name = "Extraordinarily Advanced Practitioner"
     root = ElementTree.fromstring(badge_svg(level_name=name, level_number=4, framework_name=FRAMEWORK))
-    shown = next(root.iter(f"{SVG}text")).text
+    shown = next(root.iter(f"{SVG}text")).text or ""
     assert len(shown) <= 20
     assert shown.endswith("\u2026")
     assert root.find(f"{SVG}title").text.startswith(name)
@@ -76,7 +76,9 @@ def test_png_is_deterministic_and_uses_the_level_colour() -> None:
         data = badge_png(level_name=name, level_number=number, framework_name=FRAMEWORK, size=128)
         with Image.open(io.BytesIO(data)) as image:
             colours.append(image.convert("RGBA").getpixel((64, 6)))  # the medal rim below the top vertex
-            assert image.getpixel((0, 0))[3] == 0  # transparent outside the medal
+            corner = image.getpixel((0, 0))
+            assert isinstance(corner, tuple)
+            assert corner[3] == 0  # transparent outside the medal
     assert len(set(colours)) == 4
 
 
@@ -102,7 +104,7 @@ def test_png_size_is_bounded() -> None:
 
 def test_many_levels_still_fit() -> None:
     root = ElementTree.fromstring(badge_svg(level_name="Step 9", level_number=9, framework_name="F", levels_total=12))
-    xs = [float(c.get("cx")) for c in root.iter(f"{SVG}circle")]
+    xs = [float(c.attrib["cx"]) for c in root.iter(f"{SVG}circle")]
     assert len(xs) == 12
     assert min(xs) >= 256 - 90
     assert max(xs) <= 256 + 90

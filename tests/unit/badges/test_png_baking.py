@@ -8,7 +8,7 @@ import struct
 import zlib
 
 import pytest
-from PIL import Image
+from PIL import Image, PngImagePlugin
 
 from badge_support import AWKWARD_JSON, JWS, SAMPLES, before_iend, chunk_list, png_chunk
 from issuer.badges import BakingError, bake_png, unbake_png
@@ -48,6 +48,7 @@ def test_baked_png_is_still_the_same_valid_image(plain_png: bytes) -> None:
     Image.open(io.BytesIO(baked)).verify()
     with Image.open(io.BytesIO(baked)) as after, Image.open(io.BytesIO(plain_png)) as before:
         after.load()
+        assert isinstance(after, PngImagePlugin.PngImageFile)
         assert after.size == before.size
         assert after.tobytes() == before.tobytes()
         assert after.text["openbadgecredential"] == AWKWARD_JSON

@@ -36,7 +36,7 @@ def test_svg_decodes_to_the_url_when_its_path_is_drawn() -> None:
     """Rasterise the path (unit squares "Mx,yH…V…H…z") ourselves, then scan it."""
     root = ElementTree.fromstring(qr_svg(URL).encode("utf-8"))
     _, _, width, _ = (int(float(v)) for v in root.get("viewBox", "").split())
-    squares = re.findall(r"M(\d+),(\d+)H(\d+)V(\d+)H\d+z", root.find(f"{SVG}path").get("d"))
+    squares = re.findall(r"M(\d+),(\d+)H(\d+)V(\d+)H\d+z", root.find(f"{SVG}path").get("d", ""))
     assert len(squares) > 100
     scale = 8
     image = Image.new("L", (width * scale, width * scale), 255)

@@ -20,7 +20,7 @@ from issuer.credentials import (
 
 
 def _simple() -> dict[str, Any]:
-    document = load_json(VALIDATOR / "ob30" / "simple.json")
+    document: dict[str, Any] = load_json(VALIDATOR / "ob30" / "simple.json")
     del document["proof"]
     return document
 

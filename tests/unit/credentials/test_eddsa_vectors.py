@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,7 +32,8 @@ STEPS = W3C_EDDSA / "eddsa-rdfc-2022"
 
 
 def _text(name: str) -> str:
-    return (STEPS / name).read_text().strip()
+    path: Path = STEPS / name
+    return path.read_text().strip()
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +43,8 @@ def w3c_key() -> ed25519.Ed25519PrivateKey:
 
 @pytest.fixture(scope="module")
 def w3c_config() -> dict[str, Any]:
-    return load_json(STEPS / "proofConfigDataInt.json")
+    config: dict[str, Any] = load_json(STEPS / "proofConfigDataInt.json")
+    return config
 
 
 def test_w3c_proof_configuration_is_built_as_the_vector(w3c_config: dict[str, Any]) -> None:

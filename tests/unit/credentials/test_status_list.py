@@ -249,7 +249,8 @@ def test_multi_member_gzip_is_read_like_gzip_decompress() -> None:
         "u",
         "u" + base64.urlsafe_b64encode(b"plain text, not gzip").decode().rstrip("="),
         "uH4sIAAAAAAAAA-3BMQEAAADCoPVPbQwfoAAAAAAAAAA",  # truncated GZIP
-        "u" + base64.urlsafe_b64encode(gzip.compress(bytes(MIN_LIST_LENGTH // 8), mtime=0) + b"junk").decode().rstrip("="),
+        "u"
+        + base64.urlsafe_b64encode(gzip.compress(bytes(MIN_LIST_LENGTH // 8), mtime=0) + b"junk").decode().rstrip("="),
     ],
 )
 def test_undecodable_lists_are_malformed(encoded: str) -> None:

@@ -4,7 +4,7 @@ id; recognised issuers carry the name we know them by; dates at the edges of tim
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -317,8 +317,11 @@ def test_the_record_is_asked_with_the_token_for_a_jwt(signed: dict[str, Any], re
                                                       rsa_key: Any) -> None:
     token = encode_jwt(signed, private_key=rsa_key, kid=f"{ISSUER_DID}#rsa-1")
     seen: list[tuple[str, str | None]] = []
-    verify(token, document_loader=document_loader, resolver=resolver, now=NOW,
-           on_record=lambda kind, credential, t: seen.append((kind, t)) or None)
+
+    def record(kind: str, credential: Mapping[str, Any], t: str | None) -> None:
+        seen.append((kind, t))
+
+    verify(token, document_loader=document_loader, resolver=resolver, now=NOW, on_record=record)
     assert seen == [("jwt", token)]
 
 

@@ -20,7 +20,7 @@ EX = "https://example.org/ns#"
 
 
 def _base() -> dict[str, Any]:
-    document = load_json(VALIDATOR / "ob30" / "simple.json")
+    document: dict[str, Any] = load_json(VALIDATOR / "ob30" / "simple.json")
     del document["proof"]
     return document
 
@@ -55,7 +55,7 @@ class Recorder:
         self.runs: list[Any] = []
         recorder = self
 
-        class Recording(rdfc._BoundedURDNA2015):  # type: ignore[misc, name-defined]
+        class Recording(rdfc._BoundedURDNA2015):
             def __init__(self, *args: Any, **kwargs: Any) -> None:
                 super().__init__(*args, **kwargs)
                 recorder.runs.append(self)
