@@ -22,9 +22,9 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from issuer.credentials import jsonparse
 from issuer.credentials.errors import JSONInputError
-from issuer.platform.cache import app_cache
 from issuer.errors import Conflict, FrameworkFileError
 from issuer.models import Framework, Level, Statement, utcnow
+from issuer.platform.cache import app_cache
 
 #: Namespace for the deterministic achievement ids (uuid5 over SOC, version, level, position).
 ACHIEVEMENT_NAMESPACE = uuid.UUID("6f1d2a53-1c0e-5a3b-9a57-0f3c9b1e2d44")

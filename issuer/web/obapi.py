@@ -21,8 +21,7 @@ from issuer.errors import IssuerError
 from issuer.extensions import db
 from issuer.models import User
 from issuer.models.oauth import OAuthToken
-from issuer.protocols import oauth
-from issuer.protocols import obapi
+from issuer.protocols import oauth, obapi
 from issuer.protocols.obapi import API_PREFIX, ObApiError
 
 bp = Blueprint("obapi", __name__, url_prefix=API_PREFIX)

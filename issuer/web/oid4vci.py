@@ -16,8 +16,8 @@ from flask_wtf import FlaskForm
 from werkzeug.exceptions import HTTPException
 from wtforms import SubmitField
 
-from issuer.badges import qr_svg_inline
 from issuer.api.auth import read_json
+from issuer.badges import qr_svg_inline
 from issuer.errors import IssuerError, error_response
 from issuer.extensions import db
 from issuer.models import Credential
