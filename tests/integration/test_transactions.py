@@ -12,15 +12,15 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event, exc, func, select, update
+from sqlalchemy import event, exc, func, select, text, update
 from sqlalchemy.orm import Session
 
 from issuer.accounts import api_tokens
 from issuer.extensions import db
 from issuer.platform import database
-from issuer.issuance import notices
+from issuer.issuance import notices, revocation
 from issuer.learning import record_book
-from issuer.models import (ApiToken, AuditEvent, Credential, Framework, StatementMark, StatusList, User)
+from issuer.models import ApiToken, AuditEvent, Credential, Framework, StatementMark, StatusList, User, utcnow
 from tests.conftest import AuthActions
 
 WRITES = ("INSERT", "UPDATE", "DELETE")
@@ -317,3 +317,48 @@ def test_verification_writes_nothing(app: Flask, client: FlaskClient, issued: uu
         assert response.status_code == 200 and response.get_json()["verified"] is True
         assert page.status_code == 200
         assert writes(seen) == [] and seen["commits"] == [] and seen["session_commits"] == []
+
+
+def test_a_change_that_loses_to_concurrent_work_is_a_503_with_retry_after_and_keeps_nothing(
+        app: Flask, client: FlaskClient, issued: uuid.UUID, tokens: dict[str, str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """For real, not a mocked error: on SQLite, another connection commits after the request began reading, so
+    the request may not write any more ("database is locked"); on PostgreSQL another transaction holds the
+    status list's row lock past the request's lock timeout (55P03)."""
+    real = revocation.change
+    with app.app_context():
+        backend = db.engine.dialect.name
+        list_id = db.session.scalars(select(StatusList).filter_by(purpose="revocation")).one().id
+    with app.app_context():
+        other = db.engine.connect()
+    holding: list[Any] = []
+
+    def change_meanwhile(session: Session, credential: Credential, **kwargs: Any) -> Any:
+        if backend == "sqlite":
+            other.execute(update(StatusList).where(StatusList.id == list_id).values(updated_at=utcnow()))
+            other.commit()  # committed after this request's read began
+        else:
+            session.execute(text("SET LOCAL lock_timeout = '100ms'"))
+            holding.append(other.begin())
+            other.execute(select(StatusList.id).where(StatusList.id == list_id).with_for_update())
+        return real(session, credential, **kwargs)
+
+    monkeypatch.setattr(revocation, "change", change_meanwhile)
+    try:
+        response = client.post(f"/api/v1/credentials/{issued}/revoke", headers=bearer(tokens["supervisor"]),
+                               json={"reason": "Issued in error."})
+    finally:
+        for transaction in holding:
+            transaction.rollback()
+        other.close()
+    assert response.status_code == 503, response.get_data(as_text=True)
+    assert response.headers["Retry-After"] == "1" and response.get_json()["error"] == "busy"
+    with app.app_context():
+        credential = db.session.get(Credential, issued)
+        assert credential.revoked_at is None
+        assert db.session.scalar(select(func.count()).select_from(AuditEvent)
+                                 .where(AuditEvent.action.like("credential.%revoke%"))) == 0
+    monkeypatch.undo()
+    again = client.post(f"/api/v1/credentials/{issued}/revoke", headers=bearer(tokens["supervisor"]),
+                        json={"reason": "Issued in error."})
+    assert again.status_code == 200  # tried again, it goes through
