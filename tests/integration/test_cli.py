@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,8 @@ from sqlalchemy import func, select
 
 from issuer import create_app
 from issuer.extensions import db
-from issuer.models import Credential, IssuerKey, Statement, User
+from issuer.models import Credential, IssuerKey, Statement, StatusList, User, utcnow
+from issuer.status_lists import lists as status_lists
 from tests.integration.helpers import issue, seed_people
 
 
@@ -28,6 +30,20 @@ def test_init_is_idempotent_from_a_blank_database(app_config: dict[str, Any], ke
     second = runner.invoke(args=["init"])
     assert second.exit_code == 0, second.output
     assert "Created" not in second.output and "Already imported" in second.output
+    assert "status list" not in second.output  # nothing to sign
+    with app.app_context():  # a list an older release left unsigned: init signs it (serving it only reads)
+        status_list = StatusList(public_id=uuid.uuid4(), purpose="revocation", length=status_lists.LIST_LENGTH,
+                                 allocated=0, bits=bytes(status_lists.LIST_LENGTH // 8), version=3,
+                                 signed_document=None, signed_version=None, created_at=utcnow(),
+                                 updated_at=utcnow())
+        db.session.add(status_list)
+        db.session.commit()
+    third = runner.invoke(args=["init"])
+    assert third.exit_code == 0 and "Signed 1 status list(s)." in third.output, third.output
+    with app.app_context():
+        signed = db.session.scalars(select(StatusList)).one()
+        assert signed.signed_version == 3 and '"BitstringStatusListCredential"' in signed.signed_document
+        db.session.remove()
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Statement)) == 40
         assert db.session.scalar(select(func.count()).select_from(IssuerKey)) == 2
