@@ -7,6 +7,7 @@ Shapes follow the VC-API: ``{"verifiableCredential": …, "options": {}}`` in,
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from flask import Blueprint, jsonify
@@ -15,14 +16,16 @@ from flask.typing import ResponseReturnValue
 from issuer.platform import audit
 from issuer.issuance import signing
 from issuer.api.auth import current_api_user, json_body, token_required
-from issuer.errors import InvalidInput
+from issuer.errors import Conflict, InvalidInput
 from issuer.extensions import db
 from issuer.identity.profile import issuer_did, issuer_profile
-from issuer.models import Role, utcnow
+from issuer.models import IssuedDocument, Role, utcnow
 from issuer.verification import verifier
 from issuer.platform.ratelimit import rate_limited
 
 bp = Blueprint("vcapi", __name__)
+#: The longest credential id recorded (``issued_documents.id``).
+MAX_ID = 2000
 
 
 @bp.post("/credentials/verify")
@@ -57,6 +60,11 @@ def issue() -> ResponseReturnValue:
     issuer_id = issuer.get("id") if isinstance(issuer, dict) else issuer
     if issuer_id not in (None, issuer_did()):
         raise InvalidInput(f"this service issues only as {issuer_did()}")
+    credential_id = credential.setdefault("id", f"urn:uuid:{uuid.uuid4()}")
+    if not isinstance(credential_id, str) or not 0 < len(credential_id) <= MAX_ID or ":" not in credential_id:
+        raise InvalidInput(f"id must be a URI of at most {MAX_ID} characters (or leave it out: one is made)")
+    if db.session.get(IssuedDocument, credential_id) is not None:
+        raise Conflict(f"a credential with id {credential_id} was issued already; give each credential its own id")
     now = utcnow()
     unsigned = {**credential, "issuer": issuer_profile()}
     unsigned.setdefault("validFrom", now.strftime("%Y-%m-%dT%H:%M:%SZ"))
@@ -64,6 +72,7 @@ def issue() -> ResponseReturnValue:
         signed = signing.sign(db.session, unsigned, now=now)
     except signing.SigningFailed as error:  # the caller's credential: undefined terms, schema errors
         raise InvalidInput(error.message) from None
+    signing.record_issued(db.session, signed, kind="vcapi", subject=None, now=now)
     audit.record(db.session, "credential.issued_via_vcapi", actor=current_api_user(), subject_type="credential",
                  subject_id=signed.document.get("id"))
     response = jsonify({"verifiableCredential": signed.document})

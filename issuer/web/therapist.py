@@ -37,14 +37,16 @@ def home() -> ResponseReturnValue:
         "therapist/home.html", frameworks=current, credentials=credentials,
         progress={fw.id: record_book.progress(db.session, current_user, fw) for fw in current},
         met=record_book.met_statements(db.session, current_user), record=record_book.record_of(db.session, current_user),
-        supervisors=assignments.supervisors_of(db.session, current_user),
+        supervisors=assignments.supervisors_of(db.session, current_user), clr_form=ConfirmForm(),
     )
 
 
-@bp.get("/me/clr.<any(json, jwt):ext>")
+@bp.post("/me/clr.<any(json, jwt):ext>")
 @role_required(Role.THERAPIST)
 def clr_download(ext: str) -> ResponseReturnValue:
-    """The whole learning record as a signed CLR 2.0 credential, built now."""
+    """The whole learning record as a signed CLR 2.0 credential, issued now and put on record (so a POST)."""
+    if not ConfirmForm().validate_on_submit():
+        raise InvalidInput("The form expired; reload the page and try again.")
     signed = clr.signed_clr(db.session, current_user, now=utcnow())
     body, mimetype = (signed.document_text, "application/vc+ld+json") if ext == "json" else (signed.jwt, "text/plain")
     response = Response(body, mimetype=mimetype)

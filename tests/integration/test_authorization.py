@@ -44,7 +44,7 @@ MATRIX = [
      {"anonymous": 302, "therapist": 403, "unassigned": 404, "assigned": 400, "admin": 403}),
     ("GET", "/me", {"anonymous": 302, "therapist": 200, "unassigned": 403, "assigned": 403, "admin": 403}),
     ("GET", "/me/profile", {"anonymous": 302, "therapist": 200, "unassigned": 403, "assigned": 403, "admin": 403}),
-    ("GET", "/me/clr.json", {"anonymous": 302, "therapist": 200, "unassigned": 403, "assigned": 403, "admin": 403}),
+    ("POST", "/me/clr.json", {"anonymous": 302, "therapist": 200, "unassigned": 403, "assigned": 403, "admin": 403}),
     ("GET", "/evidence/{m}", {"anonymous": 302, "therapist": 404, "unassigned": 404, "assigned": 404, "admin": 404}),
     # The assigned supervisor suspends first; the admin may too, and is told it already is (409).
     ("POST", "/credentials/{c}/suspend", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 302, "admin": 409}),
