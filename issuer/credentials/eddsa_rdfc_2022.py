@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import weakref
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -32,10 +31,8 @@ ASSERTION_METHOD = "assertionMethod"
 SIGNATURE_LENGTH = 64
 _XSD_DATETIME = re.compile(r"^-?\d{4,}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)?$")
 _CREATED_PLACEHOLDER = "2000-01-01T00:00:00Z"
+_MISSING: Any = object()
 
-# Canonical proof configurations, per loader, keyed by everything but ``created``
-# (see canonical_proof_configuration).
-_proof_templates: weakref.WeakKeyDictionary[Any, dict[str, str | None]] = weakref.WeakKeyDictionary()
 
 
 def unsecured_document(document: Mapping[str, Any]) -> dict[str, Any]:
@@ -89,16 +86,18 @@ def canonical_proof_configuration(proof_config: Mapping[str, Any], *, document_l
     created = config.get("created")
     if not (isinstance(created, str) and _XSD_DATETIME.match(created)):
         return canonicalize(config, document_loader=document_loader)
-    try:
-        templates = _proof_templates.setdefault(document_loader, {})
-    except TypeError:  # a loader that cannot be weakly referenced: no cache
+    # The loader owns the templates (``OfflineDocumentLoader.proof_templates``, keyed by everything but
+    # ``created``); a loader without that cache canonicalizes in full every time.
+    templates = getattr(document_loader, "proof_templates", None)
+    if templates is None:
         return canonicalize(config, document_loader=document_loader)
     key = json.dumps({k: v for k, v in config.items() if k != "created"}, sort_keys=True)
-    if key not in templates:
+    cached = templates.get(key, _MISSING)
+    if cached is _MISSING:
         template = canonicalize({**config, "created": _CREATED_PLACEHOLDER}, document_loader=document_loader)
         usable = template.count(f'"{_CREATED_PLACEHOLDER}"') == 1 and "_:c14n1" not in template
-        templates[key] = template if usable else None
-    cached = templates[key]
+        cached = template if usable else None
+        templates.put(key, cached, size=len(key) + len(template) + 256)
     if cached is None:
         return canonicalize(config, document_loader=document_loader)
     return cached.replace(f'"{_CREATED_PLACEHOLDER}"', f'"{created}"')

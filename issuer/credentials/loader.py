@@ -29,6 +29,8 @@ PROCESSED_CONTEXT_CACHE_SIZE = 4096
 EXPANDED_NODE_CACHE_SIZE = 512
 #: Expanded nodes are keyed by their JSON text, which a hostile input makes large: bounded by bytes too.
 EXPANDED_NODE_CACHE_BYTES = 32 * 1024 * 1024
+PROOF_TEMPLATE_CACHE_SIZE = 64
+PROOF_TEMPLATE_CACHE_BYTES = 1024 * 1024
 
 
 # Process-wide, and the only process-wide caches of the core: the vendored contexts are immutable files of the
@@ -66,6 +68,9 @@ class OfflineDocumentLoader:
         #: expanded identified nodes (achievements, profiles), memoized by ``canonicalize._SafeProcessor``.
         self.expanded_nodes: BoundedCache[Any, Any] = BoundedCache(
             EXPANDED_NODE_CACHE_SIZE, EXPANDED_NODE_CACHE_BYTES, name="loader.expanded_nodes")
+        #: canonical proof configurations by shape, memoized by ``eddsa_rdfc_2022.canonical_proof_configuration``.
+        self.proof_templates: BoundedCache[str, str | None] = BoundedCache(
+            PROOF_TEMPLATE_CACHE_SIZE, PROOF_TEMPLATE_CACHE_BYTES, name="loader.proof_templates")
 
     @property
     def urls(self) -> frozenset[str]:

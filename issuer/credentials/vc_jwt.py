@@ -16,7 +16,6 @@ The JWS itself is joserfc's.
 from __future__ import annotations
 
 import base64
-import functools
 import json
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
@@ -28,6 +27,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import OKPKey, RSAKey
 
 from issuer.credentials import jsonparse
+from issuer.credentials.cache import BoundedCache
 from issuer.credentials.errors import JSONInputError, KeyResolutionError, ProofError, SigningError
 from issuer.credentials.multikey import PrivateKey, PublicKey
 
@@ -120,13 +120,21 @@ def _joserfc_key(key: PrivateKey | PublicKey) -> RSAKey | OKPKey:
     return _import_key(key)
 
 
-@functools.lru_cache(maxsize=16)
+#: Process-wide, because it is keyed by the private key objects callers pass in (immutable, a few at a time), so
+#: an entry serves only a caller that already holds that very key.
+_SIGNING_KEYS: BoundedCache[PrivateKey, RSAKey | OKPKey] = BoundedCache(16, name="vc_jwt.signing_keys")
+
+
 def _signing_key(key: PrivateKey) -> RSAKey | OKPKey:
     """The joserfc wrapper of a private key object, kept (importing one costs about half a signature).
 
     Only private keys: they are few, long-lived and hashable; public keys come and go with each verification.
     """
-    return _import_key(key)
+    imported = _SIGNING_KEYS.get(key)
+    if imported is None:
+        imported = _import_key(key)
+        _SIGNING_KEYS.put(key, imported)
+    return imported
 
 
 def _import_key(key: PrivateKey | PublicKey) -> RSAKey | OKPKey:

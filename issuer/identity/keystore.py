@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from issuer.credentials import keyfiles, multikey
 from issuer.credentials.errors import KeyFileError
+from issuer.platform.cache import app_cache
 from issuer.platform.database import transaction_of
 from issuer.credentials.errors import KeyFormatError
 from issuer.errors import Conflict, InvalidInput, IssuerError, NotFound
@@ -199,10 +200,10 @@ def current_key(session: Session, algorithm: str) -> IssuerKey:
     return key
 
 
-#: Loaded private keys, by file path and the file's identity. Loading (and checking) an RSA-3072 key costs
-#: about 0.1 s; the file is still stat'ed before every use, so a key file that disappears, is replaced,
-#: or has its permissions changed is noticed at once and goes through every check of a fresh load.
-_LOADED: dict[tuple[str, bytes | None], tuple[tuple[int, int, int, int], Any]] = {}
+#: Loaded private keys, per app, by file path and passphrase, with the file's identity. Loading (and checking) an
+#: RSA-3072 key costs about 0.1 s; the file is still stat'ed before every use, so a key file that disappears, is
+#: replaced, or has its permissions changed is noticed at once and goes through every check of a fresh load.
+LOADED_KEYS_CACHE_SIZE = 16
 
 
 def _file_identity(path: Path) -> tuple[int, int, int, int]:
@@ -220,17 +221,18 @@ def signing_key(session: Session, algorithm: str) -> SigningKey:
         identity = None
     passphrase = current_app.config.get("ISSUER_KEY_PASSPHRASE")
     slot = (str(path), passphrase)  # a different passphrase must prove itself on the file again
-    cached = _LOADED.get(slot)
+    loaded = app_cache("identity.loaded_keys", LOADED_KEYS_CACHE_SIZE)
+    cached = loaded.get(slot)
     if identity is not None and cached is not None and cached[0] == identity:
         return SigningKey(kid=key.kid, algorithm=algorithm, private_key=cached[1])
-    _LOADED.pop(slot, None)
+    loaded.pop(slot, None)
     try:
         private = keyfiles.load_private_key(path, passphrase=passphrase)
     except KeyFileError as error:
         raise KeyUnavailable(f"signing key {key.kid}: {error}") from None
     check_matches(key, private)
     if identity is not None:
-        _LOADED[slot] = (identity, private)
+        loaded.put(slot, (identity, private))
     return SigningKey(kid=key.kid, algorithm=algorithm, private_key=private)
 
 

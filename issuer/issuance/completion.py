@@ -61,21 +61,24 @@ def credential_url(credential_id: uuid.UUID) -> str:
 
 #: How long a measured offset between the database clock and ours is trusted before it is measured again.
 CLOCK_CHECK_SECONDS = 5.0
-#: (monotonic time of the measurement, database clock minus application clock), per process.
-_clock_offset: tuple[float, dt.timedelta] | None = None
+def _clock_offsets() -> LRUCache[str, tuple[float, dt.timedelta]]:
+    """Per app, by database: (monotonic time of the measurement, database clock minus application clock)."""
+    return app_cache("issuance.clock_offsets", 8)
 
 
 def database_now(session: Session) -> dt.datetime | None:
-    """The database's clock, asked once every few seconds per process (clocks drift slowly, not per request)."""
-    global _clock_offset
-    if _clock_offset is not None and time.monotonic() - _clock_offset[0] < CLOCK_CHECK_SECONDS:
-        return utcnow() + _clock_offset[1]
+    """The database's clock, asked once every few seconds per app (clocks drift slowly, not per request)."""
+    offsets = _clock_offsets()
+    bind = str(session.get_bind().url)
+    measured = offsets.get(bind)
+    if measured is not None and time.monotonic() - measured[0] < CLOCK_CHECK_SECONDS:
+        return utcnow() + measured[1]
     if session.get_bind().dialect.name == "postgresql":
         db_now = session.scalar(text("SELECT statement_timestamp()"))
     else:
         db_now = dt.datetime.fromisoformat(session.scalar(text("SELECT strftime('%Y-%m-%dT%H:%M:%S', 'now')")) + "+00:00")
     if db_now is not None:
-        _clock_offset = (time.monotonic(), db_now - utcnow())
+        offsets.put(bind, (time.monotonic(), db_now - utcnow()))
     return db_now
 
 
@@ -105,10 +108,13 @@ class LevelParts:
 #: Frameworks are immutable once imported (a changed text must come as a new version), and the issuer Profile is
 #: the app's configuration, so a level's Achievement is built once per app and process (``issuer.platform.cache``).
 LEVEL_PARTS_CACHE_SIZE = 256
+#: What one entry counts for (an Achievement of a dozen alignments is ~10 KB); count-bounded, so no byte bound.
+LEVEL_PARTS_SIZE = 16 * 1024
 
 
 def level_parts(level: Level, profile: dict[str, Any]) -> LevelParts:
-    cache: LRUCache[int, LevelParts] = app_cache("issuance.level_parts", LEVEL_PARTS_CACHE_SIZE)
+    cache: LRUCache[int, LevelParts] = app_cache("issuance.level_parts", LEVEL_PARTS_CACHE_SIZE,
+                                                 default_size=LEVEL_PARTS_SIZE)
     parts = cache.get(level.id)
     if parts is None:
         framework = level.framework

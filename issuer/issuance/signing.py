@@ -22,10 +22,12 @@ from issuer.credentials.errors import CredentialError
 from issuer.credentials.loader import document_loader
 from issuer.errors import IssuerError
 from issuer.identity import keystore
+from issuer.platform import cache
 from issuer.identity.did_web import verification_method
 from issuer.models import IssuedDocument, User
 
-#: One loader for the process: the vendored contexts, parsed once.
+#: The vendored contexts' loader for code outside an app (tests signing by hand); the app signs with its own
+#: (``issuer.platform.cache.document_loader``), which owns its caches.
 DOCUMENT_LOADER = document_loader
 
 build_achievement_credential = credential_builder.build_achievement_credential
@@ -74,7 +76,7 @@ def sign_document(session: Session, unsigned: dict[str, Any], *, now: datetime) 
     try:
         signed = eddsa_rdfc_2022.sign(unsigned, private_key=key.private_key,
                                       verification_method=verification_method(key.kid), created=now,
-                                      document_loader=DOCUMENT_LOADER)
+                                      document_loader=cache.document_loader())
     except CredentialError as error:
         raise SigningFailed(f"could not sign: {error}") from error
     return signed, key.kid

@@ -11,7 +11,8 @@ before using it. There is no time-to-live to tune and no invalidation to forget,
 worker or any process shows in the very next answer.
 
 The caches live in ``app.extensions``: each gunicorn worker has its own, and two apps in one process (the
-tests build one per database) never answer from each other's entries.
+tests build one per database) never answer from each other's entries. So does the app's JSON-LD document
+loader (``document_loader()``), which owns the core's parsed-context, expanded-node and proof-template caches.
 """
 
 from __future__ import annotations
@@ -22,13 +23,15 @@ from typing import Any
 from flask import Flask, current_app
 
 from issuer.credentials.cache import BoundedCache, estimate_size
+from issuer.credentials.loader import OfflineDocumentLoader
 
-__all__ = ["BoundedCache", "LRUCache", "app_cache", "caches_of", "estimate_size"]
+__all__ = ["BoundedCache", "LRUCache", "app_cache", "caches_of", "document_loader", "estimate_size"]
 
 #: The former name of the one cache type.
 LRUCache = BoundedCache
 
 _EXTENSION = "issuer.caches"
+_LOADER = "issuer.document_loader"
 _LOCK = threading.Lock()
 
 
@@ -55,3 +58,13 @@ def app_cache(name: str, entries: int, max_bytes: int | None = None, *, app: Fla
                 extra = {} if default_size is None else {"default_size": default_size}
                 cache = caches[name] = BoundedCache(entries, max_bytes, name=name, **extra)
     return cache
+
+
+def document_loader(app: Flask | None = None) -> OfflineDocumentLoader:
+    """The app's offline JSON-LD loader: the vendored contexts, with the core's caches bounded per app."""
+    app = app if app is not None else current_app._get_current_object()  # type: ignore[attr-defined]
+    loader: OfflineDocumentLoader | None = app.extensions.get(_LOADER)
+    if loader is None:
+        with _LOCK:
+            loader = app.extensions.setdefault(_LOADER, OfflineDocumentLoader())
+    return loader

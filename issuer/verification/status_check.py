@@ -10,13 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from issuer.credentials import status_list as bsl
-from issuer.credentials.loader import document_loader
 from issuer.credentials.verify import Check
 from issuer.credentials.verify import verify as run_verifier
 from issuer.identity.did_web import resolver
 from issuer.identity.profile import base_url
 from issuer.models import StatusEntry, StatusList
-from issuer.platform.cache import LRUCache, app_cache
+from issuer.platform.cache import LRUCache, app_cache, document_loader
 from issuer.status_lists import lists
 from issuer.verification.inputs import digest
 
@@ -31,7 +30,7 @@ def verify_list_credential(session: Session, list_credential: dict[str, Any]) ->
     cached = cache.get(key)
     if cached is not None:
         return cached
-    result = run_verifier(list_credential, document_loader=document_loader, resolver=resolver(session))
+    result = run_verifier(list_credential, document_loader=document_loader(), resolver=resolver(session))
     ok = any(c.name == "proof" and c.ok for c in result.checks) and not any(c.ok is False for c in result.checks)
     cache.put(key, ok)
     return ok

@@ -18,13 +18,12 @@ from sqlalchemy import Connection, Row, bindparam, func, select, true
 from sqlalchemy.orm import Session
 
 from issuer.credentials.dates import validity_turn
-from issuer.credentials.loader import document_loader
 from issuer.credentials.verify import DEFAULT_CLOCK_SKEW
 from issuer.credentials.verify import read_credential
 from issuer.credentials.verify import verify as run_verifier
 from issuer.identity.did_web import resolver
 from issuer.models import Credential, IssuerKey, StatusEntry, StatusList, TrustedIssuer
-from issuer.platform.cache import BoundedCache, app_cache
+from issuer.platform.cache import BoundedCache, app_cache, document_loader
 from issuer.platform.database import reading
 from issuer.status_lists.lists import ListState, list_state
 from issuer.verification import registry, status_check, trust
@@ -184,7 +183,7 @@ def _verify_now(session: Session, data: str | bytes | dict[str, Any], *, keys: K
                 depth: int) -> Answer:
     """Run the full verifier, noting every list the status check reads and when the validity check would flip."""
     seen: dict[uuid.UUID, ListState | None] = {}
-    result = run_verifier(data, document_loader=document_loader,
+    result = run_verifier(data, document_loader=document_loader(),
                           resolver=resolver(session, trust.trusted_documents(session)),
                           status_checker=status_check.checker(session, seen=seen), now=now,
                           recognise=trust.recogniser(session), on_record=registry.on_record(session))
