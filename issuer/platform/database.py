@@ -6,12 +6,18 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeAlias
 
 from flask import Flask, current_app
 from sqlalchemy import Connection, Engine, create_engine, event, exc
+from sqlalchemy.orm import Session, scoped_session
 
 from issuer.extensions import db
+
+#: The session a service takes: a plain ``Session`` (a command, a test) or Flask-SQLAlchemy's ``db.session``, a
+#: ``scoped_session`` that hands every call to the current app context's own ``Session``. The two share the
+#: methods services use (``execute``, ``scalars``, ``get``, ``add``, ``flush``, ``begin_nested``, ``info``).
+SessionLike: TypeAlias = Session | scoped_session[Any]
 
 #: Seconds a pooled connection may sit unused before it is pinged on checkout (see ``ping_idle_connections``).
 PING_AFTER_IDLE = 10.0
