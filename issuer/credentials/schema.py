@@ -51,6 +51,8 @@ def _refuse_retrieval(uri: str) -> Any:
     raise ValueError(f"schema reference {uri!r} is not vendored; nothing is fetched")
 
 
+# Process-wide caches of immutable vendored data: the schema files of the package and a validator per schema
+# name (a fixed handful), built once.
 @functools.cache
 def _schemas() -> Mapping[str, dict[str, Any]]:
     return {name: json.loads((SCHEMAS_DIR / file).read_bytes()) for name, file in SCHEMA_FILES.items()}
