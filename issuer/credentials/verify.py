@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from issuer.credentials import dates, eddsa_rdfc_2022, jsonparse, vc_jwt
@@ -42,6 +42,7 @@ from issuer.credentials.schema import schema_ids, validate
 
 MAX_INPUT_BYTES = 1_000_000
 MAX_JSON_DEPTH = 64
+_JWS_DOTS = 2  # a compact JWS: header.payload.signature
 DEFAULT_CLOCK_SKEW = timedelta(minutes=5)
 VC_CONTEXTS = ("https://www.w3.org/ns/credentials/v2", "https://www.w3.org/2018/credentials/v1")
 LONE_SURROGATE = "the input holds a lone UTF-16 surrogate (such as \\ud800), which is not Unicode text"
@@ -59,7 +60,8 @@ OnRecord = Callable[[Literal["ldp", "jwt"], Mapping[str, Any], "str | None"], "b
 
 @dataclass(frozen=True)
 class Check:
-    """One named verification step: ``format``, ``schema``, ``context``, ``proof``, ``issuer``, ``validity``, ``status``.
+    """One named verification step: ``format``, ``schema``, ``context``, ``proof``, ``issuer``, ``validity``,
+    ``status``.
 
     ``ok`` is ``True`` (passed), ``False`` (failed) or ``None`` (not checked or not
     established, e.g. status without a checker, or an issuer we do not know): a
@@ -129,7 +131,8 @@ def _parse_json(text: str) -> Any:
         raise _InputError(str(error)) from None
 
 
-def _read_input(data: Any) -> tuple[Literal["ldp", "jwt"], dict[str, Any], str | None]:
+# One branch per input type and per refusal, in the order a reader would check them.
+def _read_input(data: Any) -> tuple[Literal["ldp", "jwt"], dict[str, Any], str | None]:  # noqa: PLR0912, PLR0915
     """(format, credential, token) or _InputError."""
     if isinstance(data, (bytes, bytearray, memoryview)):
         if len(data) > MAX_INPUT_BYTES:
@@ -148,7 +151,7 @@ def _read_input(data: Any) -> tuple[Literal["ldp", "jwt"], dict[str, Any], str |
         text = data.strip()
         if text.startswith(("{", "[")):
             parsed = _parse_json(text)
-        elif text.count(".") == 2 and " " not in text:
+        elif text.count(".") == _JWS_DOTS and " " not in text:
             header = vc_jwt.read_header_unchecked(text)
             if header is None:
                 raise _InputError("not a compact JWS (header is not base64url JSON)")
@@ -367,13 +370,16 @@ def _check_jwt_proof(
         return resolved.public_key
 
     try:
-        vc_jwt.decode_and_verify(token, resolve_key=resolve_key, now=now, max_clock_skew=max_clock_skew, check_times=False)
+        vc_jwt.decode_and_verify(
+            token, resolve_key=resolve_key, now=now, max_clock_skew=max_clock_skew, check_times=False
+        )
     except ProofError as error:
         return Check("proof", False, f"JWT: {error}"), None
-    return Check("proof", True, f"JWS ({vc_jwt.read_header(token)['alg']}) verifies with {used[0].verification_method}"), used[0]
+    algorithm = vc_jwt.read_header(token)["alg"]
+    return Check("proof", True, f"JWS ({algorithm}) verifies with {used[0].verification_method}"), used[0]
 
 
-def _check_issuer(
+def _check_issuer(  # noqa: PLR0911 (one answer per case of the issuer's key, each with its own message)
     credential: Mapping[str, Any],
     resolved: ResolvedKey | None,
     resolver: KeyResolver,
@@ -416,7 +422,9 @@ def _check_issuer(
     return Check("issuer", None, message), False, None
 
 
-def _check_recorded_issuer(credential: Mapping[str, Any], recognise: Recogniser | None) -> tuple[Check, bool, str | None]:
+def _check_recorded_issuer(
+    credential: Mapping[str, Any], recognise: Recogniser | None
+) -> tuple[Check, bool, str | None]:
     """The issuer of a document on its own record: it issued it, so it holds its DID document."""
     issuer_id = _issuer_id(credential)
     name = recognise(issuer_id) if recognise is not None and issuer_id is not None else None
@@ -459,7 +467,7 @@ def _check_status(credential: Mapping[str, Any], status_checker: StatusChecker |
     return Check("status", result.ok, result.message)
 
 
-def verify(
+def verify(  # noqa: PLR0912, PLR0915 (the checks of the docstring, in its order: one place to read them all)
     data: str | bytes | Mapping[str, Any],
     *,
     document_loader: DocumentLoader,
@@ -515,14 +523,14 @@ def verify(
             return None
 
     try:
-        when = (now or datetime.now(timezone.utc))
+        when = (now or datetime.now(UTC))
         if when.tzinfo is None:
-            when = when.replace(tzinfo=timezone.utc)
+            when = when.replace(tzinfo=UTC)
         try:
             kind, credential, token = _read_input(data)
         except _InputError as error:
             checks.append(Check("format", False, str(error)))
-            return _result(checks, warnings, None, None, False)
+            return _result(checks, warnings, None, None, issuer_known=False)
         checks.append(Check("format", True, "compact JWT (VC-JWT)" if kind == "jwt" else "JSON-LD credential"))
 
         recorded = on_record(kind, credential, token) if on_record is not None else None
@@ -530,10 +538,10 @@ def verify(
             issuer_id = _issuer_id(credential)
             checks.append(Check("issuer", False, f"Not issued by this service: {issuer_id} never issued a credential "
                                                  "with this id and this content"))
-            return _result(checks, warnings, credential, kind, False)
+            return _result(checks, warnings, credential, kind, issuer_known=False)
         if isinstance(recorded, str):
             checks.append(Check("proof", False, recorded))
-            return _result(checks, warnings, credential, kind, False)
+            return _result(checks, warnings, credential, kind, issuer_known=False)
 
         found = run("schema", lambda: _check_schema(credential, warnings))
         if found:
@@ -576,10 +584,10 @@ def verify(
             found = run(name, step)
             if found:
                 checks.append(found)
-        return _result(checks, warnings, credential, kind, issuer_known, issuer_name)
+        return _result(checks, warnings, credential, kind, issuer_known=issuer_known, issuer_name=issuer_name)
     except Exception as error:  # noqa: BLE001 - last resort: still an answer
         checks.append(Check("format", False, f"could not be verified: {type(error).__name__}: {error}"))
-        return _result(checks, warnings, credential, kind, False)
+        return _result(checks, warnings, credential, kind, issuer_known=False)
 
 
 def _result(
@@ -587,6 +595,7 @@ def _result(
     warnings: list[str],
     credential: dict[str, Any] | None,
     kind: Literal["ldp", "jwt"] | None,
+    *,
     issuer_known: bool,
     issuer_name: str | None = None,
 ) -> VerificationResult:
