@@ -23,6 +23,7 @@ from functools import wraps
 from typing import Any
 
 from flask import Flask, g, request
+from flask import session as flask_session
 from sqlalchemy import TextClause, event, exc
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
@@ -81,6 +82,7 @@ def commit() -> None:
         db.session.commit()
     except Exception as error:
         db.session.rollback()
+        flask_session.pop("_flashes", None)  # "Saved." would be untrue
         if is_contention(error):
             log.warning("commit lost to concurrent work on %s %s: %s", request.method, request.path, error)
             raise Busy() from None

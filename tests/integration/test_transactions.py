@@ -234,6 +234,7 @@ def test_a_commit_that_fails_is_a_clear_answer_and_keeps_nothing(
                      data={"observed_on": "2026-11-20", "note": "Seen in session."})
     assert page.status_code == expected and page.mimetype == "text/html" and b"nothing was saved" in page.data
     monkeypatch.undo()
+    assert "as met." not in client.get(f"/supervisor/therapists/{people['therapist']}").get_data(as_text=True)
     assert count(app, StatementMark) == 0
 
 
@@ -322,9 +323,8 @@ def test_verification_writes_nothing(app: Flask, client: FlaskClient, issued: uu
 def test_a_change_that_loses_to_concurrent_work_is_a_503_with_retry_after_and_keeps_nothing(
         app: Flask, client: FlaskClient, issued: uuid.UUID, tokens: dict[str, str],
         monkeypatch: pytest.MonkeyPatch) -> None:
-    """For real, not a mocked error: on SQLite, another connection commits after the request began reading, so
-    the request may not write any more ("database is locked"); on PostgreSQL another transaction holds the
-    status list's row lock past the request's lock timeout (55P03)."""
+    """For real, not a mocked error: another transaction holds the write lock (SQLite: "database is locked") or
+    the status list's row lock (PostgreSQL: 55P03) past the request's lock timeout."""
     real = revocation.change
     with app.app_context():
         backend = db.engine.dialect.name
@@ -335,8 +335,9 @@ def test_a_change_that_loses_to_concurrent_work_is_a_503_with_retry_after_and_ke
 
     def change_meanwhile(session: Session, credential: Credential, **kwargs: Any) -> Any:
         if backend == "sqlite":
+            session.execute(text("PRAGMA busy_timeout = 100"))  # this connection waits 0.1 s for a lock, not 15
+            holding.append(other.begin())
             other.execute(update(StatusList).where(StatusList.id == list_id).values(updated_at=utcnow()))
-            other.commit()  # committed after this request's read began
         else:
             session.execute(text("SET LOCAL lock_timeout = '100ms'"))
             holding.append(other.begin())
