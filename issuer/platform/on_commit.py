@@ -14,13 +14,15 @@ from collections.abc import Callable
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction, scoped_session
 
+from issuer.platform.database import SessionLike
+
 log = logging.getLogger(__name__)
 
 #: ``session.info`` key: the actions waiting for this session's commit, each with the savepoint it was queued in.
 _PENDING = "issuer.on_commit"
 
 
-def on_commit(session: Session, action: Callable[[], None]) -> None:
+def on_commit(session: SessionLike, action: Callable[[], None]) -> None:
     """Run ``action`` once ``session``'s current transaction commits; never if it rolls back.
 
     Queued inside a savepoint (``session.begin_nested()``), it is dropped if that savepoint rolls back, and still

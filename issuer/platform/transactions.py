@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from functools import wraps
+from http import HTTPStatus
 from typing import Any
 
 from flask import Flask, g, request
@@ -85,7 +86,7 @@ def commit() -> None:
         flask_session.pop("_flashes", None)  # "Saved." would be untrue
         if is_contention(error):
             log.warning("commit lost to concurrent work on %s %s: %s", request.method, request.path, error)
-            raise Busy() from None
+            raise Busy from None
         if isinstance(error, exc.IntegrityError):
             log.warning("commit broke a constraint on %s %s: %s", request.method, request.path, error)
             raise Conflict("This change conflicts with another one made at the same time; nothing was saved. "
@@ -98,7 +99,7 @@ _WROTE = "issuer.wrote"
 
 
 @event.listens_for(Session, "after_flush")
-def _flushed(session: Session, flush_context: Any) -> None:
+def _flushed(session: Session, _flush_context: Any) -> None:
     session.info[_WROTE] = True
 
 
@@ -140,7 +141,8 @@ def in_transaction(view: Callable[..., Any], app: Flask) -> Callable[..., Any]:
             if wrote():  # a bug: say so, and keep nothing
                 log.error("%s %s wrote to the database; rolled back", request.method, request.path)
             db.session.rollback()
-        elif wrote() and (status < 400 or (status < 500 and g.get(_KEEP))):
+        elif wrote() and (status < HTTPStatus.BAD_REQUEST
+                          or (status < HTTPStatus.INTERNAL_SERVER_ERROR and g.get(_KEEP))):
             commit()
         else:  # nothing to keep (a verification only reads: no COMMIT either), or an error answer
             db.session.rollback()

@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 
 from issuer.accounts import api_tokens
 from issuer.extensions import db
-from issuer.platform import database
 from issuer.issuance import notices, revocation
 from issuer.learning import record_book
 from issuer.models import ApiToken, AuditEvent, Credential, Framework, StatementMark, StatusList, User, utcnow
+from issuer.platform import database
 from tests.conftest import AuthActions
 
 WRITES = ("INSERT", "UPDATE", "DELETE")
@@ -111,14 +111,19 @@ def test_an_api_completion_commits_once_with_its_idempotency_key_and_notice_afte
     with watching(app) as seen:
         response = client.post(url, headers={**headers, "Idempotency-Key": "complete-once"})
     assert response.status_code == 201, response.get_json()
-    assert seen["commits"] == ["COMMIT"] and seen["session_commits"] == ["commit"]
+    assert seen["commits"] == ["COMMIT"]
+    assert seen["session_commits"] == ["commit"]
     tables = " ".join(writes(seen)).lower()
-    assert "credentials" in tables and "idempotency_keys" in tables
+    assert "credentials" in tables
+    assert "idempotency_keys" in tables
     assert sent == [(response.get_json()["id"], 1)]  # after the commit, once
     with watching(app) as seen:
         replay = client.post(url, headers={**headers, "Idempotency-Key": "complete-once"})
-    assert replay.headers["Idempotent-Replayed"] == "true" and replay.get_json() == response.get_json()
-    assert writes(seen) == [] and count(app, Credential) == 1 and len(sent) == 1
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert replay.get_json() == response.get_json()
+    assert writes(seen) == []
+    assert count(app, Credential) == 1
+    assert len(sent) == 1
 
 
 def test_a_token_use_is_its_own_short_transaction_at_most_once_a_minute(
@@ -126,20 +131,22 @@ def test_a_token_use_is_its_own_short_transaction_at_most_once_a_minute(
     with app.app_context():
         db.session.execute(update(ApiToken).values(last_used_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)))
         db.session.commit()
-    level_id, statements = _first_level(app)
+    _, statements = _first_level(app)
     body = {"statementId": statements[0], "observedOn": "2026-11-20", "note": "Seen."}
     path = f"/api/v1/therapists/{people['therapist']}/marks"
     with watching(app) as seen:
         first = client.post(path, headers=bearer(tokens["supervisor"]), json=body)
     assert first.status_code == 201
     token_writes = [s for s in writes(seen) if "api_tokens" in s.lower()]
-    assert len(token_writes) == 1 and len(seen["commits"]) == 2  # the use, then the request's work
+    assert len(token_writes) == 1
+    assert len(seen["commits"]) == 2
     assert seen["statements"].index(token_writes[0]) < min(
         seen["statements"].index(s) for s in writes(seen) if "statement_marks" in s.lower())
     with watching(app) as seen:
         again = client.post(path, headers=bearer(tokens["supervisor"]), json={**body, "statementId": statements[1]})
     assert again.status_code == 201
-    assert [s for s in writes(seen) if "api_tokens" in s.lower()] == [] and len(seen["commits"]) == 1
+    assert [s for s in writes(seen) if "api_tokens" in s.lower()] == []
+    assert len(seen["commits"]) == 1
     # A call that fails still counts as a use; its own work is gone.
     with app.app_context():
         db.session.execute(update(ApiToken).values(last_used_at=None))
@@ -160,7 +167,8 @@ def test_a_web_form_post_commits_once(app: Flask, client: FlaskClient, auth: Aut
     with watching(app) as seen:
         response = auth.post(path, data={"observed_on": "2026-11-20", "note": "Seen in session."})
     assert response.status_code == 302
-    assert seen["commits"] == ["COMMIT"] and count(app, StatementMark) == 1
+    assert seen["commits"] == ["COMMIT"]
+    assert count(app, StatementMark) == 1
 
 
 def _failing_after_flush(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -185,7 +193,8 @@ def test_a_failing_api_view_leaves_nothing_behind(app: Flask, client: FlaskClien
     assert response.status_code == 500
     assert response.get_json() == {"error": "internal_error",
                                    "message": "Something went wrong on our side. It has been logged."}
-    assert count(app, StatementMark) == 0 and count(app, AuditEvent) == audit_before
+    assert count(app, StatementMark) == 0
+    assert count(app, AuditEvent) == audit_before
 
 
 def test_a_failing_web_view_leaves_nothing_behind(app: Flask, client: FlaskClient, auth: AuthActions,
@@ -195,8 +204,10 @@ def test_a_failing_web_view_leaves_nothing_behind(app: Flask, client: FlaskClien
     _failing_after_flush(monkeypatch)
     response = auth.post(f"/supervisor/therapists/{people['therapist']}/statements/{statements[0]}/mark",
                          data={"observed_on": "2026-11-20", "note": "Seen in session."})
-    assert response.status_code == 500 and response.mimetype == "text/html"
-    assert b"Traceback" not in response.data and b"Something went wrong" in response.data
+    assert response.status_code == 500
+    assert response.mimetype == "text/html"
+    assert b"Traceback" not in response.data
+    assert b"Something went wrong" in response.data
     assert count(app, StatementMark) == 0
 
 
@@ -224,7 +235,8 @@ def test_a_commit_that_fails_is_a_clear_answer_and_keeps_nothing(
     expected = {"locked": 503, "serialization": 503, "constraint": 409}[failure]
     assert response.status_code == expected
     body = response.get_json()
-    assert set(body) == {"error", "message"} and "nothing was saved" in body["message"]
+    assert set(body) == {"error", "message"}
+    assert "nothing was saved" in body["message"]
     if expected == 503:
         assert response.headers["Retry-After"] == "1"
     monkeypatch.undo()
@@ -232,7 +244,9 @@ def test_a_commit_that_fails_is_a_clear_answer_and_keeps_nothing(
     monkeypatch.setattr(Session, "commit", failing_commit)
     page = auth.post(f"/supervisor/therapists/{people['therapist']}/statements/{statements[0]}/mark",
                      data={"observed_on": "2026-11-20", "note": "Seen in session."})
-    assert page.status_code == expected and page.mimetype == "text/html" and b"nothing was saved" in page.data
+    assert page.status_code == expected
+    assert page.mimetype == "text/html"
+    assert b"nothing was saved" in page.data
     monkeypatch.undo()
     assert "as met." not in client.get(f"/supervisor/therapists/{people['therapist']}").get_data(as_text=True)
     assert count(app, StatementMark) == 0
@@ -301,7 +315,8 @@ def test_get_requests_never_write(app: Flask, client: FlaskClient, auth: AuthAct
             assert response.status_code < 500, (role, path, response.status_code)
             answered[response.status_code] = answered.get(response.status_code, 0) + 1
             assert writes(seen) == [], (role, path, writes(seen))
-            assert seen["commits"] == [] and seen["session_commits"] == [], (role, path)
+            assert seen["commits"] == [], (role, path)
+            assert seen["session_commits"] == [], (role, path)
         if email:
             auth.logout()
     assert answered.get(200, 0) > len(paths)  # most routes really answered, for some role at least
@@ -315,9 +330,12 @@ def test_verification_writes_nothing(app: Flask, client: FlaskClient, issued: uu
         with watching(app) as seen:
             response = client.post("/api/v1/verify", data=document, content_type="application/json")
             page = client.get(f"/verify/{issued}")
-        assert response.status_code == 200 and response.get_json()["verified"] is True
+        assert response.status_code == 200
+        assert response.get_json()["verified"] is True
         assert page.status_code == 200
-        assert writes(seen) == [] and seen["commits"] == [] and seen["session_commits"] == []
+        assert writes(seen) == []
+        assert seen["commits"] == []
+        assert seen["session_commits"] == []
 
 
 def test_a_change_that_loses_to_concurrent_work_is_a_503_with_retry_after_and_keeps_nothing(
@@ -353,7 +371,8 @@ def test_a_change_that_loses_to_concurrent_work_is_a_503_with_retry_after_and_ke
             transaction.rollback()
         other.close()
     assert response.status_code == 503, response.get_data(as_text=True)
-    assert response.headers["Retry-After"] == "1" and response.get_json()["error"] == "busy"
+    assert response.headers["Retry-After"] == "1"
+    assert response.get_json()["error"] == "busy"
     with app.app_context():
         credential = db.session.get(Credential, issued)
         assert credential.revoked_at is None
