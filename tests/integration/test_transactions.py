@@ -382,3 +382,27 @@ def test_a_change_that_loses_to_concurrent_work_is_a_503_with_retry_after_and_ke
     again = client.post(f"/api/v1/credentials/{issued}/revoke", headers=bearer(tokens["supervisor"]),
                         json={"reason": "Issued in error."})
     assert again.status_code == 200  # tried again, it goes through
+
+
+def test_actions_after_the_commit_follow_savepoints(app: Flask) -> None:
+    """A bulk upload issues each row in a savepoint: a row undone alone drops its own notice, never the others'."""
+    from issuer.platform.on_commit import on_commit
+
+    ran: list[str] = []
+    with app.app_context():
+        session = db.session
+        session.execute(select(func.count()).select_from(User))
+        on_commit(session, lambda: ran.append("before"))
+        with session.begin_nested():
+            on_commit(session, lambda: ran.append("good row"))
+        with pytest.raises(RuntimeError), session.begin_nested():
+            on_commit(session, lambda: ran.append("bad row"))
+            raise RuntimeError("this row failed")
+        assert ran == []  # a released savepoint is not the commit
+        session.commit()
+        assert ran == ["before", "good row"]
+        on_commit(session, lambda: ran.append("rolled back"))
+        session.execute(select(func.count()).select_from(User))
+        session.rollback()
+        session.commit()
+    assert ran == ["before", "good row"]
