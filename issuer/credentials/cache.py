@@ -13,10 +13,11 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable, Iterator
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, overload
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
+D = TypeVar("D")
 
 #: What an entry of unknown size counts for (a small object and its dict slot).
 DEFAULT_ENTRY_SIZE = 256
@@ -54,6 +55,12 @@ class BoundedCache(Generic[K, V]):
 
     # ----------------------------------------------------------------------------------------------- reading
 
+    @overload
+    def get(self, key: K) -> V | None: ...
+
+    @overload
+    def get(self, key: K, default: D) -> V | D: ...
+
     def get(self, key: K, default: Any = None) -> Any:
         """The value under ``key`` (now the most recently used), or ``default``."""
         with self._lock:
@@ -67,7 +74,7 @@ class BoundedCache(Generic[K, V]):
         value = self.get(key, _MISSING)
         if value is _MISSING:
             raise KeyError(key)
-        return value  # type: ignore[no-any-return]
+        return value
 
     def __contains__(self, key: object) -> bool:
         with self._lock:

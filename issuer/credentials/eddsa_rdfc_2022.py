@@ -100,7 +100,7 @@ def canonical_proof_configuration(proof_config: Mapping[str, Any], *, document_l
         templates.put(key, cached, size=len(key) + len(template) + 256)
     if cached is None:
         return canonicalize(config, document_loader=document_loader)
-    return cached.replace(f'"{_CREATED_PLACEHOLDER}"', f'"{created}"')
+    return str(cached).replace(f'"{_CREATED_PLACEHOLDER}"', f'"{created}"')
 
 
 def hash_data(*, canonical_proof_config: str, canonical_document: str) -> bytes:

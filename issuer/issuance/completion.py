@@ -69,7 +69,7 @@ def _clock_offsets() -> LRUCache[str, tuple[float, dt.timedelta]]:
 def database_now(session: Session) -> dt.datetime | None:
     """The database's clock, asked once every few seconds per app (clocks drift slowly, not per request)."""
     offsets = _clock_offsets()
-    bind = str(session.get_bind().url)
+    bind = str(session.get_bind().engine.url)  # password hidden
     measured = offsets.get(bind)
     if measured is not None and time.monotonic() - measured[0] < CLOCK_CHECK_SECONDS:
         return utcnow() + measured[1]

@@ -69,7 +69,8 @@ class Verification:
     @property
     def approximate_size(self) -> int:
         """Bytes this answer holds, roughly: its strings and a fixed cost per object (for a cache's byte bound)."""
-        strings = [c.message for c in self.checks] + self.warnings + self.errors
+        strings: list[str | None] = [c.message for c in self.checks]
+        strings += [*self.warnings, *self.errors]
         strings += [self.name, self.credential_id, self.valid_from, self.valid_until, self.issuer_name]
         return 512 + 160 * len(self.checks) + sum(len(s) + 64 for s in strings if s)
 
