@@ -276,7 +276,9 @@ class IssuedVerification:
         return _token(self.answer.token, self.record)
 
     def unchanged(self, connection: Connection) -> bool:
-        """Whether ``verify_issued`` would give this very answer and record again, by one query on ``connection``."""
+        """Whether ``verify_issued`` would give this very answer and record again, by one query on ``connection``:
+        the state it rests on reads the same, so its ``token`` (the page's ETag) would be the same.
+        ``issuer.platform.replay`` checks a kept page with this."""
         state = _issued_state(connection, self.record.id)
         return state is not None and state[0] == self.record and self.answer.holds(*state[1:], datetime.now(UTC))
 
