@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import Flask, current_app
@@ -524,15 +525,35 @@ def status_lists_resign(every: bool) -> None:
     click.echo("Status lists are signed.")
 
 
+def _writing(command: click.Command) -> None:
+    """Run ``command`` (every command of a group) as work that writes: on SQLite its transactions begin
+    ``IMMEDIATE`` and wait for concurrent writers (``issuer.platform.database.writing``)."""
+    from functools import wraps
+
+    from issuer.platform import database
+
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _writing(sub)
+        return
+    callback = command.callback
+    if callback is None or getattr(callback, "__writing__", False):
+        return
+
+    @wraps(callback)
+    def writing(*args: Any, **kwargs: Any) -> Any:
+        with database.writing():
+            return callback(*args, **kwargs)
+
+    writing.__writing__ = True  # type: ignore[attr-defined]
+    command.callback = writing
+
+
+_COMMANDS = (init_command, frameworks_group, keys_group, users_group, assign_command, complete_command, demo_command,
+             verify_command, credentials_group, trust_group, status_lists_group)
+
+
 def init_app(app: Flask) -> None:
-    app.cli.add_command(init_command)
-    app.cli.add_command(frameworks_group)
-    app.cli.add_command(keys_group)
-    app.cli.add_command(users_group)
-    app.cli.add_command(assign_command)
-    app.cli.add_command(complete_command)
-    app.cli.add_command(demo_command)
-    app.cli.add_command(verify_command)
-    app.cli.add_command(credentials_group)
-    app.cli.add_command(trust_group)
-    app.cli.add_command(status_lists_group)
+    for command in _COMMANDS:
+        _writing(command)
+        app.cli.add_command(command)

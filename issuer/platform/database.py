@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, TypeAlias
 
 from flask import Flask, current_app
@@ -73,6 +74,7 @@ def read_only(session: Any) -> None:
     cache) runs in an ordinary transaction, which the request boundary rolls back (``issuer.platform.transactions``).
     """
     session.info[READ_ONLY] = True
+    _WRITES.set(False)  # nothing to write: on SQLite, its transactions need not wait for the write lock
 
 
 @contextmanager
@@ -98,6 +100,7 @@ def state_connection() -> Iterator[Connection]:
     """A connection outside any session for one state read (``issuer.platform.replay``): the reader on PostgreSQL."""
     engine = reader_engine() if db.engine.dialect.name == "postgresql" else db.engine
     with engine.connect() as connection:
+        connection.execution_options(**{DEFERRED_BEGIN: True})  # a read beside the session: never the write lock
         yield connection
 
 
@@ -128,6 +131,29 @@ def dispose(app: Flask) -> None:
         reader.dispose()
 
 
+#: Whether the transactions begun in this context are to write (see ``writing``).
+_WRITES: ContextVar[bool] = ContextVar("issuer.writes", default=False)
+#: The connection whose ``BEGIN IMMEDIATE`` took SQLite's write lock in this context (see ``configure_sqlite``).
+_HOLDER: ContextVar[Connection | None] = ContextVar("issuer.write_lock_holder", default=None)
+#: Execution option of a connection that only reads beside a writing transaction: its BEGIN stays deferred.
+DEFERRED_BEGIN = "issuer_deferred_begin"
+
+
+@contextmanager
+def writing() -> Iterator[None]:
+    """Mark the work in this block as work that writes: a request with a writing method, a command.
+
+    On SQLite its transactions begin with ``BEGIN IMMEDIATE`` (see ``configure_sqlite``); elsewhere nothing changes.
+    The mark is a context variable: it holds for this thread (or task) only, until the block ends.
+    """
+    writes, holder = _WRITES.set(True), _HOLDER.set(None)
+    try:
+        yield
+    finally:
+        _HOLDER.reset(holder)
+        _WRITES.reset(writes)
+
+
 def configure_sqlite(engine: Engine) -> None:
     """Make SAVEPOINT and transactions behave on pysqlite, and enforce foreign keys.
 
@@ -135,6 +161,18 @@ def configure_sqlite(engine: Engine) -> None:
     (``session.begin_nested()``, used so a duplicate insert leaves the outer
     transaction usable). SQLAlchemy's SQLite dialect docs give the remedy:
     turn off the driver's handling and emit BEGIN ourselves.
+
+    Which BEGIN: a deferred ``BEGIN`` reads from a snapshot taken at its first statement. If the transaction then
+    writes after another connection has committed, SQLite refuses at once ("database is locked", without waiting:
+    ``busy_timeout`` cannot help, as the snapshot is stale). So work marked as writing (``writing``: requests with a
+    writing method, commands) begins with ``BEGIN IMMEDIATE``, which waits, up to ``busy_timeout``, for the write
+    lock and then reads the latest data; concurrent writers take turns instead of failing. Reads keep a deferred
+    BEGIN, and so do a request marked ``read_only`` and a connection with the ``DEFERRED_BEGIN`` option.
+
+    Within one piece of writing work, a second connection must not begin to write while the first holds the lock:
+    it would wait for itself. Connections of their own (the rate limit's count, an API token's use) therefore
+    commit before the request's session begins; a second ``BEGIN IMMEDIATE`` while another connection of the same
+    context holds the lock is a bug, refused at once rather than after ``busy_timeout``.
     """
 
     @event.listens_for(engine, "connect")
@@ -147,8 +185,16 @@ def configure_sqlite(engine: Engine) -> None:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")
+    def _begin(conn: Connection) -> None:
+        if not _WRITES.get() or conn.get_execution_options().get(DEFERRED_BEGIN):
+            conn.exec_driver_sql("BEGIN")
+            return
+        holder = _HOLDER.get()
+        if holder is not None and holder is not conn and holder.in_transaction():
+            raise RuntimeError("a second connection would wait for the write lock its own work holds; "
+                               "commit the first transaction before beginning another that writes")
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        _HOLDER.set(conn)
 
 
 def insert_or_ignore(session: Any, model: Any) -> Any:

@@ -11,6 +11,10 @@ Services flush; views never commit. ``init_app`` wraps every view once its bluep
   serialization failure (SQLite ``database is locked``, PostgreSQL 40001/40P01) is a 503 with ``Retry-After``,
   a constraint that a concurrent request broke is a 409, anything else the plain 500 page. Never a stack trace.
 
+On SQLite, a request that may write begins its transactions with ``BEGIN IMMEDIATE``
+(``issuer.platform.database.writing``): concurrent writers wait for each other instead of failing, so the 503 above is
+the last resort for a lock held longer than ``busy_timeout``.
+
 A view whose error answer must still keep some writes (a failed sign-in counts towards the limit) calls
 ``keep_writes()``. The command line is its own boundary: each command commits once.
 """
@@ -30,6 +34,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 from issuer.errors import Conflict, IssuerError
 from issuer.extensions import db
+from issuer.platform import database
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +133,12 @@ def in_transaction(view: Callable[..., Any], app: Flask) -> Callable[..., Any]:
 
     @wraps(view)
     def bounded(*args: Any, **kwargs: Any) -> Any:
+        if request.method in SAFE_METHODS:
+            return _bounded(*args, **kwargs)
+        with database.writing():  # on SQLite, its transactions wait for the write lock at BEGIN, not fail later
+            return _bounded(*args, **kwargs)
+
+    def _bounded(*args: Any, **kwargs: Any) -> Any:
         try:
             response = app.make_response(view(*args, **kwargs))
         except BaseException as error:

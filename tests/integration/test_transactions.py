@@ -346,23 +346,26 @@ def test_a_change_that_loses_to_concurrent_work_is_a_503_with_retry_after_and_ke
     real = revocation.change
     with app.app_context():
         backend = db.engine.dialect.name
+        engine = db.engine
         list_id = db.session.scalars(select(StatusList).filter_by(purpose="revocation")).one().id
-    with app.app_context():
-        other = db.engine.connect()
+    other = engine.connect()
     holding: list[Any] = []
 
     def change_meanwhile(session: Session, credential: Credential, **kwargs: Any) -> Any:
-        if backend == "sqlite":
-            session.execute(text("PRAGMA busy_timeout = 100"))  # this connection waits 0.1 s for a lock, not 15
-            holding.append(other.begin())
-            other.execute(update(StatusList).where(StatusList.id == list_id).values(updated_at=utcnow()))
-        else:
-            session.execute(text("SET LOCAL lock_timeout = '100ms'"))
-            holding.append(other.begin())
-            other.execute(select(StatusList.id).where(StatusList.id == list_id).with_for_update())
+        session.execute(text("SET LOCAL lock_timeout = '100ms'"))
+        holding.append(other.begin())
+        other.execute(select(StatusList.id).where(StatusList.id == list_id).with_for_update())
         return real(session, credential, **kwargs)
 
-    monkeypatch.setattr(revocation, "change", change_meanwhile)
+    def wait_briefly(connection: Any) -> None:
+        connection.exec_driver_sql("PRAGMA busy_timeout = 100")  # the request's connections wait 0.1 s, not 15
+
+    if backend == "sqlite":  # a writing request waits for the write lock at its BEGIN IMMEDIATE: take it first
+        event.listen(engine, "begin", wait_briefly, insert=True)
+        holding.append(other.begin())
+        other.execute(update(StatusList).where(StatusList.id == list_id).values(updated_at=utcnow()))
+    else:
+        monkeypatch.setattr(revocation, "change", change_meanwhile)
     try:
         response = client.post(f"/api/v1/credentials/{issued}/revoke", headers=bearer(tokens["supervisor"]),
                                json={"reason": "Issued in error."})
@@ -370,6 +373,8 @@ def test_a_change_that_loses_to_concurrent_work_is_a_503_with_retry_after_and_ke
         for transaction in holding:
             transaction.rollback()
         other.close()
+        if backend == "sqlite":
+            event.remove(engine, "begin", wait_briefly)
     assert response.status_code == 503, response.get_data(as_text=True)
     assert response.headers["Retry-After"] == "1"
     assert response.get_json()["error"] == "busy"

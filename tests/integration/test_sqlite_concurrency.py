@@ -1,0 +1,194 @@
+"""Concurrency never yields a 5xx, on the SQLite default as on PostgreSQL (issue 18).
+
+On SQLite, work that writes (a request with a writing method, a command) begins with ``BEGIN IMMEDIATE``
+(``issuer.platform.database.writing``): concurrent writers wait for each other and then see each other's work,
+where a deferred ``BEGIN`` made every writer but the first fail at once with "database is locked".
+Real threads, each with its own client (or command invocation) and its own connection, released together.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.cli import ScriptInfo
+from sqlalchemy import func, select
+
+from issuer.accounts import api_tokens
+from issuer.cli import complete_command
+from issuer.extensions import db
+from issuer.learning import record_book
+from issuer.models import AuditEvent, Credential, Framework, LevelCompletion, User, utcnow
+from tests.conftest import PASSWORD, AuthActions, fresh_app, make_test_config
+from tests.integration.helpers import seed_people
+
+#: Connections enough for every thread at once (the default pool has 5, and 10 more on demand).
+POOL = {"pool_size": 40, "max_overflow": 10, "pool_timeout": 300}
+
+
+@pytest.fixture
+def sqlite_app(keys_dir: Path, tmp_path: Path) -> Iterator[Flask]:
+    """An app on a SQLite file (as ``make run`` uses), its pool large enough for the threads."""
+    url = f"sqlite:///{tmp_path / 'concurrency.sqlite3'}"
+    with fresh_app({**make_test_config(url, keys_dir, tmp_path), "SQLALCHEMY_ENGINE_OPTIONS": POOL}) as app:
+        yield app
+
+
+def race(count: int, attempt: Callable[[int], Any]) -> list[Any]:
+    """Run ``attempt(n)`` in ``count`` threads released together; what each returned, or the error it raised."""
+    barrier = threading.Barrier(count)
+    outcomes: list[Any] = [None] * count
+
+    def run(n: int) -> None:
+        try:
+            barrier.wait(timeout=120)
+            outcomes[n] = attempt(n)
+        except BaseException as error:  # noqa: BLE001 - recorded and asserted by the caller
+            outcomes[n] = error
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
+def ready_to_complete(app: Flask) -> dict[str, Any]:
+    """Seeded people, every statement of the first level met, and the supervisor's API token."""
+    people = seed_people(app)
+    with app.app_context():
+        supervisor, therapist = db.session.get(User, people["supervisor"]), db.session.get(User, people["therapist"])
+        level = db.session.scalars(select(Framework)).one().levels[0]
+        for statement in level.statements:
+            record_book.mark_statement(db.session, supervisor=supervisor, therapist=therapist, statement=statement,
+                                       observed_on=utcnow().date())
+        token = api_tokens.create_api_token(db.session, user=supervisor, name="race").secret
+        db.session.commit()
+        return {"people": people, "level": level.id, "label": level.label, "token": token}
+
+
+def count(app: Flask, model: Any) -> int:
+    with app.app_context():
+        return int(db.session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_thirty_concurrent_api_completions_issue_one_credential_and_answer_409_to_the_rest(
+        request: pytest.FixtureRequest, backend: str) -> None:
+    app: Flask = request.getfixturevalue("sqlite_app" if backend == "sqlite" else "postgres_app")
+    seeded = ready_to_complete(app)
+    url = f"/api/v1/therapists/{seeded['people']['therapist']}/levels/{seeded['level']}/complete"
+    headers = {"Authorization": f"Bearer {seeded['token']}"}
+    clients = [app.test_client() for _ in range(30)]
+
+    def attempt(n: int) -> tuple[int, Any]:
+        response = clients[n].post(url, headers=headers)
+        return response.status_code, response.get_json()
+
+    outcomes = race(30, attempt)
+
+    assert not [o for o in outcomes if not isinstance(o, tuple)], outcomes
+    statuses = sorted(status for status, _ in outcomes)
+    assert statuses == [201] + [409] * 29, [body for status, body in outcomes if status >= 500]
+    winner = next(body for status, body in outcomes if status == 201)
+    for status, body in outcomes:
+        if status == 409:
+            assert body["error"] == "already_issued"
+            assert body["details"]["credential_id"] == winner["id"]
+    assert count(app, Credential) == 1
+    assert count(app, LevelCompletion) == 1
+    with app.app_context():
+        assert str(db.session.scalars(select(Credential.id)).one()) == winner["id"]
+
+
+def test_twenty_concurrent_sign_ins_to_one_account_all_succeed(sqlite_app: Flask) -> None:
+    app = sqlite_app
+    people = seed_people(app)
+    clients = [app.test_client() for _ in range(20)]
+    tokens = [AuthActions(client).csrf("/login") for client in clients]
+
+    def attempt(n: int) -> tuple[int, str]:
+        response = clients[n].post("/login", data={"email": "sup@example.test", "password": PASSWORD,
+                                                   "csrf_token": tokens[n]})
+        return response.status_code, response.headers.get("Location", "")
+
+    outcomes = race(20, attempt)
+
+    assert not [o for o in outcomes if not isinstance(o, tuple)], outcomes
+    assert [status for status, _ in outcomes] == [302] * 20
+    assert {location for _, location in outcomes} == {"/supervisor/"}
+    with app.app_context():
+        succeeded = db.session.scalar(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.action == "login.succeeded", AuditEvent.subject_id == people["supervisor"]))
+    assert succeeded == 20
+    for client in clients:  # each one is signed in
+        assert client.get("/supervisor/").status_code == 200
+
+
+class _PerThread(io.TextIOBase):
+    """``sys.stdout`` or ``sys.stderr`` for commands run in threads: each thread writes to its own buffer.
+
+    Click's test runner swaps the process's ``sys.stdout`` for each invocation, so concurrent invocations would
+    write into each other's output; this keeps each thread's output apart.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._local = threading.local()
+
+    @property
+    def encoding(self) -> str:
+        return "utf-8"
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        return self.buffer().write(text)
+
+    def buffer(self) -> io.StringIO:
+        if not hasattr(self._local, "buffer"):
+            self._local.buffer = io.StringIO()
+        return self._local.buffer  # type: ignore[no-any-return]
+
+
+def test_eight_concurrent_complete_commands_issue_once_and_refuse_the_rest_cleanly(
+        sqlite_app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = sqlite_app
+    seeded = ready_to_complete(app)
+    stdout, stderr = _PerThread(), _PerThread()
+    monkeypatch.setattr("sys.stdout", stdout)
+    monkeypatch.setattr("sys.stderr", stderr)
+    args = ["sup@example.test", "ther@example.test", seeded["label"]]
+
+    def attempt(_n: int) -> tuple[int, str, str]:
+        """As ``app.test_cli_runner().invoke`` runs a command, without its process-wide output swap."""
+        try:
+            complete_command.main(args, prog_name="issuer complete", obj=ScriptInfo(create_app=lambda: app),
+                                  standalone_mode=False)
+            code = 0
+        except SystemExit as error:
+            code = int(error.code or 0)
+        return code, stdout.buffer().getvalue(), stderr.buffer().getvalue()
+
+    outcomes = race(8, attempt)
+    monkeypatch.undo()
+
+    assert not [o for o in outcomes if not isinstance(o, tuple)], outcomes
+    assert sorted(code for code, _, _ in outcomes) == [0] + [1] * 7, outcomes
+    printed = next(out for code, out, _ in outcomes if code == 0)
+    with app.app_context():
+        assert [str(i) for i in db.session.scalars(select(Credential.id))] == [str(uuid.UUID(printed.strip()))]
+    for code, out, err in outcomes:
+        if code == 1:
+            assert out == ""
+            assert err.startswith("Error: ") and "is already complete" in err, err
+            assert "Traceback" not in err
+    assert count(app, LevelCompletion) == 1
