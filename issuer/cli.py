@@ -542,8 +542,19 @@ def _writing(command: click.Command) -> None:
 
     @wraps(callback)
     def writing(*args: Any, **kwargs: Any) -> Any:
-        with database.writing():
-            return callback(*args, **kwargs)
+        from sqlalchemy import exc
+
+        from issuer.platform.transactions import is_contention
+
+        try:
+            with database.writing():
+                return callback(*args, **kwargs)
+        except exc.DBAPIError as error:  # the lock was held past busy_timeout (the app context rolls back)
+            if not is_contention(error):
+                raise
+            click.echo("Error: the database is busy with other changes; what this command had not saved yet was "
+                       "dropped. Try again in a moment.", err=True)
+            sys.exit(1)
 
     writing.__writing__ = True  # type: ignore[attr-defined]
     command.callback = writing

@@ -19,6 +19,7 @@ from issuer.errors import Conflict, InvalidInput, IssuerError
 from issuer.extensions import db
 from issuer.models import IdempotencyKey, Role, User, utcnow
 from issuer.accounts import api_tokens
+from issuer.platform import database
 
 F = TypeVar("F", bound=Callable[..., Any])
 MAX_IDEMPOTENCY_KEY = 200
@@ -62,9 +63,14 @@ def _token_user(secret: str) -> User:
         token = api_tokens.token_for_secret(own, secret)
         if token is None:
             raise Unauthorized("the API token is unknown, revoked, or its account is deactivated")
-        user_id = token.user_id
-        if api_tokens.record_token_use(own, token, utcnow()):  # at most once per LAST_USED_RESOLUTION
-            own.commit()
+        user_id, now = token.user_id, utcnow()
+        if token.last_used_at is None or token.last_used_at <= now - api_tokens.LAST_USED_RESOLUTION:
+            # Noted in a transaction that begins afresh as a writer (SQLite: BEGIN IMMEDIATE, waiting for the write
+            # lock): one that had read first could not write once a concurrent call had noted its own use.
+            own.rollback()
+            with database.writing():
+                if api_tokens.record_token_use(own, token, now):  # at most once per LAST_USED_RESOLUTION
+                    own.commit()
     user = db.session.get(User, user_id)
     if user is None or not user.active:  # deactivated in between
         raise Unauthorized("the API token is unknown, revoked, or its account is deactivated")

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.cli import ScriptInfo
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select, update
 
 from issuer.accounts import api_tokens
 from issuer.cli import complete_command
@@ -65,6 +65,8 @@ def ready_to_complete(app: Flask) -> dict[str, Any]:
     people = seed_people(app)
     with app.app_context():
         supervisor, therapist = db.session.get(User, people["supervisor"]), db.session.get(User, people["therapist"])
+        assert supervisor is not None
+        assert therapist is not None
         level = db.session.scalars(select(Framework)).one().levels[0]
         for statement in level.statements:
             record_book.mark_statement(db.session, supervisor=supervisor, therapist=therapist, statement=statement,
@@ -108,6 +110,21 @@ def test_thirty_concurrent_api_completions_issue_one_credential_and_answer_409_t
         assert str(db.session.scalars(select(Credential.id)).one()) == winner["id"]
 
 
+def test_twenty_concurrent_api_reads_with_one_token_all_succeed(sqlite_app: Flask) -> None:
+    """A read that notes its token's use writes beside the request: concurrent ones must not fail on each other."""
+    app = sqlite_app
+    seeded = ready_to_complete(app)
+    headers = {"Authorization": f"Bearer {seeded['token']}"}
+    clients = [app.test_client() for _ in range(20)]
+
+    def attempt(n: int) -> int:
+        return clients[n].get("/api/v1/therapists", headers=headers).status_code
+
+    outcomes = race(20, attempt)
+
+    assert outcomes == [200] * 20
+
+
 def test_twenty_concurrent_sign_ins_to_one_account_all_succeed(sqlite_app: Flask) -> None:
     app = sqlite_app
     people = seed_people(app)
@@ -139,13 +156,11 @@ class _PerThread(io.TextIOBase):
     write into each other's output; this keeps each thread's output apart.
     """
 
+    encoding = "utf-8"
+
     def __init__(self) -> None:
         super().__init__()
         self._local = threading.local()
-
-    @property
-    def encoding(self) -> str:
-        return "utf-8"
 
     def writable(self) -> bool:
         return True
@@ -189,6 +204,38 @@ def test_eight_concurrent_complete_commands_issue_once_and_refuse_the_rest_clean
     for code, out, err in outcomes:
         if code == 1:
             assert out == ""
-            assert err.startswith("Error: ") and "is already complete" in err, err
+            assert err.startswith("Error: "), err
+            assert "is already complete" in err, err
             assert "Traceback" not in err
     assert count(app, LevelCompletion) == 1
+
+
+def test_a_command_that_waits_too_long_for_the_write_lock_says_so_without_a_traceback(sqlite_app: Flask) -> None:
+    """The last resort: another transaction holds the write lock longer than the command waits."""
+    app = sqlite_app
+    seeded = ready_to_complete(app)
+    with app.app_context():
+        engine = db.engine
+
+    def wait_briefly(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        dbapi_connection.execute("PRAGMA busy_timeout = 100")  # 0.1 s, not 15
+
+    other = engine.connect()
+    event.listen(engine, "checkout", wait_briefly)
+    try:
+        with other.begin():
+            other.execute(update(User).where(User.id == seeded["people"]["admin"]).values(name="Busy Admin"))
+            result = app.test_cli_runner().invoke(args=["complete", "sup@example.test", "ther@example.test",
+                                                        seeded["label"]])
+    finally:
+        event.remove(engine, "checkout", wait_briefly)
+        other.close()
+
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit)
+    assert "Error: the database is busy with other changes" in result.output
+    assert "Traceback" not in result.output
+    assert count(app, Credential) == 0
+    again = app.test_cli_runner().invoke(args=["complete", "sup@example.test", "ther@example.test", seeded["label"]])
+    assert again.exit_code == 0, again.output
+    assert count(app, Credential) == 1

@@ -357,11 +357,11 @@ def test_a_change_that_loses_to_concurrent_work_is_a_503_with_retry_after_and_ke
         other.execute(select(StatusList.id).where(StatusList.id == list_id).with_for_update())
         return real(session, credential, **kwargs)
 
-    def wait_briefly(connection: Any) -> None:
-        connection.exec_driver_sql("PRAGMA busy_timeout = 100")  # the request's connections wait 0.1 s, not 15
+    def wait_briefly(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        dbapi_connection.execute("PRAGMA busy_timeout = 100")  # the request's connections wait 0.1 s, not 15
 
     if backend == "sqlite":  # a writing request waits for the write lock at its BEGIN IMMEDIATE: take it first
-        event.listen(engine, "begin", wait_briefly, insert=True)
+        event.listen(engine, "checkout", wait_briefly)
         holding.append(other.begin())
         other.execute(update(StatusList).where(StatusList.id == list_id).values(updated_at=utcnow()))
     else:
@@ -374,7 +374,7 @@ def test_a_change_that_loses_to_concurrent_work_is_a_503_with_retry_after_and_ke
             transaction.rollback()
         other.close()
         if backend == "sqlite":
-            event.remove(engine, "begin", wait_briefly)
+            event.remove(engine, "checkout", wait_briefly)
     assert response.status_code == 503, response.get_data(as_text=True)
     assert response.headers["Retry-After"] == "1"
     assert response.get_json()["error"] == "busy"
