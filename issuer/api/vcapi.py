@@ -21,6 +21,7 @@ from issuer.extensions import db
 from issuer.identity.profile import issuer_did, issuer_profile
 from issuer.models import IssuedDocument, Role, utcnow
 from issuer.verification import verifier
+from issuer.platform.database import read_only
 from issuer.platform.ratelimit import rate_limited
 
 bp = Blueprint("vcapi", __name__)
@@ -35,6 +36,7 @@ def verify() -> ResponseReturnValue:
     credential = body.get("verifiableCredential")
     if not isinstance(credential, (dict, str)):
         raise InvalidInput("verifiableCredential must be a credential object (or a compact JWT string)")
+    read_only(db.session)  # verifying writes nothing: no write lock to wait for on SQLite
     result = verifier.verify_any(db.session, credential)
     answer = {
         "verified": result.verified,

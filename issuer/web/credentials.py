@@ -254,6 +254,7 @@ def verify_submit() -> ResponseReturnValue:
     if not ConfirmForm().validate_on_submit():
         raise InvalidInput("The form expired; reload the page and try again.")
     data = read_submitted_credential()
+    read_only(db.session)  # verifying writes nothing: no write lock to wait for on SQLite
     result = verifier.verify_any(db.session, data)
     status = 200 if result.readable else 400
     return render_template("credentials/verify_result.html", result=result, credential=None, show_name=True), status
