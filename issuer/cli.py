@@ -11,11 +11,10 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 from flask_migrate import upgrade
 
+from issuer.accounts import assignments
 from issuer.errors import IssuerError
 from issuer.extensions import db
-from issuer.accounts import assignments
-from issuer.verification import inputs
-from issuer.verification import verifier
+from issuer.verification import inputs, verifier
 
 
 def main() -> None:
@@ -258,10 +257,10 @@ def complete_command(supervisor_email: str, therapist_email: str, level: str, ma
     Prints the credential's UUID, its id in every URL (/credentials/<uuid>).
     """
     from issuer.accounts import directory
+    from issuer.errors import NotFound
     from issuer.frameworks import catalogue
     from issuer.issuance import completion
     from issuer.learning import record_book
-    from issuer.errors import NotFound
     from issuer.models import utcnow
 
     try:

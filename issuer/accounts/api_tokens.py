@@ -8,11 +8,11 @@ import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, or_, select, update
-from sqlalchemy.orm import Session
 
-from issuer.platform import audit
 from issuer.errors import NotFound
 from issuer.models import ApiToken, User, utcnow
+from issuer.platform import audit
+from issuer.platform.database import SessionLike
 
 TOKEN_PREFIX = "isk_"
 
@@ -27,7 +27,7 @@ def hash_token(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create_api_token(session: Session, *, user: User, name: str) -> NewToken:
+def create_api_token(session: SessionLike, *, user: User, name: str) -> NewToken:
     name = name.strip() or "API token"
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(user_id=user.id, name=name[:100], prefix=secret[:12], token_hash=hash_token(secret),
@@ -38,7 +38,7 @@ def create_api_token(session: Session, *, user: User, name: str) -> NewToken:
     return NewToken(token=token, secret=secret)
 
 
-def revoke_api_token(session: Session, *, user: User, token_id: int) -> None:
+def revoke_api_token(session: SessionLike, *, user: User, token_id: int) -> None:
     token = session.get(ApiToken, token_id)
     if token is None or token.user_id != user.id:
         raise NotFound("no such token")
@@ -51,7 +51,7 @@ def revoke_api_token(session: Session, *, user: User, token_id: int) -> None:
 _TOKEN_BY_HASH = select(ApiToken).where(ApiToken.token_hash == bindparam("token_hash"))
 
 
-def token_for_secret(session: Session, secret: str) -> ApiToken | None:
+def token_for_secret(session: SessionLike, secret: str) -> ApiToken | None:
     """The token ``secret`` belongs to, if it is live: not revoked, its account active."""
     if not secret.startswith(TOKEN_PREFIX):
         return None
@@ -67,7 +67,7 @@ def token_for_secret(session: Session, secret: str) -> ApiToken | None:
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
 
 
-def record_token_use(session: Session, token: ApiToken, now: dt.datetime) -> bool:
+def record_token_use(session: SessionLike, token: ApiToken, now: dt.datetime) -> bool:
     """Note that ``token`` was used at ``now`` unless a use within ``LAST_USED_RESOLUTION`` is noted, in the
     session's transaction (the caller commits); returns whether there was anything to note."""
     stale = now - LAST_USED_RESOLUTION

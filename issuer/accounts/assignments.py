@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-
 from sqlalchemy import bindparam, delete, select
-from sqlalchemy.orm import Session
 
-from issuer.platform import audit
-from issuer.platform.database import transaction_of
 from issuer.errors import InvalidInput, PermissionDenied
 from issuer.models import Assignment, Role, User, utcnow
+from issuer.platform import audit
+from issuer.platform.database import SessionLike, transaction_of
 
-def assign(session: Session, *, supervisor: User, therapist: User, actor: User | None = None) -> Assignment:
+
+def assign(session: SessionLike, *, supervisor: User, therapist: User, actor: User | None = None) -> Assignment:
     if supervisor.role is not Role.SUPERVISOR:
         raise InvalidInput(f"{supervisor.email} is not a supervisor")
     if therapist.role is not Role.THERAPIST:
@@ -29,7 +28,7 @@ def assign(session: Session, *, supervisor: User, therapist: User, actor: User |
     return assignment
 
 
-def unassign(session: Session, *, supervisor: User, therapist: User, actor: User) -> None:
+def unassign(session: SessionLike, *, supervisor: User, therapist: User, actor: User) -> None:
     session.info.pop(_ASSIGNED, None)
     session.execute(delete(Assignment).filter_by(supervisor_id=supervisor.id, therapist_id=therapist.id))
     audit.record(session, "assignment.removed", actor=actor, subject_type="user", subject_id=therapist.id,
@@ -42,7 +41,7 @@ def unassign(session: Session, *, supervisor: User, therapist: User, actor: User
 _ASSIGNED = "issuer.assigned"
 
 
-def is_assigned(session: Session, *, supervisor: User, therapist: User) -> bool:
+def is_assigned(session: SessionLike, *, supervisor: User, therapist: User) -> bool:
     pair = (supervisor.id, therapist.id)
     transaction, known = session.info.get(_ASSIGNED, (None, set()))
     if transaction is not None and transaction is transaction_of(session) and pair in known:
@@ -55,7 +54,7 @@ def is_assigned(session: Session, *, supervisor: User, therapist: User) -> bool:
     return assigned
 
 
-def _remember_assigned(session: Session, pair: tuple[int, int]) -> None:
+def _remember_assigned(session: SessionLike, pair: tuple[int, int]) -> None:
     """Note ``pair`` as assigned for the rest of the current transaction (see ``_ASSIGNED``)."""
     transaction, known = session.info.get(_ASSIGNED, (None, set()))
     current = transaction_of(session)
@@ -70,7 +69,7 @@ _ASSIGNED_THERAPIST = (
 )
 
 
-def assigned_therapist(session: Session, *, supervisor: User, therapist_id: int) -> User | None:
+def assigned_therapist(session: SessionLike, *, supervisor: User, therapist_id: int) -> User | None:
     """The therapist with ``therapist_id`` if ``supervisor`` is assigned to them, in one query (remembered
     for the transaction like ``is_assigned``)."""
     therapist = session.scalar(_ASSIGNED_THERAPIST, {"therapist_id": therapist_id, "supervisor_id": supervisor.id})
@@ -79,7 +78,7 @@ def assigned_therapist(session: Session, *, supervisor: User, therapist_id: int)
     return therapist
 
 
-def require_assignment(session: Session, *, supervisor: User, therapist: User) -> None:
+def require_assignment(session: SessionLike, *, supervisor: User, therapist: User) -> None:
     """:raise PermissionDenied: ``supervisor`` is not an active supervisor assigned to ``therapist``."""
     if supervisor.role is not Role.SUPERVISOR or not supervisor.active:
         raise PermissionDenied("only an assigned supervisor can do this")
@@ -87,14 +86,14 @@ def require_assignment(session: Session, *, supervisor: User, therapist: User) -
         raise PermissionDenied(f"{supervisor.email} is not assigned to this therapist")
 
 
-def assigned_therapists(session: Session, supervisor: User) -> list[User]:
+def assigned_therapists(session: SessionLike, supervisor: User) -> list[User]:
     return list(session.scalars(
         select(User).join(Assignment, Assignment.therapist_id == User.id)
         .where(Assignment.supervisor_id == supervisor.id).order_by(User.name)
     ))
 
 
-def supervisors_of(session: Session, therapist: User) -> list[User]:
+def supervisors_of(session: SessionLike, therapist: User) -> list[User]:
     return list(session.scalars(
         select(User).join(Assignment, Assignment.supervisor_id == User.id)
         .where(Assignment.therapist_id == therapist.id).order_by(User.name)

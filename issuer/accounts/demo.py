@@ -7,11 +7,10 @@ from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from issuer.accounts import directory
+from issuer.accounts import assignments, directory
 from issuer.models import Role, User
-from issuer.accounts import assignments
+from issuer.platform.database import SessionLike
 
 DEMO_ACCOUNTS = (
     (Role.ADMIN, "admin@example.org", "Alex Admin"),
@@ -20,7 +19,7 @@ DEMO_ACCOUNTS = (
 )
 
 
-def create_demo_accounts(session: Session) -> list[tuple[str, str, str]]:
+def create_demo_accounts(session: SessionLike) -> list[tuple[str, str, str]]:
     """Create the demo accounts that do not exist yet; returns (role, email, password) of the new ones.
 
     Passwords are random (never constants in the code), printed once, and kept

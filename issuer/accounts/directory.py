@@ -9,11 +9,11 @@ from argon2 import PasswordHasher
 from flask import Flask, current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
-from issuer.platform import audit
 from issuer.errors import Conflict, InvalidInput, NotFound
 from issuer.models import Role, User, utcnow
+from issuer.platform import audit
+from issuer.platform.database import SessionLike
 
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 10
@@ -51,7 +51,7 @@ def generate_password() -> str:
     return secrets.token_urlsafe(12)
 
 
-def create_user(session: Session, *, email: str, name: str, role: Role | str, password: str,
+def create_user(session: SessionLike, *, email: str, name: str, role: Role | str, password: str,
                 actor: User | None = None) -> User:
     email = normalise_email(email)
     name = name.strip()
@@ -74,14 +74,14 @@ def create_user(session: Session, *, email: str, name: str, role: Role | str, pa
     return user
 
 
-def get_user_by_email(session: Session, email: str) -> User:
+def get_user_by_email(session: SessionLike, email: str) -> User:
     user = session.scalars(select(User).filter_by(email=email.strip().lower())).one_or_none()
     if user is None:
         raise NotFound(f"no account for {email}")
     return user
 
 
-def set_active(session: Session, user: User, active: bool, *, actor: User) -> None:
+def set_active(session: SessionLike, user: User, active: bool, *, actor: User) -> None:
     if user.id == actor.id and not active:
         raise InvalidInput("you cannot deactivate your own account")
     user.active = active

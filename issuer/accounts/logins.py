@@ -6,12 +6,12 @@ import datetime as dt
 
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
 
-from issuer.platform import audit
+from issuer.accounts.directory import password_hasher
 from issuer.errors import IssuerError
 from issuer.models import LoginAttempt, User, utcnow
-from issuer.accounts.directory import password_hasher
+from issuer.platform import audit
+from issuer.platform.database import SessionLike
 
 #: Failed logins allowed in the window, per account and per client address.
 ACCOUNT_LIMIT = 5
@@ -33,7 +33,7 @@ class InvalidCredentials(IssuerError):
     code = "invalid_credentials"
 
 
-def check_login_allowed(session: Session, *, email: str, address: str, now: dt.datetime) -> None:
+def check_login_allowed(session: SessionLike, *, email: str, address: str, now: dt.datetime) -> None:
     """:raise RateLimited: too many recent failures for this account or from this address."""
     since = now - LIMIT_WINDOW
     by_account = session.scalar(select(func.count()).select_from(LoginAttempt)
@@ -49,7 +49,7 @@ def check_login_allowed(session: Session, *, email: str, address: str, now: dt.d
                           retry_after=int(LIMIT_WINDOW.total_seconds()))
 
 
-def authenticate(session: Session, *, email: str, password: str, address: str) -> User:
+def authenticate(session: SessionLike, *, email: str, password: str, address: str) -> User:
     """Check a password, counting failures. The caller commits, whatever the outcome.
 
     :raise RateLimited: before checking anything, when the limit is reached.

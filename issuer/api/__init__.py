@@ -8,10 +8,8 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
 def init_app(app: Flask) -> None:
-    from issuer.api import auth, credentials, openapi, therapists, verify  # noqa: F401  (routes register on import)
+    from issuer.api import auth, credentials, openapi, therapists, vcapi, verify  # noqa: F401  (routes register on import)
     from issuer.extensions import csrf
-
-    from issuer.api import vcapi
 
     csrf.exempt(bp)  # token-authenticated; browsers never send our tokens on their own
     csrf.exempt(vcapi.bp)

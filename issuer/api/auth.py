@@ -10,15 +10,15 @@ from typing import Any, TypeVar
 
 from flask import Response, g, request
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
+from issuer.accounts import api_tokens
 from issuer.credentials import jsonparse
 from issuer.credentials.errors import JSONInputError
 from issuer.errors import Conflict, InvalidInput, IssuerError
 from issuer.extensions import db
 from issuer.models import IdempotencyKey, Role, User, utcnow
-from issuer.accounts import api_tokens
 from issuer.platform import database
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -7,14 +7,14 @@ import uuid
 from flask import jsonify
 from flask.typing import ResponseReturnValue
 
-from issuer.issuance import revocation
+from issuer.accounts import assignments
 from issuer.api import bp
 from issuer.api.auth import current_api_user, json_body, token_required
 from issuer.api.therapists import credential_json
 from issuer.errors import InvalidInput, NotFound, PermissionDenied
 from issuer.extensions import db
+from issuer.issuance import revocation
 from issuer.models import Credential, Role
-from issuer.accounts import assignments
 
 
 def _visible_credential(credential_id: uuid.UUID) -> Credential:

@@ -10,17 +10,17 @@ from flask import Response, jsonify
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
-from issuer.frameworks import catalogue
-from issuer.issuance import completion
-from issuer.learning import record_book
+from issuer.accounts import assignments
 from issuer.api import bp
 from issuer.api.auth import current_api_user, idempotent, json_body, token_required
 from issuer.errors import InvalidInput, NotFound
 from issuer.extensions import db
+from issuer.frameworks import catalogue
 from issuer.identity.profile import base_url
+from issuer.issuance import completion
+from issuer.learning import record_book
 from issuer.models import Credential, Role, Statement, StatementMark, User
 from issuer.web.converters import MAX_ID
-from issuer.accounts import assignments
 
 
 def _therapist_for(therapist_id: int) -> User:

@@ -13,16 +13,16 @@ from typing import Any
 from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
-from issuer.platform import audit
-from issuer.issuance import signing
 from issuer.api.auth import current_api_user, json_body, token_required
 from issuer.errors import Conflict, InvalidInput
 from issuer.extensions import db
 from issuer.identity.profile import issuer_did, issuer_profile
+from issuer.issuance import signing
 from issuer.models import IssuedDocument, Role, utcnow
-from issuer.verification import verifier
+from issuer.platform import audit
 from issuer.platform.database import read_only
 from issuer.platform.ratelimit import rate_limited
+from issuer.verification import verifier
 
 bp = Blueprint("vcapi", __name__)
 #: The longest credential id recorded (``issued_documents.id``).

@@ -5,14 +5,13 @@ from __future__ import annotations
 from flask import abort, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from issuer.platform import replay
 from issuer.api import bp
-from issuer.platform.database import read_only
 from issuer.errors import InvalidInput
 from issuer.extensions import db
-from issuer.verification import inputs
-from issuer.verification import verifier
+from issuer.platform import replay
+from issuer.platform.database import read_only
 from issuer.platform.ratelimit import rate_limited
+from issuer.verification import inputs, verifier
 
 MAX_BYTES = 1024 * 1024
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import inspect, select
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from issuer.credentials import jsonparse
@@ -25,6 +25,7 @@ from issuer.credentials.errors import JSONInputError
 from issuer.errors import Conflict, FrameworkFileError
 from issuer.models import Framework, Level, Statement, utcnow
 from issuer.platform.cache import app_cache
+from issuer.platform.database import SessionLike
 
 #: Namespace for the deterministic achievement ids (uuid5 over SOC, version, level, position).
 ACHIEVEMENT_NAMESPACE = uuid.UUID("6f1d2a53-1c0e-5a3b-9a57-0f3c9b1e2d44")
@@ -220,7 +221,7 @@ class ImportResult:
     created: bool
 
 
-def import_framework(session: Session, parsed: ParsedFramework) -> ImportResult:
+def import_framework(session: SessionLike, parsed: ParsedFramework) -> ImportResult:
     """Add a framework version, or do nothing when this exact version is already there.
 
     A new version is added beside the old ones: credentials already issued
@@ -281,7 +282,7 @@ def framework_files(directory: str | Path) -> list[Path]:
     return sorted(p for p in Path(directory).glob("*.json") if p.is_file())
 
 
-def current_frameworks(session: Session) -> list[Framework]:
+def current_frameworks(session: SessionLike) -> list[Framework]:
     """The newest imported version of each framework (by SOC code): the one supervisors record against."""
     rows = session.scalars(select(Framework).order_by(Framework.soc_code, Framework.imported_at.desc(), Framework.id.desc()))
     seen: dict[str, Framework] = {}
@@ -290,7 +291,7 @@ def current_frameworks(session: Session) -> list[Framework]:
     return list(seen.values())
 
 
-def find_framework(session: Session, slug: str | None = None) -> Framework:
+def find_framework(session: SessionLike, slug: str | None = None) -> Framework:
     """The framework with ``slug``, or the newest version of the only (or first) framework."""
     from issuer.errors import NotFound
 
@@ -309,7 +310,7 @@ def find_framework(session: Session, slug: str | None = None) -> Framework:
 LEVEL_CACHE_SIZE = 256
 
 
-def get_level(session: Session, level_id: int) -> Level | None:
+def get_level(session: SessionLike, level_id: int) -> Level | None:
     """What ``session.get(Level, level_id)`` gives (the level, its framework loaded), without a query after the first.
 
     A framework never changes once imported, so each app keeps a detached copy of the level and its framework and

@@ -5,25 +5,24 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from issuer.credentials import dids
 from issuer.identity import keystore
 from issuer.identity.profile import issuer_did
 from issuer.models import IssuerKey
+from issuer.platform.database import SessionLike
 
 
 def verification_method(kid: str) -> str:
     return f"{issuer_did()}#{kid}"
 
 
-def did_document(session: Session) -> dict[str, Any]:
+def did_document(session: SessionLike) -> dict[str, Any]:
     """Every key, current and retired, so credentials signed before a rotation keep verifying; never a revoked
     key (withdrawn after a compromise: nothing it signed verifies any more)."""
     return dids.did_document(issuer_did(), _key_material(keystore.published_keys(session)))
 
 
-def jwks(session: Session) -> dict[str, Any]:
+def jwks(session: SessionLike) -> dict[str, Any]:
     """The same keys as the DID document, as a JWK Set."""
     return dids.jwks(_key_material(keystore.published_keys(session)), did=issuer_did())
 
@@ -33,7 +32,7 @@ def _key_material(rows: list[IssuerKey]) -> dict[str, Any]:
     return {k.kid: (k.public_multibase if k.algorithm == keystore.ED25519 else k.public_jwk) for k in rows}
 
 
-def resolver(session: Session, others: Iterable[Mapping[str, Any]] = ()) -> Any:
+def resolver(session: SessionLike, others: Iterable[Mapping[str, Any]] = ()) -> Any:
     """Keys this verifier trusts: did:key by decoding, our own did:web from our own key store, and the DID documents
     ``others`` (held for trusted issuers: nothing is fetched)."""
     own = did_document(session)

@@ -21,15 +21,13 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from issuer.credentials import keyfiles, multikey
-from issuer.credentials.errors import KeyFileError
-from issuer.platform.cache import app_cache
-from issuer.platform.database import transaction_of
-from issuer.credentials.errors import KeyFormatError
+from issuer.credentials.errors import KeyFileError, KeyFormatError
 from issuer.errors import Conflict, InvalidInput, IssuerError, NotFound
 from issuer.models import IssuerKey, User, utcnow
+from issuer.platform.cache import app_cache
+from issuer.platform.database import SessionLike, transaction_of
 
 ED25519 = "Ed25519"
 RSA = "RSA"
@@ -64,7 +62,7 @@ def key_path(kid: str) -> Path:
     return keys_dir() / f"{kid}.pem"
 
 
-def generate_key(session: Session, algorithm: str) -> IssuerKey:
+def generate_key(session: SessionLike, algorithm: str) -> IssuerKey:
     """Create a key pair: the private half to a new 0600 file, the public half to the database."""
     if algorithm not in ALGORITHMS:
         raise IssuerError(f"unknown key algorithm {algorithm!r}; use one of {', '.join(ALGORITHMS)}")
@@ -89,7 +87,7 @@ def generate_key(session: Session, algorithm: str) -> IssuerKey:
     return key
 
 
-def ensure_keys(session: Session) -> list[IssuerKey]:
+def ensure_keys(session: SessionLike) -> list[IssuerKey]:
     """Create a key of each algorithm that has never had one. Returns the keys created.
 
     Only a database with no key of that algorithm at all gets one: once keys
@@ -102,7 +100,7 @@ def ensure_keys(session: Session) -> list[IssuerKey]:
     return created
 
 
-def rotate(session: Session, algorithms: tuple[str, ...] = ALGORITHMS, *, actor: User | None = None) -> list[IssuerKey]:
+def rotate(session: SessionLike, algorithms: tuple[str, ...] = ALGORITHMS, *, actor: User | None = None) -> list[IssuerKey]:
     """Make new current keys and retire the old ones, which stay published for verification. Audited."""
     from issuer.platform import audit
 
@@ -117,18 +115,18 @@ def rotate(session: Session, algorithms: tuple[str, ...] = ALGORITHMS, *, actor:
     return new
 
 
-def all_keys(session: Session) -> list[IssuerKey]:
+def all_keys(session: SessionLike) -> list[IssuerKey]:
     """Every key, revoked ones included (the administration page and ``issuer keys list`` show them)."""
     return list(session.scalars(select(IssuerKey).order_by(IssuerKey.created_at, IssuerKey.id)))
 
 
-def published_keys(session: Session) -> list[IssuerKey]:
+def published_keys(session: SessionLike) -> list[IssuerKey]:
     """The keys the DID document and the JWKS publish: current and retired, never revoked."""
     return list(session.scalars(select(IssuerKey).where(IssuerKey.revoked_at.is_(None))
                                 .order_by(IssuerKey.created_at, IssuerKey.id)))
 
 
-def get_key(session: Session, kid: str) -> IssuerKey:
+def get_key(session: SessionLike, kid: str) -> IssuerKey:
     """:raise NotFound: no key has this kid."""
     key = session.scalars(select(IssuerKey).filter_by(kid=(kid or "").strip())).one_or_none()
     if key is None:
@@ -146,7 +144,7 @@ class KeyRevocation:
     replacement: IssuerKey | None
 
 
-def revoke(session: Session, kid: str, *, reason: str, actor: User | None = None) -> KeyRevocation:
+def revoke(session: SessionLike, kid: str, *, reason: str, actor: User | None = None) -> KeyRevocation:
     """Withdraw ``kid`` after a compromise: it leaves the DID document and the JWKS, and never signs again.
 
     A current key is replaced by a new key of its algorithm in the same transaction, so signing goes on. What the
@@ -187,7 +185,7 @@ _CURRENT_KEYS = (select(IssuerKey).where(IssuerKey.retired_at.is_(None), IssuerK
                  .order_by(IssuerKey.created_at, IssuerKey.id))
 
 
-def current_key(session: Session, algorithm: str) -> IssuerKey:
+def current_key(session: SessionLike, algorithm: str) -> IssuerKey:
     transaction, current = session.info.get(_CURRENT, (None, None))
     if current is None or transaction is not transaction_of(session):
         current = {}
@@ -211,7 +209,7 @@ def _file_identity(path: Path) -> tuple[int, int, int, int]:
     return (info.st_ino, info.st_mtime_ns, info.st_size, info.st_mode)
 
 
-def signing_key(session: Session, algorithm: str) -> SigningKey:
+def signing_key(session: SessionLike, algorithm: str) -> SigningKey:
     """The current key of ``algorithm`` with its private half loaded from its file."""
     key = current_key(session, algorithm)
     path = key_path(key.kid)

@@ -14,15 +14,14 @@ import io
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from issuer.accounts import directory
+from issuer.accounts import assignments, directory
+from issuer.errors import InvalidInput, IssuerError
 from issuer.frameworks import catalogue
 from issuer.issuance import completion
 from issuer.learning import record_book
-from issuer.errors import InvalidInput, IssuerError
 from issuer.models import Credential, Level, Role, User, utcnow
-from issuer.accounts import assignments
+from issuer.platform.database import SessionLike
 
 COLUMNS = ("therapist_email", "level", "completion_date", "supervisor_email")
 MAX_ROWS = 5000
@@ -61,7 +60,7 @@ def parse(text: str) -> list[Row]:
     return rows
 
 
-def check(session: Session, rows: list[Row]) -> list[Row]:
+def check(session: SessionLike, rows: list[Row]) -> list[Row]:
     """The dry run: each row marked ok, error (with the reason) or already issued. Writes nothing."""
     framework = catalogue.find_framework(session)
     today = utcnow().date()
@@ -98,7 +97,7 @@ def check(session: Session, rows: list[Row]) -> list[Row]:
     return rows
 
 
-def issue_row(session: Session, row: Row) -> None:
+def issue_row(session: SessionLike, row: Row) -> None:
     """Issue one checked row: record its statements as met on the completion date, then complete. Flushes only."""
     assert row._ids is not None
     therapist, level, supervisor = (session.get(User, row._ids[0]), session.get(Level, row._ids[1]),

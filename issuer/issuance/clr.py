@@ -15,14 +15,14 @@ import uuid
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from issuer.frameworks import achievements
-from issuer.learning import record_book
-from issuer.issuance import signing
 from issuer.credentials.credential import format_datetime, identity_hash
+from issuer.frameworks import achievements
 from issuer.identity.profile import base_url, issuer_profile
+from issuer.issuance import signing
+from issuer.learning import record_book
 from issuer.models import Credential, Framework, User
+from issuer.platform.database import SessionLike
 
 CLR_CONTEXTS = [
     "https://www.w3.org/ns/credentials/v2",
@@ -33,7 +33,7 @@ CLR_CONTEXTS = [
 CLR_SCHEMA = "https://purl.imsglobal.org/spec/clr/v2p0/schema/json/clr_v2p0_clrcredential_schema.json"
 
 
-def build_clr(session: Session, therapist: User, *, now: dt.datetime) -> dict[str, Any]:
+def build_clr(session: SessionLike, therapist: User, *, now: dt.datetime) -> dict[str, Any]:
     """The unsigned ClrCredential for ``therapist``."""
     credentials = session.scalars(
         select(Credential).filter_by(therapist_id=therapist.id).order_by(Credential.issued_at)
@@ -84,7 +84,7 @@ def build_clr(session: Session, therapist: User, *, now: dt.datetime) -> dict[st
     }
 
 
-def signed_clr(session: Session, therapist: User, *, now: dt.datetime) -> signing.Signed:
+def signed_clr(session: SessionLike, therapist: User, *, now: dt.datetime) -> signing.Signed:
     """Build, sign and record a CLR: the verifier accepts only what is on this service's record. Flushes."""
     signed = signing.sign(session, build_clr(session, therapist, now=now), now=now, schema_name="clrcredential")
     signing.record_issued(session, signed, kind="clr", subject=therapist, now=now)

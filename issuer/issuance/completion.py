@@ -20,21 +20,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, select, text
-from sqlalchemy.orm import Session
 
-from issuer.frameworks import achievements
-from issuer.platform import audit
-from issuer.learning import record_book
-from issuer.issuance import notices, signing
-from issuer.status_lists import lists as status_lists
 from issuer.accounts.assignments import require_assignment
-from issuer.platform.cache import LRUCache, app_cache
-from issuer.platform.database import insert_or_ignore
 from issuer.credentials.digest import document_digest
 from issuer.errors import Conflict, InvalidInput, IssuerError
+from issuer.frameworks import achievements
 from issuer.identity.profile import base_url, issuer_profile
+from issuer.issuance import notices, signing
+from issuer.learning import record_book
 from issuer.models import Credential, Level, LevelCompletion, Role, User, utcnow
+from issuer.platform import audit
+from issuer.platform.cache import LRUCache, app_cache
+from issuer.platform.database import SessionLike, insert_or_ignore
 from issuer.platform.settings import override_allowed
+from issuer.status_lists import lists as status_lists
 
 #: How far the application clock may drift from the database's before issuing stops.
 MAX_CLOCK_DRIFT = dt.timedelta(minutes=1)
@@ -66,7 +65,7 @@ def _clock_offsets() -> LRUCache[str, tuple[float, dt.timedelta]]:
     return app_cache("issuance.clock_offsets", 8)
 
 
-def database_now(session: Session) -> dt.datetime | None:
+def database_now(session: SessionLike) -> dt.datetime | None:
     """The database's clock, asked once every few seconds per app (clocks drift slowly, not per request)."""
     offsets = _clock_offsets()
     bind = str(session.get_bind().engine.url)  # password hidden
@@ -82,7 +81,7 @@ def database_now(session: Session) -> dt.datetime | None:
     return db_now
 
 
-def check_clock(session: Session, now: dt.datetime) -> None:
+def check_clock(session: SessionLike, now: dt.datetime) -> None:
     """Refuse to issue when the app's clock and the database's disagree by more than a minute.
 
     A credential's dates are claims anyone can check later; a wrong clock would sign wrong ones.
@@ -166,7 +165,7 @@ _ISSUED = select(Credential.id).where(
 
 
 def complete_level(
-    session: Session,
+    session: SessionLike,
     *,
     supervisor: User,
     therapist: User,
@@ -246,7 +245,7 @@ def complete_level(
 
 
 def sign_and_record(
-    session: Session,
+    session: SessionLike,
     *,
     credential_id: uuid.UUID,
     build: Callable[[list[dict[str, Any]]], dict[str, Any]],

@@ -18,9 +18,8 @@ from pathlib import Path
 
 from flask import current_app
 
-from sqlalchemy.orm import Session
-
 from issuer.models import Credential
+from issuer.platform.database import SessionLike
 from issuer.platform.on_commit import on_commit
 
 log = logging.getLogger(__name__)
@@ -71,7 +70,7 @@ def send(message: Message) -> None:
     (directory / f"{uuid.uuid4().hex}.eml").write_bytes(bytes(message))
 
 
-def notify_issued(session: Session, credential: Credential) -> None:
+def notify_issued(session: SessionLike, credential: Credential) -> None:
     """Tell the therapist once ``session`` commits the issuance (never if it rolls back).
 
     The message is built now, from the rows at hand: after the commit they would be read again.
@@ -102,7 +101,7 @@ def reissue_message(credential: Credential, old: Credential) -> Message:
     return message
 
 
-def notify_reissued(session: Session, credential: Credential, old: Credential) -> None:
+def notify_reissued(session: SessionLike, credential: Credential, old: Credential) -> None:
     """Tell the therapist, once ``session`` commits, that ``credential`` is a new copy of ``old``."""
     message = reissue_message(credential, old)
     about = str(credential.id)

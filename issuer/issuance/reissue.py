@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from issuer.credentials import vc_jwt
 from issuer.errors import InvalidInput
@@ -28,6 +27,7 @@ from issuer.identity import keystore
 from issuer.issuance import completion, notices, revocation
 from issuer.models import Credential, IssuedDocument, IssuerKey, StatusList, User, utcnow
 from issuer.platform import audit
+from issuer.platform.database import SessionLike
 from issuer.status_lists import lists as status_lists
 
 
@@ -56,7 +56,7 @@ def list_kid(status_list: StatusList) -> str | None:
     return None
 
 
-def signed_by(session: Session, key: IssuerKey) -> list[Credential]:
+def signed_by(session: SessionLike, key: IssuerKey) -> list[Credential]:
     """Every credential ``key`` signed (superseded and revoked ones too), oldest first."""
     order = (Credential.issued_at, Credential.id)
     if key.algorithm == keystore.ED25519:
@@ -68,7 +68,7 @@ def signed_by(session: Session, key: IssuerKey) -> list[Credential]:
     return list(session.scalars(select(Credential).where(Credential.id.in_(ids)).order_by(*order)))
 
 
-def documents_signed_by(session: Session, key: IssuerKey) -> list[IssuedDocument]:
+def documents_signed_by(session: SessionLike, key: IssuerKey) -> list[IssuedDocument]:
     """The other documents on record that ``key`` signed (CLRs, VC-API issuances). They are not kept, so they
     cannot be signed again here: their holders ask for new ones. An Ed25519 key is recorded with each; an RSA key
     signed the VC-JWTs issued while it was current."""
@@ -81,11 +81,11 @@ def documents_signed_by(session: Session, key: IssuerKey) -> list[IssuedDocument
                                             IssuedDocument.issued_at <= until)))
 
 
-def lists_signed_by(session: Session, kid: str) -> list[StatusList]:
+def lists_signed_by(session: SessionLike, kid: str) -> list[StatusList]:
     return [s for s in session.scalars(select(StatusList).order_by(StatusList.id)) if list_kid(s) == kid]
 
 
-def _resign_lists(session: Session, kid: str) -> list[StatusList]:
+def _resign_lists(session: SessionLike, kid: str) -> list[StatusList]:
     now = utcnow()
     lists = lists_signed_by(session, kid)
     for status_list in lists:
@@ -106,7 +106,7 @@ class RevokedKey:
     lists: list[StatusList]
 
 
-def revoke_key(session: Session, kid: str, *, reason: str, actor: User | None = None) -> RevokedKey:
+def revoke_key(session: SessionLike, kid: str, *, reason: str, actor: User | None = None) -> RevokedKey:
     """Revoke ``kid`` after a compromise and list what it signed. Audited (``keys.revoked``). Flushes only.
 
     :raise NotFound: no such key. :raise InvalidInput: no reason. :raise Conflict: already revoked.
@@ -127,7 +127,7 @@ class Reissued:
     lists: list[StatusList]
 
 
-def reissue(session: Session, kid: str, *, actor: User | None = None) -> Reissued:
+def reissue(session: SessionLike, kid: str, *, actor: User | None = None) -> Reissued:
     """Sign every current credential the revoked key ``kid`` signed again with the current keys. Flushes only.
 
     :raise NotFound: no such key. :raise InvalidInput: the key is not revoked.
@@ -159,7 +159,7 @@ def reissue(session: Session, kid: str, *, actor: User | None = None) -> Reissue
     return Reissued(key=key, reissued=done, skipped=skipped, lists=lists)
 
 
-def _reissue_one(session: Session, old: Credential, *, key: IssuerKey, reason: str, actor: User | None) -> Credential:
+def _reissue_one(session: SessionLike, old: Credential, *, key: IssuerKey, reason: str, actor: User | None) -> Credential:
     now = utcnow()
     original: dict[str, Any] = json.loads(old.document)
     original.pop("proof", None)

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy.orm import Session
-
-from issuer.platform import audit
-from issuer.status_lists import lists as status_lists
+from issuer.accounts import assignments
 from issuer.errors import Conflict, InvalidInput
 from issuer.models import Credential, Role, User, utcnow
-from issuer.accounts import assignments
+from issuer.platform import audit
+from issuer.platform.database import SessionLike
+from issuer.status_lists import lists as status_lists
 
 ACTIONS = ("revoke", "suspend", "unsuspend")
 
 
-def may_change_status(session: Session, user: User, credential: Credential) -> bool:
+def may_change_status(session: SessionLike, user: User, credential: Credential) -> bool:
     """The issuing supervisor (while still assigned) or an administrator."""
     if not user.active:
         return False
@@ -25,7 +24,7 @@ def may_change_status(session: Session, user: User, credential: Credential) -> b
             and assignments.is_assigned(session, supervisor=user, therapist=credential.therapist))
 
 
-def change(session: Session, credential: Credential, *, action: str, reason: str, actor: User | None) -> Credential:
+def change(session: SessionLike, credential: Credential, *, action: str, reason: str, actor: User | None) -> Credential:
     """Apply ``action`` with ``reason``; flips the status-list bit and re-signs the list. Flushes only."""
     reason = (reason or "").strip()
     if action not in ACTIONS:
@@ -58,7 +57,7 @@ def change(session: Session, credential: Credential, *, action: str, reason: str
     return credential
 
 
-def get(session: Session, credential_id: str) -> Credential:
+def get(session: SessionLike, credential_id: str) -> Credential:
     from issuer.errors import NotFound
 
     try:

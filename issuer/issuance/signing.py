@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy.orm import Session
 
 from issuer.credentials import credential as credential_builder
 from issuer.credentials import eddsa_rdfc_2022, schema, vc_jwt
@@ -22,9 +21,10 @@ from issuer.credentials.errors import CredentialError
 from issuer.credentials.loader import document_loader
 from issuer.errors import IssuerError
 from issuer.identity import keystore
-from issuer.platform import cache
 from issuer.identity.did_web import verification_method
 from issuer.models import IssuedDocument, User
+from issuer.platform import cache
+from issuer.platform.database import SessionLike
 
 #: The vendored contexts' loader for code outside an app (tests signing by hand); the app signs with its own
 #: (``issuer.platform.cache.document_loader``), which owns its caches.
@@ -47,7 +47,7 @@ class Signed:
 
 
 
-def record_issued(session: Session, signed: Signed, *, kind: str, subject: User | None, now: datetime) -> None:
+def record_issued(session: SessionLike, signed: Signed, *, kind: str, subject: User | None, now: datetime) -> None:
     """Put a signed document other than a level credential on this service's record (the verifier's registry)."""
     session.add(IssuedDocument(id=str(signed.document["id"]), kind=kind, digest=document_digest(signed.document),
                                jwt_digest=hashlib.sha256(signed.jwt.encode("ascii")).hexdigest(), key_id=signed.key_id,
@@ -70,7 +70,7 @@ def serialize(document: dict[str, Any]) -> str:
         return json.dumps(document, ensure_ascii=False, indent=2)
 
 
-def sign_document(session: Session, unsigned: dict[str, Any], *, now: datetime) -> tuple[dict[str, Any], str]:
+def sign_document(session: SessionLike, unsigned: dict[str, Any], *, now: datetime) -> tuple[dict[str, Any], str]:
     """Add a Data Integrity proof (eddsa-rdfc-2022) with the current Ed25519 key."""
     key = keystore.signing_key(session, keystore.ED25519)
     try:
@@ -82,7 +82,7 @@ def sign_document(session: Session, unsigned: dict[str, Any], *, now: datetime) 
     return signed, key.kid
 
 
-def sign(session: Session, unsigned: dict[str, Any], *, now: datetime,
+def sign(session: SessionLike, unsigned: dict[str, Any], *, now: datetime,
          schema_name: str = "achievementcredential") -> Signed:
     """Sign a credential both ways: the embedded proof first, then the VC-JWT over the result (OB 3.0 §8)."""
     signed, kid = sign_document(session, unsigned, now=now)

@@ -14,13 +14,13 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from sqlalchemy import ColumnElement, Select, bindparam, func, select
-from sqlalchemy.orm import Session
 
-from issuer.platform import audit
 from issuer.accounts.assignments import require_assignment
 from issuer.credentials.eddsa_rdfc_2022 import DISPUTED_CHARACTERS
 from issuer.errors import Conflict, InvalidInput, NotFound
 from issuer.models import Framework, LevelCompletion, Statement, StatementMark, User, utcnow
+from issuer.platform import audit
+from issuer.platform.database import SessionLike
 
 MET = "met"
 UNDONE = "undone"
@@ -72,7 +72,7 @@ def signable_text(value: str | None, what: str) -> str:
 
 
 def mark_statement(
-    session: Session,
+    session: SessionLike,
     *,
     supervisor: User,
     therapist: User,
@@ -132,7 +132,7 @@ _LATEST_MARKS = _latest_marks_of()
 _LATEST_MARKS_OF = _latest_marks_of(StatementMark.statement_id.in_(bindparam("statement_ids", expanding=True)))
 
 
-def latest_marks(session: Session, therapist: User, statement_ids: Collection[int] | None = None) -> dict[int, StatementMark]:
+def latest_marks(session: SessionLike, therapist: User, statement_ids: Collection[int] | None = None) -> dict[int, StatementMark]:
     """The latest mark of each statement the therapist has a mark for (of ``statement_ids`` only, if given)."""
     if statement_ids is None:
         marks = session.scalars(_LATEST_MARKS, {"therapist_id": therapist.id})
@@ -141,12 +141,12 @@ def latest_marks(session: Session, therapist: User, statement_ids: Collection[in
     return {m.statement_id: m for m in marks}
 
 
-def met_statements(session: Session, therapist: User, statement_ids: Collection[int] | None = None) -> dict[int, StatementMark]:
+def met_statements(session: SessionLike, therapist: User, statement_ids: Collection[int] | None = None) -> dict[int, StatementMark]:
     """Statements whose latest mark is ``met``, with that mark (of ``statement_ids`` only, if given)."""
     return {sid: m for sid, m in latest_marks(session, therapist, statement_ids).items() if m.kind == MET}
 
 
-def undo_mark(session: Session, *, supervisor: User, therapist: User, mark_id: int, reason: str) -> StatementMark:
+def undo_mark(session: SessionLike, *, supervisor: User, therapist: User, mark_id: int, reason: str) -> StatementMark:
     """Withdraw a ``met`` mark with a reason, as a new record. Flushes; the caller commits."""
     require_assignment(session, supervisor=supervisor, therapist=therapist)
     reason = (reason or "").strip()
@@ -176,7 +176,7 @@ def undo_mark(session: Session, *, supervisor: User, therapist: User, mark_id: i
     return undo
 
 
-def record_of(session: Session, therapist: User) -> list[StatementMark]:
+def record_of(session: SessionLike, therapist: User) -> list[StatementMark]:
     """The whole learning record, newest first."""
     return list(session.scalars(
         select(StatementMark).where(StatementMark.therapist_id == therapist.id).order_by(StatementMark.id.desc())
@@ -192,7 +192,7 @@ class LevelProgress:
     completed: bool
 
 
-def progress(session: Session, therapist: User, framework: Framework) -> list[LevelProgress]:
+def progress(session: SessionLike, therapist: User, framework: Framework) -> list[LevelProgress]:
     met = met_statements(session, therapist)
     done = set(session.scalars(select(LevelCompletion.level_id).filter_by(therapist_id=therapist.id)))
     return [

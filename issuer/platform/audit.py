@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask import has_request_context, request
-from sqlalchemy.orm import Session
 
 from issuer.models import AuditEvent, User, utcnow
+from issuer.platform.database import SessionLike
 
 
 def client_address() -> str | None:
@@ -18,7 +18,7 @@ def client_address() -> str | None:
 
 
 def record(
-    session: Session,
+    session: SessionLike,
     action: str,
     *,
     actor: User | None,

@@ -20,10 +20,10 @@ from flask import current_app
 from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 
-from issuer.platform.audit import client_address
 from issuer.errors import TooManyRequests
 from issuer.extensions import db
 from issuer.models import RateWindow
+from issuer.platform.audit import client_address
 
 F = TypeVar("F", bound=Callable[..., Any])
 

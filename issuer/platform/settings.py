@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
-
-from issuer.platform import audit
 from issuer.models import Setting, User
+from issuer.platform import audit
+from issuer.platform.database import SessionLike
 
 ALLOW_OVERRIDE = "allow_override"
 
 
-def get(session: Session, key: str, default: str = "") -> str:
+def get(session: SessionLike, key: str, default: str = "") -> str:
     row = session.get(Setting, key)
     return row.value if row is not None else default
 
 
-def put(session: Session, key: str, value: str, *, actor: User | None) -> None:
+def put(session: SessionLike, key: str, value: str, *, actor: User | None) -> None:
     row = session.get(Setting, key)
     if row is None:
         session.add(Setting(key=key, value=value))
@@ -25,5 +24,5 @@ def put(session: Session, key: str, value: str, *, actor: User | None) -> None:
     session.flush()
 
 
-def override_allowed(session: Session) -> bool:
+def override_allowed(session: SessionLike) -> bool:
     return get(session, ALLOW_OVERRIDE, "false") == "true"

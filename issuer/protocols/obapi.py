@@ -17,7 +17,6 @@ from urllib.parse import urlencode
 
 from flask import current_app, url_for
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from issuer.credentials.credential import identity_hash
 from issuer.identity.profile import base_url
@@ -25,6 +24,7 @@ from issuer.issuance.signing import serialize
 from issuer.models import Credential, User
 from issuer.models.base import utcnow
 from issuer.models.oauth import HeldCredential
+from issuer.platform.database import SessionLike
 from issuer.protocols import oauth
 from issuer.verification import verifier
 
@@ -206,7 +206,7 @@ def paging(args: Any) -> tuple[int | None, int, dt.datetime | None]:
     return limit, offset, _parse_since(args.get("since"))
 
 
-def credentials_of(session: Session, user: User, *, limit: int | None, offset: int,
+def credentials_of(session: SessionLike, user: User, *, limit: int | None, offset: int,
                    since: dt.datetime | None) -> tuple[str, int]:
     """getCredentials: the user's issued credentials, then the ones they uploaded, oldest first.
 
@@ -249,7 +249,7 @@ def paging_links(*, total: int, limit: int, offset: int, since: str | None) -> s
     return ", ".join(links)
 
 
-def hold_credential(session: Session, user: User, data: str | dict[str, Any]) -> tuple[int, str, str]:
+def hold_credential(session: SessionLike, user: User, data: str | dict[str, Any]) -> tuple[int, str, str]:
     """upsertCredential: check, then keep for ``user``. Returns (status, content, format): 201 new, 200 replaced,
     304 identical. Flushes only.
 

@@ -12,11 +12,11 @@ from typing import Any
 from urllib.parse import quote
 
 from flask import current_app, url_for
-from sqlalchemy.orm import Session
 
 from issuer.identity.profile import base_url
 from issuer.models import Credential
 from issuer.models.oauth import CredentialOffer, OAuthToken, secret_hash
+from issuer.platform.database import SessionLike
 from issuer.protocols import oauth
 
 OB_CONTEXT = ["https://www.w3.org/ns/credentials/v2", "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"]
@@ -63,7 +63,7 @@ def credential_issuer_metadata() -> dict[str, Any]:
     }
 
 
-def create_offer(session: Session, credential: Credential, *, now: dt.datetime) -> tuple[CredentialOffer, dict[str, Any]]:
+def create_offer(session: SessionLike, credential: Credential, *, now: dt.datetime) -> tuple[CredentialOffer, dict[str, Any]]:
     """A credential offer (OID4VCI 4.1.1) with a fresh single-use pre-authorized code. Flushes."""
     code = oauth.new_secret()
     offer = CredentialOffer(credential_id=credential.id, user_id=credential.therapist_id,

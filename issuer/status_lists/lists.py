@@ -18,14 +18,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, or_, select
-from sqlalchemy.orm import Session, load_only
+from sqlalchemy.orm import load_only
 
 from issuer.credentials import status_list as bsl
 from issuer.errors import IssuerError
-from issuer.issuance import signing
-from issuer.platform.database import insert_or_ignore, reading
 from issuer.identity.profile import base_url, issuer_did
+from issuer.issuance import signing
 from issuer.models import StatusEntry, StatusList
+from issuer.platform.database import SessionLike, insert_or_ignore, reading
 
 PURPOSES = ("revocation", "suspension")
 LIST_LENGTH = bsl.MIN_LIST_LENGTH
@@ -39,7 +39,7 @@ def list_url(status_list: StatusList) -> str:
     return f"{base_url()}/status/{status_list.public_id}"
 
 
-def _new_list(session: Session, purpose: str, now: dt.datetime) -> StatusList:
+def _new_list(session: SessionLike, purpose: str, now: dt.datetime) -> StatusList:
     status_list = StatusList(public_id=uuid.uuid4(), purpose=purpose, length=LIST_LENGTH, allocated=0,
                              bits=bytes(LIST_LENGTH // 8), version=1, signed_document=None, signed_version=None,
                              created_at=now, updated_at=now)
@@ -56,7 +56,7 @@ _NEWEST_LISTS = (
 )
 
 
-def _current_lists(session: Session, now: dt.datetime) -> dict[str, StatusList]:
+def _current_lists(session: SessionLike, now: dt.datetime) -> dict[str, StatusList]:
     """The newest list of each purpose (created if there is none yet), in one query."""
     found = {s.purpose: s for s in session.scalars(_NEWEST_LISTS)}
     for purpose in PURPOSES:
@@ -65,7 +65,7 @@ def _current_lists(session: Session, now: dt.datetime) -> dict[str, StatusList]:
     return found
 
 
-def allocate(session: Session, *, credential_id: uuid.UUID, now: dt.datetime) -> list[dict[str, Any]]:
+def allocate(session: SessionLike, *, credential_id: uuid.UUID, now: dt.datetime) -> list[dict[str, Any]]:
     """Reserve a revocation and a suspension index for ``credential_id``; returns the credentialStatus entries.
 
     Both indexes are claimed with one ``INSERT … ON CONFLICT DO NOTHING RETURNING``: a position that is taken
@@ -96,7 +96,7 @@ def allocate(session: Session, *, credential_id: uuid.UUID, now: dt.datetime) ->
     return [bsl.status_entry(list_url=list_url(lists[p]), purpose=p, index=indexes[p]) for p in PURPOSES]
 
 
-def set_bit(session: Session, *, credential_id: uuid.UUID, purpose: str, value: bool, now: dt.datetime) -> None:
+def set_bit(session: SessionLike, *, credential_id: uuid.UUID, purpose: str, value: bool, now: dt.datetime) -> None:
     """Set or clear a credential's bit, bump the list's version and re-sign it. Flushes only."""
     entry = session.scalars(select(StatusEntry).filter_by(credential_id=credential_id, purpose=purpose)).one_or_none()
     if entry is None:
@@ -113,7 +113,7 @@ def set_bit(session: Session, *, credential_id: uuid.UUID, purpose: str, value: 
     _sign_list(session, status_list, now)
 
 
-def resign(session: Session, status_list: StatusList, *, now: dt.datetime) -> None:
+def resign(session: SessionLike, status_list: StatusList, *, now: dt.datetime) -> None:
     """Sign the list again with the current key (its signing key was revoked). Its bits stay; its version moves on,
     so its ETag changes and a verifier holding the old copy fetches the new one. Flushes only."""
     status_list.version += 1
@@ -121,7 +121,7 @@ def resign(session: Session, status_list: StatusList, *, now: dt.datetime) -> No
     _sign_list(session, status_list, now)
 
 
-def _sign_list(session: Session, status_list: StatusList, now: dt.datetime) -> None:
+def _sign_list(session: SessionLike, status_list: StatusList, now: dt.datetime) -> None:
     unsigned = bsl.build_status_list_credential(
         list_url=list_url(status_list), issuer=issuer_did(), purpose=status_list.purpose,
         bitstring=bsl.Bitstring.from_bytes(status_list.bits), valid_from=now,
@@ -174,7 +174,7 @@ class PublishedList:
         return row is not None and list_state(row.version, row.signed_version, row.signed_document) == self.state
 
 
-def signed_list(session: Session, public_id: uuid.UUID) -> PublishedList | None:
+def signed_list(session: SessionLike, public_id: uuid.UUID) -> PublishedList | None:
     """The signed list credential and its ETag, as stored: a read never signs nor writes.
 
     Lists are signed when they are made and whenever a bit changes, in that write's transaction. A list whose
@@ -195,7 +195,7 @@ def signed_list(session: Session, public_id: uuid.UUID) -> PublishedList | None:
                          state=list_state(row.version, row.signed_version, row.signed_document))
 
 
-def sign_pending(session: Session, *, now: dt.datetime, every: bool = False) -> list[StatusList]:
+def sign_pending(session: SessionLike, *, now: dt.datetime, every: bool = False) -> list[StatusList]:
     """Sign the lists whose signature is missing or older than their bits (``every``: all lists, say with a new
     key). Flushes only; returns the lists signed. The command line's ``issuer status-lists resign``."""
     query = select(StatusList).order_by(StatusList.id)

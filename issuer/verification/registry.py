@@ -16,14 +16,13 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from sqlalchemy import bindparam, select, union_all
-from sqlalchemy.orm import Session
 
 from issuer.credentials import vc_jwt
 from issuer.credentials.digest import document_digest
 from issuer.credentials.verify import OnRecord
 from issuer.identity.profile import base_url, issuer_did
 from issuer.models import Credential, IssuedDocument, IssuerKey
-from issuer.platform.database import reading
+from issuer.platform.database import SessionLike, reading
 
 _BY_DIGEST = union_all(
     select(Credential.key_id).where(Credential.digest == bindparam("digest")),
@@ -62,7 +61,7 @@ def _jwt_kid(token: str) -> str | None:
     return kid.rsplit("#", 1)[-1] if isinstance(kid, str) else None
 
 
-def on_record(session: Session) -> OnRecord:
+def on_record(session: SessionLike) -> OnRecord:
     """The verifier's ``on_record`` hook for this service (see ``issuer.credentials.verify.OnRecord``).
 
     Returns None for other issuers, True for a document on record, False for one that is not, and a message for a

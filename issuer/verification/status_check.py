@@ -7,7 +7,6 @@ import uuid
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from issuer.credentials import status_list as bsl
 from issuer.credentials.verify import Check
@@ -16,6 +15,7 @@ from issuer.identity.did_web import resolver
 from issuer.identity.profile import base_url
 from issuer.models import StatusEntry, StatusList
 from issuer.platform.cache import LRUCache, app_cache, document_loader
+from issuer.platform.database import SessionLike
 from issuer.status_lists import lists
 from issuer.verification.inputs import digest
 
@@ -23,7 +23,7 @@ from issuer.verification.inputs import digest
 LIST_PROOF_CACHE_SIZE = 256
 
 
-def verify_list_credential(session: Session, list_credential: dict[str, Any]) -> bool:
+def verify_list_credential(session: SessionLike, list_credential: dict[str, Any]) -> bool:
     """Whether a BitstringStatusListCredential's own proof verifies (cached by content)."""
     cache: LRUCache[str, bool] = app_cache("verification.list_proofs", LIST_PROOF_CACHE_SIZE)
     key = digest(list_credential)  # compact C-encoded JSON + SHA-256: cheaper than the indented text, and small
@@ -36,7 +36,7 @@ def verify_list_credential(session: Session, list_credential: dict[str, Any]) ->
     return ok
 
 
-def _own_suspension_entry(session: Session, credential: dict[str, Any]) -> dict[str, Any] | None:
+def _own_suspension_entry(session: SessionLike, credential: dict[str, Any]) -> dict[str, Any] | None:
     """The suspension entry of a credential this service issued (kept in the database, see issuance)."""
     credential_id = credential.get("id")
     prefix = f"{base_url()}/credentials/"
@@ -54,7 +54,7 @@ def _own_suspension_entry(session: Session, credential: dict[str, Any]) -> dict[
     return bsl.status_entry(list_url=lists.list_url(status_list), purpose="suspension", index=row.index)
 
 
-def checker(session: Session, *, seen: dict[uuid.UUID, lists.ListState | None] | None = None) -> Any:
+def checker(session: SessionLike, *, seen: dict[uuid.UUID, lists.ListState | None] | None = None) -> Any:
     """A status checker for the verifier: reads this service's lists from the database, never over HTTP.
 
     Each list is read once per checker, and its state goes into ``seen`` (None: no such list), so that whoever

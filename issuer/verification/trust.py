@@ -17,14 +17,14 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
-from issuer.platform import audit
 from issuer.credentials import dids, jsonparse
 from issuer.credentials.errors import CredentialError
 from issuer.errors import Conflict, InvalidInput, NotFound
 from issuer.identity.profile import issuer_did
 from issuer.models import TrustedIssuer, User, utcnow
+from issuer.platform import audit
+from issuer.platform.database import SessionLike
 
 MAX_ID = 2000
 MAX_NAME = 200
@@ -97,17 +97,17 @@ def check_did_document(issuer_id: str, data: bytes | None) -> dict[str, Any] | N
     return document
 
 
-def trusted_documents(session: Session) -> list[dict[str, Any]]:
+def trusted_documents(session: SessionLike) -> list[dict[str, Any]]:
     """The DID documents held for trusted issuers: the verifier resolves their keys from these, never the network."""
     return [document for document in session.scalars(
         select(TrustedIssuer.did_document).where(TrustedIssuer.did_document.is_not(None))) if document]
 
 
-def trusted_issuers(session: Session) -> list[TrustedIssuer]:
+def trusted_issuers(session: SessionLike) -> list[TrustedIssuer]:
     return list(session.scalars(select(TrustedIssuer).order_by(TrustedIssuer.name, TrustedIssuer.issuer_id)))
 
 
-def add(session: Session, *, issuer_id: str, name: str, url: str | None = None, actor: User | None = None,
+def add(session: SessionLike, *, issuer_id: str, name: str, url: str | None = None, actor: User | None = None,
         source: str = "manual", did_document: bytes | None = None) -> TrustedIssuer:
     """Put an issuer on the trust list. Flushes; audited.
 
@@ -131,7 +131,7 @@ def add(session: Session, *, issuer_id: str, name: str, url: str | None = None, 
     return entry
 
 
-def remove(session: Session, *, issuer_id: str, actor: User | None = None) -> TrustedIssuer:
+def remove(session: SessionLike, *, issuer_id: str, actor: User | None = None) -> TrustedIssuer:
     """Take an issuer off the trust list: its credentials no longer verify here. Flushes; audited.
 
     :raise NotFound: the issuer is not on the list.
@@ -184,7 +184,7 @@ def parse_registry(data: bytes) -> dict[str, dict[str, str | None]]:
     return parsed
 
 
-def import_registry(session: Session, data: bytes, *, registry: str,
+def import_registry(session: SessionLike, data: bytes, *, registry: str,
                     actor: User | None = None) -> RegistryImport:
     """Add or refresh every issuer of a registry file on the trust list. Entries added by hand are left as they are;
     the same file twice changes nothing. Flushes; audited.
@@ -222,7 +222,7 @@ def import_registry(session: Session, data: bytes, *, registry: str,
 _TRUSTED_NAME = select(TrustedIssuer.name)
 
 
-def recogniser(session: Session) -> Callable[[str], str | None]:
+def recogniser(session: SessionLike) -> Callable[[str], str | None]:
     """issuer id → the name this service knows it by (its own, or the trust list's), or None if not recognised."""
     own, own_name = issuer_did(), str(current_app.config["ISSUER_NAME"])
     seen: dict[str, str | None] = {}

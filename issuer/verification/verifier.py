@@ -15,16 +15,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, func, select, true
-from sqlalchemy.orm import Session
 
 from issuer.credentials.dates import validity_turn
-from issuer.credentials.verify import DEFAULT_CLOCK_SKEW
-from issuer.credentials.verify import read_credential
+from issuer.credentials.verify import DEFAULT_CLOCK_SKEW, read_credential
 from issuer.credentials.verify import verify as run_verifier
 from issuer.identity.did_web import resolver
 from issuer.models import Credential, IssuerKey, StatusEntry, StatusList, TrustedIssuer
 from issuer.platform.cache import BoundedCache, app_cache, document_loader
-from issuer.platform.database import reading
+from issuer.platform.database import SessionLike, reading
 from issuer.status_lists.lists import ListState, list_state
 from issuer.verification import registry, status_check, trust
 from issuer.verification.inputs import digest
@@ -161,7 +159,7 @@ def _inner_credentials(credential: dict[str, Any] | None) -> list[Any] | None:
     return inner if isinstance(inner, list) else ([inner] if inner is not None else [])
 
 
-def _verify_inner(session: Session, inner: list[Any], *, depth: int) -> tuple[CheckView, list[Answer]]:
+def _verify_inner(session: SessionLike, inner: list[Any], *, depth: int) -> tuple[CheckView, list[Answer]]:
     """CLR 2.0: each credential inside keeps its own proof; every one must verify too."""
     if depth >= 1:
         return CheckView("credentials", False, "credentials nested inside a nested credential are not accepted"), []
@@ -179,7 +177,7 @@ def _verify_inner(session: Session, inner: list[Any], *, depth: int) -> tuple[Ch
     return CheckView("credentials", True, f"all {len(inner)} credentials inside verify"), answers
 
 
-def _verify_now(session: Session, data: str | bytes | dict[str, Any], *, keys: KeyEpoch, now: datetime,
+def _verify_now(session: SessionLike, data: str | bytes | dict[str, Any], *, keys: KeyEpoch, now: datetime,
                 depth: int) -> Answer:
     """Run the full verifier, noting every list the status check reads and when the validity check would flip."""
     seen: dict[uuid.UUID, ListState | None] = {}
@@ -213,7 +211,7 @@ def _verify_now(session: Session, data: str | bytes | dict[str, Any], *, keys: K
     return Answer(verification, keys, tuple(seen.items()), until)
 
 
-def _answer(session: Session, data: str | bytes | dict[str, Any], *, depth: int) -> Answer:
+def _answer(session: SessionLike, data: str | bytes | dict[str, Any], *, depth: int) -> Answer:
     cache = _answers()
     key = ("input", digest(data))
     now = datetime.now(UTC)
@@ -227,17 +225,17 @@ def _answer(session: Session, data: str | bytes | dict[str, Any], *, depth: int)
     return answer
 
 
-def answer(session: Session, data: str | bytes | dict[str, Any]) -> Answer:
+def answer(session: SessionLike, data: str | bytes | dict[str, Any]) -> Answer:
     """``verify_any``'s answer with what it rests on, for a caller that keeps the response (``issuer.platform.replay``)."""
     return _answer(session, data, depth=0)
 
 
-def verify_any(session: Session, data: str | bytes | dict[str, Any]) -> Verification:
+def verify_any(session: SessionLike, data: str | bytes | dict[str, Any]) -> Verification:
     """Run the full verifier on any credential (cached, see above: one query when the answer is reused). Never raises."""
     return answer(session, data).verification
 
 
-def verify_stored(session: Session, credential: Credential) -> Verification:
+def verify_stored(session: SessionLike, credential: Credential) -> Verification:
     return verify_any(session, credential.document)
 
 
@@ -297,7 +295,7 @@ def _issued_state(
     return (record, *_read_state(rows))
 
 
-def verify_issued(session: Session, credential_id: uuid.UUID) -> IssuedVerification | None:
+def verify_issued(session: SessionLike, credential_id: uuid.UUID) -> IssuedVerification | None:
     """Verify a credential issued here, by id, for the public verification page; None if there is no such credential.
 
     One query reads everything that decides the answer: the row's status, the state of the credential's own two

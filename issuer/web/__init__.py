@@ -12,8 +12,19 @@ from issuer.models import Role, utcnow
 def init_app(app: Flask) -> None:
     from issuer.extensions import csrf, login_manager
     from issuer.protocols import oauth as oauth_server
-    from issuer.web import (admin, auth, credentials, oauth, obapi, oid4vci, public, records, supervisor, therapist,
-                            wellknown)
+    from issuer.web import (
+        admin,
+        auth,
+        credentials,
+        oauth,
+        obapi,
+        oid4vci,
+        public,
+        records,
+        supervisor,
+        therapist,
+        wellknown,
+    )
 
     login_manager.init_app(app)
     csrf.init_app(app)

@@ -11,19 +11,26 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
+from issuer.accounts import assignments as accounts_assignments
 from issuer.accounts import directory
-from issuer.frameworks import catalogue
-from issuer.identity import keystore
-from issuer.platform import audit
-from issuer.issuance import bulk, reissue
-from issuer.platform import settings
-from issuer.verification import trust
 from issuer.errors import InvalidInput, IssuerError, NotFound
 from issuer.extensions import db
+from issuer.frameworks import catalogue
+from issuer.identity import keystore
+from issuer.issuance import bulk, reissue
 from issuer.models import Assignment, AuditEvent, Framework, Role, User
+from issuer.platform import audit, settings
+from issuer.verification import trust
 from issuer.web.auth import role_required
-from issuer.web.forms import AssignForm, ConfirmForm, FrameworkUploadForm, RegistryForm, SettingsForm, TrustForm, UserForm
-from issuer.accounts import assignments as accounts_assignments
+from issuer.web.forms import (
+    AssignForm,
+    ConfirmForm,
+    FrameworkUploadForm,
+    RegistryForm,
+    SettingsForm,
+    TrustForm,
+    UserForm,
+)
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 AUDIT_PAGE_SIZE = 50

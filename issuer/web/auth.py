@@ -14,10 +14,10 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
+from issuer.accounts import logins
 from issuer.errors import IssuerError, PermissionDenied
 from issuer.extensions import db, login_manager
 from issuer.models import Role, User
-from issuer.accounts import logins
 from issuer.platform import transactions
 
 bp = Blueprint("auth", __name__)

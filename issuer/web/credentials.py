@@ -18,20 +18,19 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from issuer import badges
-from issuer.platform import replay
-from issuer.issuance import revocation
-from issuer.frameworks import level_images
-from issuer.platform.database import read_only
+from issuer.accounts import assignments
 from issuer.errors import InvalidInput, NotFound, PermissionDenied
 from issuer.extensions import db
+from issuer.frameworks import level_images
 from issuer.identity.profile import base_url
+from issuer.issuance import revocation
 from issuer.models import Credential, Level, Role, User
+from issuer.platform import replay
+from issuer.platform.database import read_only
 from issuer.platform.ratelimit import rate_limited
+from issuer.verification import inputs, verifier
 from issuer.web.forms import ConfirmForm, ReasonForm
 from issuer.web.negotiation import prefers_json
-from issuer.accounts import assignments
-from issuer.verification import inputs
-from issuer.verification import verifier
 
 bp = Blueprint("credentials", __name__)
 

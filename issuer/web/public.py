@@ -8,9 +8,9 @@ from flask import Blueprint, render_template
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
-from issuer.frameworks import achievements
 from issuer.errors import NotFound
 from issuer.extensions import db
+from issuer.frameworks import achievements
 from issuer.identity.profile import base_url, issuer_profile
 from issuer.models import Framework, Level, Statement
 from issuer.web.negotiation import json_response, prefers_json

@@ -9,11 +9,10 @@ from flask import Blueprint, current_app, send_file
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
-from issuer.accounts import directory
+from issuer.accounts import assignments, directory
 from issuer.errors import NotFound
 from issuer.extensions import db
 from issuer.models import Role, StatementMark
-from issuer.accounts import assignments
 
 bp = Blueprint("records", __name__)
 

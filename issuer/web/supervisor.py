@@ -9,16 +9,16 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
 
+from issuer.accounts import assignments
+from issuer.errors import InvalidInput, NotFound
+from issuer.extensions import db
 from issuer.frameworks import catalogue
 from issuer.issuance import completion
 from issuer.learning import record_book
-from issuer.errors import InvalidInput, NotFound
-from issuer.extensions import db
 from issuer.models import Credential, Role, Statement, User
 from issuer.platform.settings import override_allowed
 from issuer.web.auth import role_required
 from issuer.web.forms import CompleteForm, MarkForm, UndoForm
-from issuer.accounts import assignments
 
 bp = Blueprint("supervisor", __name__, url_prefix="/supervisor")
 

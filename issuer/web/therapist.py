@@ -9,17 +9,16 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from issuer.platform import audit
-from issuer.issuance import clr
-from issuer.frameworks import catalogue
-from issuer.learning import record_book
+from issuer.accounts import api_tokens, assignments
 from issuer.errors import Conflict, InvalidInput
 from issuer.extensions import db
+from issuer.frameworks import catalogue
+from issuer.issuance import clr
+from issuer.learning import record_book
 from issuer.models import ApiToken, Credential, Role, User, utcnow
+from issuer.platform import audit
 from issuer.web.auth import role_required
 from issuer.web.forms import ConfirmForm, ProfileForm, TokenForm
-from issuer.accounts import api_tokens
-from issuer.accounts import assignments
 
 bp = Blueprint("therapist", __name__)
 HANDLE = re.compile(r"^[A-Za-z0-9_-]{3,64}$")

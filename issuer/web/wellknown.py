@@ -7,16 +7,15 @@ import uuid
 from flask import Blueprint, Response, render_template, request
 from flask.typing import ResponseReturnValue
 
-from issuer.frameworks import achievements
-from issuer.platform import replay
-from issuer.frameworks import level_images
-from issuer.status_lists import lists as status_lists
-from issuer.platform.database import read_only
 from issuer.errors import NotFound
 from issuer.extensions import db
-from issuer.identity.profile import issuer_profile
-from issuer.web.negotiation import json_response, prefers_json
+from issuer.frameworks import achievements, level_images
 from issuer.identity import did_web
+from issuer.identity.profile import issuer_profile
+from issuer.platform import replay
+from issuer.platform.database import read_only
+from issuer.status_lists import lists as status_lists
+from issuer.web.negotiation import json_response, prefers_json
 
 bp = Blueprint("wellknown", __name__)
 IDENTITY_MAX_AGE = 300
