@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import os
 import shutil
-from contextlib import contextmanager
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +21,10 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
 from issuer import create_app
-from issuer.platform import database
+from issuer.accounts import assignments
 from issuer.config import ROOT, normalise_database_url
 from issuer.extensions import db
-from issuer.accounts import assignments
+from issuer.platform import database
 
 SEED_FRAMEWORK = ROOT / "frameworks" / "music-therapists-29-1129.02-v26.05.json"
 POSTGRES_URL = os.environ.get("ISSUER_TEST_POSTGRES_URL")
@@ -166,10 +166,12 @@ def empty_schema(app: Flask) -> None:
             db.create_all()
             _SCHEMA_READY.add(url)
         elif db.engine.dialect.name == "postgresql":
-            quote = db.engine.dialect.identifier_preparer.format_table
-            deletes = "; ".join(f"DELETE FROM {quote(table)}" for table in reversed(db.metadata.sorted_tables))
+            dialect = db.engine.dialect
+            deletes = "; ".join(str(table.delete().compile(dialect=dialect))
+                                for table in reversed(db.metadata.sorted_tables))
             with db.engine.begin() as conn:
-                conn.exec_driver_sql(f"{deletes}; SELECT setval(seqrelid, seqstart, false) FROM pg_sequence")
+                conn.exec_driver_sql(deletes)
+                conn.exec_driver_sql("SELECT setval(seqrelid, seqstart, false) FROM pg_sequence")
 
 
 @pytest.fixture
@@ -253,7 +255,7 @@ def make_user(app: Flask) -> Any:
 
     def _make(email: str, role: str = "therapist", name: str | None = None, password: str = PASSWORD) -> int:
         with app.app_context():
-            user = directory.create_user(db.session, email=email, name=name or email.split("@")[0].title(),
+            user = directory.create_user(db.session, email=email, name=name or email.split("@", maxsplit=1)[0].title(),
                                         role=role, password=password)
             db.session.commit()
             return user.id
@@ -317,5 +319,6 @@ def auth(client: FlaskClient) -> AuthActions:
 def postgres_app(postgres_server_url: str, keys_dir: Path, tmp_path: Path) -> Iterator[Flask]:
     """An app on PostgreSQL only, for the proofs that need real concurrent transactions."""
     pool = {"pool_size": 30, "max_overflow": 30, "pool_timeout": 60}
-    with fresh_app({**make_test_config(postgres_server_url, keys_dir, tmp_path), "SQLALCHEMY_ENGINE_OPTIONS": pool}) as app:
+    config = {**make_test_config(postgres_server_url, keys_dir, tmp_path), "SQLALCHEMY_ENGINE_OPTIONS": pool}
+    with fresh_app(config) as app:
         yield app

@@ -7,14 +7,13 @@ import uuid
 from flask import Flask
 from sqlalchemy import select
 
-from issuer.accounts import directory
-from issuer.issuance import completion
-from issuer.identity import keystore
-from issuer.learning import record_book
+from issuer.accounts import assignments, directory
 from issuer.extensions import db
 from issuer.frameworks.catalogue import import_framework, parse_framework
+from issuer.identity import keystore
+from issuer.issuance import completion
+from issuer.learning import record_book
 from issuer.models import Framework, User, utcnow
-from issuer.accounts import assignments
 from tests.conftest import PASSWORD, SEED_FRAMEWORK
 
 

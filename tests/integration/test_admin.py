@@ -13,10 +13,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from issuer.platform import audit
-from issuer.platform import settings
 from issuer.extensions import db
 from issuer.models import Assignment, AuditEvent, Framework, IssuerKey, TrustedIssuer, User
+from issuer.platform import audit, settings
 from tests.conftest import SEED_FRAMEWORK, AuthActions
 
 NEW_PASSWORD = "a long enough password"
@@ -78,14 +77,16 @@ def test_admin_creates_an_account_that_can_sign_in(app: Flask, client: FlaskClie
     response = auth.post("/admin/users", {"email": "New@Example.test", "name": "Nia New", "role": "supervisor",
                                           "password": NEW_PASSWORD})
     assert response.status_code == 302
-    assert any("Nia New" in r and "new@example.test" in r and "supervisor" in r for r in rows(client.get("/admin/users").get_data(as_text=True)))
+    listed = rows(client.get("/admin/users").get_data(as_text=True))
+    assert any("Nia New" in r and "new@example.test" in r and "supervisor" in r for r in listed)
     other = app.test_client()
     assert AuthActions(other).login("new@example.test", NEW_PASSWORD).status_code == 302
     assert other.get("/supervisor/").status_code == 200
     with app.app_context():
         event = db.session.scalars(select(AuditEvent).filter_by(action="account.created")
                                    .order_by(AuditEvent.id.desc())).first()
-        assert event.actor_id == admin["admin"] and event.details == {"role": "supervisor"}
+        assert event.actor_id == admin["admin"]
+        assert event.details == {"role": "supervisor"}
 
 
 def test_duplicate_email_is_409_with_a_message(app: Flask, auth: AuthActions, admin: dict[str, int]) -> None:
@@ -96,7 +97,8 @@ def test_duplicate_email_is_409_with_a_message(app: Flask, auth: AuthActions, ad
     assert count(app, User, email="ther@example.test") == 1
 
 
-def test_short_initial_password_is_400_and_creates_nothing(app: Flask, auth: AuthActions, admin: dict[str, int]) -> None:
+def test_short_initial_password_is_400_and_creates_nothing(app: Flask, auth: AuthActions,
+                                                            admin: dict[str, int]) -> None:
     response = auth.post("/admin/users", {"email": "short@example.test", "name": "Short", "role": "therapist",
                                           "password": "short"})
     assert response.status_code == 400
@@ -132,7 +134,8 @@ def test_admin_cannot_deactivate_themselves(app: Flask, client: FlaskClient, aut
 
 def test_users_filter_by_role(client: FlaskClient, admin: dict[str, int]) -> None:
     listed = rows(client.get("/admin/users?role=supervisor").get_data(as_text=True))
-    assert len(listed) == 2 and all(" supervisor " in r for r in listed)
+    assert len(listed) == 2
+    assert all(" supervisor " in r for r in listed)
     assert len(rows(client.get("/admin/users").get_data(as_text=True))) == 4
 
 
@@ -141,7 +144,8 @@ def test_names_are_escaped(client: FlaskClient, auth: AuthActions, admin: dict[s
                                "password": NEW_PASSWORD})
     for path in ("/admin/users", "/admin/assignments"):
         html = client.get(path).get_data(as_text=True)
-        assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+        assert "<script>alert(1)</script>" not in html
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
 
 # --- assignments ------------------------------------------------------------------------------------------------
@@ -172,7 +176,8 @@ def test_removed_assignment_leaves_the_supervisors_list(app: Flask, auth: AuthAc
 
 
 def test_assigning_a_therapist_as_supervisor_is_refused(app: Flask, auth: AuthActions, admin: dict[str, int]) -> None:
-    response = auth.post("/admin/assignments", {"supervisor_id": admin["therapist"], "therapist_id": admin["therapist"]})
+    response = auth.post("/admin/assignments",
+                         {"supervisor_id": admin["therapist"], "therapist_id": admin["therapist"]})
     assert response.status_code == 400
     assert count(app, Assignment) == 1
 
@@ -188,10 +193,12 @@ def test_keys_page_lists_public_keys_only(app: Flask, client: FlaskClient, admin
     html = client.get("/admin/keys").get_data(as_text=True)
     with app.app_context():
         keys = db.session.scalars(select(IssuerKey)).all()
-    assert len(keys) == 2 and all(k.kid in html for k in keys)
+    assert len(keys) == 2
+    assert all(k.kid in html for k in keys)
     ed25519 = next(k for k in keys if k.algorithm == "Ed25519")
     assert ed25519.public_multibase in html
-    assert "PRIVATE KEY" not in html and '"d"' not in html
+    assert "PRIVATE KEY" not in html
+    assert '"d"' not in html
     assert "stay published" in html
 
 
@@ -252,9 +259,11 @@ def test_new_framework_version_is_imported_and_audited_once(app: Flask, client: 
     data = json.loads(SEED_FRAMEWORK.read_text())
     data["framework"]["version"] = "v.99.01"
     first = upload(client, auth, data)
-    assert first.status_code == 200 and "Imported" in first.get_data(as_text=True)
+    assert first.status_code == 200
+    assert "Imported" in first.get_data(as_text=True)
     again = upload(client, auth, data)
-    assert again.status_code == 200 and "already imported" in again.get_data(as_text=True)
+    assert again.status_code == 200
+    assert "already imported" in again.get_data(as_text=True)
     assert count(app, Framework) == 2
     assert count(app, AuditEvent, action="framework.imported", actor_id=admin["admin"]) == 1
 
@@ -262,7 +271,8 @@ def test_new_framework_version_is_imported_and_audited_once(app: Flask, client: 
 def test_reimporting_the_seed_says_already_imported(app: Flask, client: FlaskClient, auth: AuthActions,
                                                     admin: dict[str, int]) -> None:
     response = upload(client, auth, SEED_FRAMEWORK.read_bytes(), SEED_FRAMEWORK.name)
-    assert response.status_code == 200 and "already imported" in response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "already imported" in response.get_data(as_text=True)
     assert count(app, Framework) == 1
 
 
@@ -292,7 +302,9 @@ def test_settings_toggle_persists_both_ways(app: Flask, client: FlaskClient, aut
 def test_audit_log_lists_events_newest_first(client: FlaskClient, auth: AuthActions, admin: dict[str, int]) -> None:
     auth.post("/admin/settings", {"allow_override": "y"})
     listed = rows(client.get("/admin/audit").get_data(as_text=True))
-    assert "setting.changed" in listed[0] and "admin@example.test" in listed[0] and "allow_override" in listed[0]
+    assert "setting.changed" in listed[0]
+    assert "admin@example.test" in listed[0]
+    assert "allow_override" in listed[0]
     assert "127.0.0.1" in listed[0]
     assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ", listed[0])
     assert any("account.created" in r for r in listed)
@@ -300,7 +312,8 @@ def test_audit_log_lists_events_newest_first(client: FlaskClient, auth: AuthActi
 
 def test_audit_log_filters_by_action(client: FlaskClient, admin: dict[str, int]) -> None:
     listed = rows(client.get("/admin/audit?action=login.succeeded").get_data(as_text=True))
-    assert listed and all(" login.succeeded " in r for r in listed)
+    assert listed
+    assert all(" login.succeeded " in r for r in listed)
     assert rows(client.get("/admin/audit?action=no.such").get_data(as_text=True)) == ["No events match."]
 
 
@@ -308,7 +321,8 @@ def test_audit_log_filters_by_actor(app: Flask, client: FlaskClient, auth: AuthA
     AuthActions(app.test_client()).login("sup@example.test")
     auth.post("/admin/settings", {"allow_override": "y"})
     by_sup = rows(client.get("/admin/audit?actor=SUP@example.test").get_data(as_text=True))
-    assert by_sup and all("sup@example.test" in r and "admin@example.test" not in r for r in by_sup)
+    assert by_sup
+    assert all("sup@example.test" in r and "admin@example.test" not in r for r in by_sup)
     by_admin = rows(client.get("/admin/audit?actor=admin@example.test").get_data(as_text=True))
     assert any("setting.changed" in r for r in by_admin)
     assert all("sup@example.test" not in r.split()[2] for r in by_admin)
@@ -323,12 +337,15 @@ def test_audit_log_filters_by_date_range(app: Flask, client: FlaskClient, admin:
             event.at = dt.datetime.fromisoformat(day + "T23:30:00+00:00")
         db.session.commit()
     listed = rows(client.get("/admin/audit?from=2026-01-11&to=2026-01-11").get_data(as_text=True))
-    assert len(listed) == 1 and "test.on-2026-01-11" in listed[0] and "2026-01-11 23:30:00" in listed[0]
+    assert len(listed) == 1
+    assert "test.on-2026-01-11" in listed[0]
+    assert "2026-01-11 23:30:00" in listed[0]
     listed = rows(client.get("/admin/audit?to=2026-01-11").get_data(as_text=True))
     assert [r.split()[3] for r in listed] == ["test.on-2026-01-11", "test.on-2026-01-10"]
     assert client.get("/admin/audit?to=9999-12-31").status_code == 200
     response = client.get("/admin/audit?from=not-a-date")
-    assert response.status_code == 400 and "from must be a date" in response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "from must be a date" in response.get_data(as_text=True)
 
 
 def test_audit_log_pages_by_50(app: Flask, client: FlaskClient, admin: dict[str, int]) -> None:
@@ -337,10 +354,13 @@ def test_audit_log_pages_by_50(app: Flask, client: FlaskClient, admin: dict[str,
             audit.record(db.session, "test.bulk", actor=None, n=n)
         db.session.commit()
     first = client.get("/admin/audit?action=test.bulk").get_data(as_text=True)
-    assert len(rows(first)) == 50 and "n=59" in rows(first)[0]
-    assert "page=2" in first and "action=test.bulk" in first
+    assert len(rows(first)) == 50
+    assert "n=59" in rows(first)[0]
+    assert "page=2" in first
+    assert "action=test.bulk" in first
     second = rows(client.get("/admin/audit?action=test.bulk&page=2").get_data(as_text=True))
-    assert len(second) == 10 and "n=0" in second[-1]
+    assert len(second) == 10
+    assert "n=0" in second[-1]
     assert client.get("/admin/audit?action=test.bulk&page=3").status_code == 404
     assert client.get("/admin/audit?page=" + "9" * 30).status_code == 404
     assert client.get("/admin/audit?page=two").status_code == 400
@@ -348,7 +368,8 @@ def test_audit_log_pages_by_50(app: Flask, client: FlaskClient, admin: dict[str,
 
 def test_audit_log_is_read_only(app: Flask, auth: AuthActions, admin: dict[str, int]) -> None:
     audit_rules = [r for r in app.url_map.iter_rules() if "audit" in r.rule]
-    assert audit_rules and all(set(r.methods or ()) <= {"GET", "HEAD", "OPTIONS"} for r in audit_rules)
+    assert audit_rules
+    assert all(set(r.methods or ()) <= {"GET", "HEAD", "OPTIONS"} for r in audit_rules)
     before = count(app, AuditEvent)
     assert auth.post("/admin/audit", {"action": "x"}).status_code == 405
     assert auth.client.delete("/admin/audit").status_code == 405
@@ -370,7 +391,8 @@ def test_every_admin_route_is_covered_here(app: Flask) -> None:
 @pytest.mark.parametrize("path", GET_ROUTES)
 def test_only_admins_may_open_admin_pages(app: Flask, people: dict[str, int], path: str) -> None:
     anonymous = app.test_client().get(path)
-    assert anonymous.status_code == 302 and anonymous.headers["Location"].startswith("/login")
+    assert anonymous.status_code == 302
+    assert anonymous.headers["Location"].startswith("/login")
     for email in ("ther@example.test", "sup@example.test"):
         client = app.test_client()
         AuthActions(client).login(email)
@@ -383,13 +405,16 @@ def test_only_admins_may_change_anything(app: Flask, people: dict[str, int], pat
     before = count(app, AuditEvent)
     anonymous = AuthActions(app.test_client())
     response = anonymous.client.post(path, data={**form, "csrf_token": anonymous.csrf("/login")})
-    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login")
     for email in ("ther@example.test", "sup@example.test"):
         client = AuthActions(app.test_client())
         client.login(email)
         assert client.post(path, form).status_code == 403
     assert count(app, AuditEvent) == before + 2  # the two sign-ins, nothing else
-    assert count(app, IssuerKey) == 2 and count(app, Assignment) == 1 and count(app, User) == 4
+    assert count(app, IssuerKey) == 2
+    assert count(app, Assignment) == 1
+    assert count(app, User) == 4
     assert count(app, TrustedIssuer) == 0
     with app.app_context():
         assert db.session.get(User, people["therapist"]).active
@@ -404,7 +429,9 @@ def test_post_without_csrf_token_is_refused(app: Flask, client: FlaskClient, adm
     assert response.status_code == 400
     assert "CSRF" in response.get_data(as_text=True)
     assert count(app, AuditEvent) == before
-    assert count(app, IssuerKey) == 2 and count(app, Assignment) == 1 and count(app, User) == 4
+    assert count(app, IssuerKey) == 2
+    assert count(app, Assignment) == 1
+    assert count(app, User) == 4
 
 
 def test_admin_nav_links_every_admin_page(client: FlaskClient, admin: dict[str, int]) -> None:

@@ -9,10 +9,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event, func, select
 
+from issuer.accounts import api_tokens
 from issuer.api import auth as api_auth
 from issuer.extensions import db
 from issuer.models import ApiToken, Credential, Framework, StatementMark, User
-from issuer.accounts import api_tokens
 
 
 @pytest.fixture
@@ -66,7 +66,8 @@ def test_mark_and_complete_through_the_api_with_idempotency(app: Flask, client: 
         assert first.status_code == 201, first.get_json()
         replay = client.post(f"/api/v1/therapists/{therapist_id}/marks", json=body,
                              headers={**headers, "Idempotency-Key": f"mark-{sid}"})
-        assert replay.status_code == 201 and replay.headers["Idempotent-Replayed"] == "true"
+        assert replay.status_code == 201
+        assert replay.headers["Idempotent-Replayed"] == "true"
         assert replay.get_json() == first.get_json()
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(StatementMark)) == 10
@@ -77,17 +78,20 @@ def test_mark_and_complete_through_the_api_with_idempotency(app: Flask, client: 
     assert body["credential"]["type"] == ["VerifiableCredential", "OpenBadgeCredential"]
     assert body["jwt"].count(".") == 2
     replay = client.post(url, headers={**headers, "Idempotency-Key": "complete-1"})
-    assert replay.status_code == 201 and replay.get_json()["id"] == body["id"]
+    assert replay.status_code == 201
+    assert replay.get_json()["id"] == body["id"]
     again = client.post(url, headers={**headers, "Idempotency-Key": "complete-2"})
     assert again.status_code == 409
     assert again.get_json()["details"]["credential_id"] == body["id"]
-    reused = client.post(f"/api/v1/therapists/{therapist_id}/marks", headers={**headers, "Idempotency-Key": "complete-1"},
+    reused = client.post(f"/api/v1/therapists/{therapist_id}/marks",
+                         headers={**headers, "Idempotency-Key": "complete-1"},
                          json={"statementId": api["statements"][0], "observedOn": "2026-11-20"})
     assert reused.status_code == 409
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Credential)) == 1
     verified = client.post("/api/v1/verify", json=body["credential"])
-    assert verified.status_code == 200 and verified.get_json()["verified"] is True
+    assert verified.status_code == 200
+    assert verified.get_json()["verified"] is True
 
 
 @pytest.mark.parametrize(
@@ -119,13 +123,16 @@ def test_verify_unreadable_is_400_and_unknown_route_is_json_404(client: FlaskCli
     bad = client.post("/api/v1/verify", data="{not json", content_type="application/json")
     assert bad.status_code == 400
     body = bad.get_json()
-    assert body["verified"] is False and body["checks"][0]["check"] == "format"
+    assert body["verified"] is False
+    assert body["checks"][0]["check"] == "format"
     missing = client.get("/api/v1/nothing-here")
-    assert missing.status_code == 404 and missing.get_json()["error"] == "not_found"
+    assert missing.status_code == 404
+    assert missing.get_json()["error"] == "not_found"
 
 
 def test_verify_body_over_limit_is_413(client: FlaskClient, api: dict) -> None:
-    response = client.post("/api/v1/verify", data=b"{" + b" " * (1024 * 1024 + 10) + b"}", content_type="application/json")
+    response = client.post("/api/v1/verify", data=b"{" + b" " * (1024 * 1024 + 10) + b"}",
+                           content_type="application/json")
     assert response.status_code == 413
 
 
@@ -166,21 +173,25 @@ def test_a_token_records_its_last_use_to_the_minute_without_writing_on_every_cal
 
     def last_used() -> dt.datetime | None:
         with app.app_context():
-            return db.session.scalars(select(ApiToken.last_used_at).filter_by(user_id=api["people"]["supervisor"])).one()
+            query = select(ApiToken.last_used_at).filter_by(user_id=api["people"]["supervisor"])
+            return db.session.scalars(query).one()
 
     event.listen(engine, "before_cursor_execute", listen)
     try:
         headers = bearer(api["tokens"]["supervisor"])
         assert last_used() is None
         assert client.get("/api/v1/therapists", headers=headers).status_code == 200
-        assert last_used() == start and len(token_updates) == 1
+        assert last_used() == start
+        assert len(token_updates) == 1
         for seconds in (1, 30, 59):  # within the minute: the row is left alone
             clock[0] = start + dt.timedelta(seconds=seconds)
             assert client.get("/api/v1/therapists", headers=headers).status_code == 200
-        assert last_used() == start and len(token_updates) == 1
+        assert last_used() == start
+        assert len(token_updates) == 1
         clock[0] = start + dt.timedelta(seconds=60)
         assert client.get("/api/v1/therapists", headers=headers).status_code == 200
-        assert last_used() == clock[0] and len(token_updates) == 2
+        assert last_used() == clock[0]
+        assert len(token_updates) == 2
     finally:
         event.remove(engine, "before_cursor_execute", listen)
 

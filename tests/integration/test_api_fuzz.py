@@ -11,9 +11,9 @@ import schemathesis
 from flask import Flask
 from hypothesis import HealthCheck, given, settings
 
+from issuer.accounts import api_tokens
 from issuer.extensions import db
 from issuer.models import User
-from issuer.accounts import api_tokens
 from tests.integration.helpers import issue, seed_people
 
 EXAMPLES = int(os.environ.get("ISSUER_FUZZ_EXAMPLES", "15"))
@@ -23,7 +23,8 @@ def test_api_never_answers_5xx(app: Flask) -> None:
     people = seed_people(app)
     issue(app, people)
     with app.app_context():
-        token = api_tokens.create_api_token(db.session, user=db.session.get(User, people["supervisor"]), name="fuzz").secret
+        supervisor = db.session.get(User, people["supervisor"])
+        token = api_tokens.create_api_token(db.session, user=supervisor, name="fuzz").secret
         db.session.commit()
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]

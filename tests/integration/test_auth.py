@@ -107,7 +107,8 @@ def test_the_login_pages_own_csrf_token_signs_in(client: FlaskClient, make_user)
     make_user("t@example.test")
     token = CSRF_PATTERN.search(client.get("/login").get_data(as_text=True))
     assert token is not None
-    response = client.post("/login", data={"email": "t@example.test", "password": PASSWORD, "csrf_token": token.group(1)})
+    response = client.post("/login",
+                           data={"email": "t@example.test", "password": PASSWORD, "csrf_token": token.group(1)})
     assert response.status_code == 302
     assert client.get("/me").status_code == 200
 
@@ -126,7 +127,8 @@ def test_production_argon2_parameters_are_strong(tmp_path, monkeypatch) -> None:
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'unused.sqlite3'}"})
     hasher = directory.password_hasher(app)
     assert (hasher.time_cost, hasher.memory_cost, hasher.parallelism) == (
-        settings["ISSUER_ARGON2_TIME_COST"], settings["ISSUER_ARGON2_MEMORY_COST"], settings["ISSUER_ARGON2_PARALLELISM"])
+        settings["ISSUER_ARGON2_TIME_COST"], settings["ISSUER_ARGON2_MEMORY_COST"],
+        settings["ISSUER_ARGON2_PARALLELISM"])
 
 
 def test_a_hash_made_with_other_parameters_verifies_and_is_upgraded(app: Flask, auth: AuthActions, make_user) -> None:
@@ -143,6 +145,7 @@ def test_a_hash_made_with_other_parameters_verifies_and_is_upgraded(app: Flask, 
     assert auth.login("t@example.test").status_code == 302
     with app.app_context():
         stored = db.session.get(User, uid).password_hash
-        assert stored != other and stored.startswith("$argon2id$")
+        assert stored != other
+        assert stored.startswith("$argon2id$")
         assert not directory.password_hasher().check_needs_rehash(stored)
         assert directory.password_hasher().verify(stored, PASSWORD)

@@ -9,9 +9,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from issuer.accounts import api_tokens
 from issuer.extensions import db
 from issuer.models import Assignment, Framework, StatementMark, User
-from issuer.accounts import api_tokens
 from tests.conftest import AuthActions
 
 ROLES = ["anonymous", "therapist", "unassigned", "assigned", "admin"]
@@ -35,7 +35,8 @@ def world(app: Flask, people: dict[str, int], issued: uuid.UUID) -> dict:
 # (method, path template, {role: expected status})
 MATRIX = [
     ("GET", "/supervisor/", {"anonymous": 302, "therapist": 403, "unassigned": 200, "assigned": 200, "admin": 403}),
-    ("GET", "/supervisor/therapists/{t}", {"anonymous": 302, "therapist": 403, "unassigned": 404, "assigned": 200, "admin": 403}),
+    ("GET", "/supervisor/therapists/{t}",
+     {"anonymous": 302, "therapist": 403, "unassigned": 404, "assigned": 200, "admin": 403}),
     ("POST", "/supervisor/therapists/{t}/statements/{s2}/mark",
      {"anonymous": 302, "therapist": 403, "unassigned": 404, "assigned": 302, "admin": 403}),
     ("POST", "/supervisor/therapists/{t}/marks/{m}/undo",
@@ -47,29 +48,44 @@ MATRIX = [
     ("POST", "/me/clr.json", {"anonymous": 302, "therapist": 200, "unassigned": 403, "assigned": 403, "admin": 403}),
     ("GET", "/evidence/{m}", {"anonymous": 302, "therapist": 404, "unassigned": 404, "assigned": 404, "admin": 404}),
     # The assigned supervisor suspends first; the admin may too, and is told it already is (409).
-    ("POST", "/credentials/{c}/suspend", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 302, "admin": 409}),
-    ("POST", "/credentials/{c}/visibility", {"anonymous": 404, "therapist": 302, "unassigned": 404, "assigned": 404, "admin": 404}),
-    ("POST", "/credentials/{c}/revoke", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 302, "admin": 409}),
-    ("POST", "/credentials/{c}/unsuspend", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 409, "admin": 409}),
+    ("POST", "/credentials/{c}/suspend",
+     {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 302, "admin": 409}),
+    ("POST", "/credentials/{c}/visibility",
+     {"anonymous": 404, "therapist": 302, "unassigned": 404, "assigned": 404, "admin": 404}),
+    ("POST", "/credentials/{c}/revoke",
+     {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 302, "admin": 409}),
+    ("POST", "/credentials/{c}/unsuspend",
+     {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 409, "admin": 409}),
     ("POST", "/me/profile", {"anonymous": 302, "therapist": 302, "unassigned": 403, "assigned": 403, "admin": 403}),
     ("GET", "/account/tokens", {"anonymous": 302, "therapist": 200, "unassigned": 200, "assigned": 200, "admin": 200}),
     ("POST", "/account/tokens", {"anonymous": 302, "therapist": 200, "unassigned": 200, "assigned": 200, "admin": 200}),
-    ("POST", "/account/tokens/{tok}/revoke", {"anonymous": 302, "therapist": 302, "unassigned": 404, "assigned": 404, "admin": 404}),
+    ("POST", "/account/tokens/{tok}/revoke",
+     {"anonymous": 302, "therapist": 302, "unassigned": 404, "assigned": 404, "admin": 404}),
     ("GET", "/admin/users", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 200}),
     ("POST", "/admin/users", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 400}),
-    ("POST", "/admin/users/{t}/deactivate", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 302}),
-    ("GET", "/admin/assignments", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 200}),
-    ("POST", "/admin/assignments", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 400}),
-    ("POST", "/admin/assignments/{a}/remove", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 302}),
+    ("POST", "/admin/users/{t}/deactivate",
+     {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 302}),
+    ("GET", "/admin/assignments",
+     {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 200}),
+    ("POST", "/admin/assignments",
+     {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 400}),
+    ("POST", "/admin/assignments/{a}/remove",
+     {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 302}),
     ("GET", "/admin/keys", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 200}),
-    ("POST", "/admin/keys/rotate", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 302}),
-    ("POST", "/admin/keys/revoke", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 400}),
+    ("POST", "/admin/keys/rotate",
+     {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 302}),
+    ("POST", "/admin/keys/revoke",
+     {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 400}),
     ("GET", "/admin/trust", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 200}),
     ("POST", "/admin/trust", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 400}),
-    ("POST", "/admin/trust/remove", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 404}),
-    ("POST", "/admin/trust/import", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 400}),
-    ("GET", "/admin/frameworks", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 200}),
-    ("POST", "/admin/frameworks", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 400}),
+    ("POST", "/admin/trust/remove",
+     {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 404}),
+    ("POST", "/admin/trust/import",
+     {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 400}),
+    ("GET", "/admin/frameworks",
+     {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 200}),
+    ("POST", "/admin/frameworks",
+     {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 400}),
     ("GET", "/admin/settings", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 200}),
     ("POST", "/admin/settings", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 302}),
     ("GET", "/admin/audit", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 200}),
@@ -110,10 +126,7 @@ def test_route_answers_each_role_as_expected(app: Flask, client: FlaskClient, au
         actions = AuthActions(fresh)
         if role != "anonymous":
             assert actions.login(LOGIN[role]).status_code == 302
-        if method == "GET":
-            response = fresh.get(path)
-        else:
-            response = actions.post(path, data)
+        response = fresh.get(path) if method == "GET" else actions.post(path, data)
         seen[role] = response.status_code
         body = response.get_data(as_text=True)
         if response.status_code in (403, 404) and role != "assigned":

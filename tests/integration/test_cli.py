@@ -26,10 +26,12 @@ def test_init_is_idempotent_from_a_blank_database(app_config: dict[str, Any], ke
     runner = app.test_cli_runner()
     first = runner.invoke(args=["init"])
     assert first.exit_code == 0, first.output
-    assert "Created Ed25519 key" in first.output and "Imported Music Therapists" in first.output
+    assert "Created Ed25519 key" in first.output
+    assert "Imported Music Therapists" in first.output
     second = runner.invoke(args=["init"])
     assert second.exit_code == 0, second.output
-    assert "Created" not in second.output and "Already imported" in second.output
+    assert "Created" not in second.output
+    assert "Already imported" in second.output
     assert "status list" not in second.output  # nothing to sign
     with app.app_context():  # a list an older release left unsigned: init signs it (serving it only reads)
         status_list = StatusList(public_id=uuid.uuid4(), purpose="revocation", length=status_lists.LIST_LENGTH,
@@ -39,10 +41,12 @@ def test_init_is_idempotent_from_a_blank_database(app_config: dict[str, Any], ke
         db.session.add(status_list)
         db.session.commit()
     third = runner.invoke(args=["init"])
-    assert third.exit_code == 0 and "Signed 1 status list(s)." in third.output, third.output
+    assert third.exit_code == 0, third.output
+    assert "Signed 1 status list(s)." in third.output, third.output
     with app.app_context():
         signed = db.session.scalars(select(StatusList)).one()
-        assert signed.signed_version == 3 and '"BitstringStatusListCredential"' in signed.signed_document
+        assert signed.signed_version == 3
+        assert '"BitstringStatusListCredential"' in signed.signed_document
         db.session.remove()
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Statement)) == 40
@@ -65,7 +69,8 @@ def test_users_add_reads_the_password_from_stdin(app: Flask) -> None:
         assert (user.email, user.role.value) == ("new@example.test", "supervisor")
     again = app.test_cli_runner().invoke(args=["users", "add", "new@example.test", "--name", "X", "--role",
                                                "therapist"], input="a long enough password\n")
-    assert again.exit_code == 1 and "already exists" in again.output
+    assert again.exit_code == 1
+    assert "already exists" in again.output
 
 
 def test_assign_command(app: Flask) -> None:
@@ -73,7 +78,8 @@ def test_assign_command(app: Flask) -> None:
     result = app.test_cli_runner().invoke(args=["assign", "other@example.test", "ther@example.test"])
     assert result.exit_code == 0, result.output
     bad = app.test_cli_runner().invoke(args=["assign", "ther@example.test", "other@example.test"])
-    assert bad.exit_code == 1 and "is not a supervisor" in bad.output
+    assert bad.exit_code == 1
+    assert "is not a supervisor" in bad.output
 
 
 def test_verify_command_exit_codes(app: Flask, tmp_path: Path) -> None:
@@ -90,7 +96,8 @@ def test_verify_command_exit_codes(app: Flask, tmp_path: Path) -> None:
     (tmp_path / "bad.json").write_text(json.dumps(tampered))
     (tmp_path / "junk.txt").write_text("this is not a credential")
     ok = runner.invoke(args=["verify", str(tmp_path / "c.json")])
-    assert ok.exit_code == 0 and json.loads(ok.output)["verified"] is True
+    assert ok.exit_code == 0
+    assert json.loads(ok.output)["verified"] is True
     ok_jwt = runner.invoke(args=["verify", str(tmp_path / "c.jwt")])
     assert ok_jwt.exit_code == 0, ok_jwt.output
     bad = runner.invoke(args=["verify", str(tmp_path / "bad.json")])

@@ -7,9 +7,9 @@ import json
 from flask import Flask
 from sqlalchemy import select
 
-from issuer.issuance import signing
 from issuer.credentials import schema
 from issuer.extensions import db
+from issuer.issuance import signing
 from issuer.models import IssuedDocument
 from issuer.verification import verifier
 from tests.conftest import AuthActions
@@ -52,7 +52,8 @@ def test_two_levels_give_a_clr_that_verifies_and_refuses_tampering(app: Flask) -
         assert not result.verified
         assert next(c for c in result.checks if c.name == "proof").ok is True
         inner = next(c for c in result.checks if c.name == "credentials")
-        assert inner.ok is False and "#2" in inner.message
+        assert inner.ok is False
+        assert "#2" in inner.message
 
 
 def test_therapist_downloads_the_clr_as_json_and_jwt(app: Flask) -> None:
@@ -62,7 +63,8 @@ def test_therapist_downloads_the_clr_as_json_and_jwt(app: Flask) -> None:
     AuthActions(client).login("ther@example.test")
     therapist = AuthActions(client)
     as_json = therapist.post("/me/clr.json")
-    assert as_json.status_code == 200 and json.loads(as_json.get_data())["type"][1] == "ClrCredential"
+    assert as_json.status_code == 200
+    assert json.loads(as_json.get_data())["type"][1] == "ClrCredential"
     as_jwt = therapist.post("/me/clr.jwt").get_data(as_text=True)
     with app.test_request_context():
         assert verifier.verify_any(db.session, as_jwt).verified

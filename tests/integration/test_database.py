@@ -15,8 +15,8 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from issuer.platform import database
 from issuer.extensions import db
+from issuer.platform import database
 from tests.conftest import fresh_app, make_test_config
 from tests.integration.helpers import issue, seed_people
 
@@ -25,7 +25,8 @@ from tests.integration.helpers import issue, seed_people
 def one_connection_app(postgres_server_url: str, keys_dir: Path, tmp_path: Path) -> Iterator[Flask]:
     """An app on PostgreSQL whose pool holds a single connection, so every request reuses the one before's."""
     pool = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 5}
-    with fresh_app({**make_test_config(postgres_server_url, keys_dir, tmp_path), "SQLALCHEMY_ENGINE_OPTIONS": pool}) as app:
+    config = {**make_test_config(postgres_server_url, keys_dir, tmp_path), "SQLALCHEMY_ENGINE_OPTIONS": pool}
+    with fresh_app(config) as app:
         yield app
 
 
@@ -69,13 +70,14 @@ def test_a_read_only_request_answers_from_what_is_committed(one_connection_app: 
     credential_id = issue(one_connection_app, people)
     client = one_connection_app.test_client()
     assert "Revoked" not in client.get(f"/verify/{credential_id}").get_data(as_text=True)
-    with one_connection_app.test_request_context():
-        with Session(db.engine) as writer:  # holds the pool's one connection: the page must not need it
-            revocation.change(writer, writer.get(Credential, credential_id), action="revoke", reason="test",
-                              actor=writer.get(User, people["supervisor"]))
-            page = client.get(f"/verify/{credential_id}")
-            assert page.status_code == 200 and "Revoked" not in page.get_data(as_text=True)
-            writer.commit()
+    # the writer holds the pool's one connection: the page must not need it
+    with one_connection_app.test_request_context(), Session(db.engine) as writer:
+        revocation.change(writer, writer.get(Credential, credential_id), action="revoke", reason="test",
+                          actor=writer.get(User, people["supervisor"]))
+        page = client.get(f"/verify/{credential_id}")
+        assert page.status_code == 200
+        assert "Revoked" not in page.get_data(as_text=True)
+        writer.commit()
     assert "Revoked" in client.get(f"/verify/{credential_id}").get_data(as_text=True)
 
 

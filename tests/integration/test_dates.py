@@ -89,14 +89,16 @@ def test_dates_at_the_year_edges_get_the_validity_answer_not_a_5xx(
     valid_from, valid_until, verifies = DATES[case]
     status, body, verified = post(client, endpoint, sign(valid_from, valid_until, fmt))
     assert status < 500, body[:800]
-    assert "Traceback" not in body and "OverflowError" not in body
+    assert "Traceback" not in body
+    assert "OverflowError" not in body
     assert verified is verifies, body[:1500]
     if endpoint == "/credentials/verify":
         assert status == (200 if verifies else 400)
     else:
         assert status == 200  # readable: the answer is the checks
     if not verifies:
-        assert "validity" in body and "9999" in body, body[:1500]
+        assert "validity" in body, body[:1500]
+        assert "9999" in body, body[:1500]
 
 
 @pytest.mark.parametrize("case", list(DATES))

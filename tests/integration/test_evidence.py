@@ -67,7 +67,8 @@ def test_png_evidence_is_stored_and_served_only_to_the_right_people(app: Flask, 
 
 def test_other_file_types_are_refused(app: Flask, setup: dict) -> None:
     status, body = upload(app, setup, b"MZ\x90\x00 executable", "photo.png")
-    assert status == 400 and "PDF, PNG or JPEG" in body
+    assert status == 400
+    assert "PDF, PNG or JPEG" in body
     with app.app_context():
         assert db.session.scalars(select(StatementMark)).all() == []
 

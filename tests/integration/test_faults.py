@@ -10,11 +10,10 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from issuer.issuance import completion
-from issuer.issuance import signing
-from issuer.status_lists import lists as status_lists
 from issuer.extensions import db
+from issuer.issuance import completion, signing
 from issuer.models import AuditEvent, Credential, Framework, LevelCompletion, StatementMark, StatusEntry, User, utcnow
+from issuer.status_lists import lists as status_lists
 
 
 def counts(app: Flask) -> dict[str, int]:

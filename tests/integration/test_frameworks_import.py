@@ -38,7 +38,8 @@ def test_import_creates_four_levels_and_forty_statements_in_order(app: Flask) ->
             fw.levels[3].statements[1].name,
         ]
         assert [s.position for s in fw.levels[0].statements] == list(range(1, 11))
-        assert "CC BY 4.0" in fw.attribution_line and "EBSCOed" in fw.attribution_line
+        assert "CC BY 4.0" in fw.attribution_line
+        assert "EBSCOed" in fw.attribution_line
 
 
 def test_second_import_is_a_no_op(app: Flask, runner: object) -> None:
@@ -51,7 +52,8 @@ def test_second_import_is_a_no_op(app: Flask, runner: object) -> None:
     assert "already imported; nothing changed" in result.output
     with app.app_context():
         assert counts() == (1, 4, 40)
-        assert [(s.id, s.achievement_id) for s in db.session.scalars(select(Statement).order_by(Statement.id))] == before
+        statements = db.session.scalars(select(Statement).order_by(Statement.id))
+        assert [(s.id, s.achievement_id) for s in statements] == before
 
 
 def test_new_version_keeps_old_achievements(app: Flask, tmp_path: Path) -> None:
@@ -109,7 +111,8 @@ def test_broken_file_is_refused_and_nothing_written(app: Flask, tmp_path: Path, 
     bad.write_text(content)
     result = app.test_cli_runner().invoke(args=["frameworks", "import", str(bad)])
     assert result.exit_code == 1
-    assert f"{bad}: " in result.output and message in result.output
+    assert f"{bad}: " in result.output
+    assert message in result.output
     assert "Traceback" not in result.output
     with app.app_context():
         assert counts() == (0, 0, 0)

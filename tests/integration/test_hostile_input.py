@@ -30,10 +30,10 @@ from flask.testing import FlaskClient
 from joserfc.jwk import OKPKey, RSAKey
 
 from issuer import badges
-from issuer.extensions import db
 from issuer.credentials import eddsa_rdfc_2022, vc_jwt
 from issuer.credentials.loader import document_loader
 from issuer.credentials.multikey import did_key_verification_method, public_jwk
+from issuer.extensions import db
 from issuer.models import Credential, utcnow
 from issuer.verification import trust
 from tests.conftest import AuthActions
@@ -148,7 +148,8 @@ def embedded_jwk(issued: Issued) -> str:
 
 def unknown_crit(issued: Issued) -> str:
     header, payload = jwt_parts(issued.jwt)
-    return f"{segment({**header, 'crit': ['urn:example:must-understand'], 'urn:example:must-understand': 1})}.{payload}.AAAA"
+    critical = {**header, "crit": ["urn:example:must-understand"], "urn:example:must-understand": 1}
+    return f"{segment(critical)}.{payload}.AAAA"
 
 
 def with_key(document: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
@@ -255,7 +256,8 @@ UNREADABLE: list[tuple[str, Callable[[Issued], bytes | str], str, int, str, str]
     ("deep-object-in-credential",
      lambda i: i.text.rstrip()[:-1] + ', "x": ' + '{"a":' * DEPTH + "1" + "}" * DEPTH + "}",
      "application/json", 400, "format", "nested deeper"),
-    ("duplicate-keys", lambda i: duplicate_key(i.text), "application/json", 400, "format", "duplicate JSON member 'name'"),
+    ("duplicate-keys", lambda i: duplicate_key(i.text), "application/json", 400, "format",
+     "duplicate JSON member 'name'"),
     ("nan", lambda i: i.text.replace('"name":', '"score": NaN, "name":', 1), "application/json", 400, "format",
      "NaN is not JSON"),
     ("infinity", lambda i: i.text.replace('"name":', '"score": -Infinity, "name":', 1), "application/json", 400,
@@ -269,8 +271,9 @@ UNREADABLE: list[tuple[str, Callable[[Issued], bytes | str], str, int, str, str]
 
 @pytest.mark.parametrize(("body", "content_type", "status", "check", "words"),
                          [case[1:] for case in UNREADABLE], ids=[case[0] for case in UNREADABLE])
-def test_unreadable_input_is_a_400_naming_the_problem(client: FlaskClient, issued: Issued, body: Callable[[Issued], Any],
-                                                      content_type: str, status: int, check: str, words: str) -> None:
+def test_unreadable_input_is_a_400_naming_the_problem(client: FlaskClient, issued: Issued,
+                                                      body: Callable[[Issued], Any], content_type: str, status: int,
+                                                      check: str, words: str) -> None:
     response = timed(lambda: client.post("/api/v1/verify", data=body(issued), content_type=content_type))
     assert response.status_code == status
     result = response.get_json()
@@ -306,13 +309,16 @@ REFUSED: list[tuple[str, Mutation, str, str]] = [
     ("jwt-alg-none", alg_none, "proof", "alg none"),
     ("jwt-hs256-with-public-key", hs256_with_public_key, "proof", "HMAC algorithm HS256 refused"),
     ("jwt-embedded-jwk", embedded_jwk, "proof", "embeds its own key (jwk)"),
-    ("jwt-jku", lambda i: attacker_signed(i.jwt, jku="https://evil.example/jwks.json"), "proof", "embeds its own key (jku)"),
-    ("jwt-x5u", lambda i: attacker_signed(i.jwt, x5u="https://evil.example/cert.pem"), "proof", "embeds its own key (x5u)"),
+    ("jwt-jku", lambda i: attacker_signed(i.jwt, jku="https://evil.example/jwks.json"), "proof",
+     "embeds its own key (jku)"),
+    ("jwt-x5u", lambda i: attacker_signed(i.jwt, x5u="https://evil.example/cert.pem"), "proof",
+     "embeds its own key (x5u)"),
     ("jwt-unknown-crit", unknown_crit, "proof", "unsupported critical header"),
 ]
 
 
-@pytest.mark.parametrize(("mutate", "check", "words"), [case[1:] for case in REFUSED], ids=[case[0] for case in REFUSED])
+@pytest.mark.parametrize(("mutate", "check", "words"), [case[1:] for case in REFUSED],
+                         ids=[case[0] for case in REFUSED])
 def test_hostile_credential_fails_a_named_check(client: FlaskClient, partner: Issued, mutate: Mutation, check: str,
                                                 words: str) -> None:
     body = mutate(partner)
@@ -328,7 +334,8 @@ def test_hostile_credential_fails_a_named_check(client: FlaskClient, partner: Is
     assert words in failed[check]
 
 
-@pytest.mark.parametrize(("mutate", "check", "words"), [case[1:] for case in REFUSED], ids=[case[0] for case in REFUSED])
+@pytest.mark.parametrize(("mutate", "check", "words"), [case[1:] for case in REFUSED],
+                         ids=[case[0] for case in REFUSED])
 def test_a_changed_credential_of_ours_is_not_issued_by_this_service(
         client: FlaskClient, issued: Issued, monkeypatch: pytest.MonkeyPatch, mutate: Mutation, check: str,
         words: str) -> None:
@@ -369,7 +376,8 @@ IMAGES: list[tuple[str, Callable[[Issued], bytes | str], str, str]] = [
 ]
 
 
-@pytest.mark.parametrize(("image", "content_type", "words"), [case[1:] for case in IMAGES], ids=[case[0] for case in IMAGES])
+@pytest.mark.parametrize(("image", "content_type", "words"), [case[1:] for case in IMAGES],
+                         ids=[case[0] for case in IMAGES])
 def test_hostile_image_is_a_400_naming_the_problem(client: FlaskClient, issued: Issued, image: Callable[[Issued], Any],
                                                    content_type: str, words: str) -> None:
     response = timed(lambda: client.post("/api/v1/verify", data=image(issued), content_type=content_type))

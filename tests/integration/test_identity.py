@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import stat
 from pathlib import Path
 
@@ -12,10 +11,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from issuer.identity import keystore
 from issuer.extensions import db
+from issuer.identity import did_web, keystore
 from issuer.models import Credential, IssuerKey
-from issuer.identity import did_web
 from issuer.verification import verifier
 from tests.integration.helpers import issue, seed_people
 
@@ -26,12 +24,15 @@ def test_did_document_lists_every_key_as_multikey(app: Flask, client: FlaskClien
     assert did["id"] == "did:web:127.0.0.1%3A5000"
     methods = {m["id"]: m for m in did["verificationMethod"]}
     ed = [m for m in methods.values() if m["type"] == "Multikey"]
-    assert len(ed) == 1 and ed[0]["publicKeyMultibase"].startswith("z6Mk")
+    assert len(ed) == 1
+    assert ed[0]["publicKeyMultibase"].startswith("z6Mk")
     assert ed[0]["controller"] == did["id"]
     assert set(did["assertionMethod"]) == set(methods)
     jwks = client.get("/.well-known/jwks.json").get_json()
     rsa = [k for k in jwks["keys"] if k["kty"] == "RSA"]
-    assert len(rsa) == 1 and rsa[0]["alg"] == "RS256" and "d" not in rsa[0]
+    assert len(rsa) == 1
+    assert rsa[0]["alg"] == "RS256"
+    assert "d" not in rsa[0]
 
 
 def test_key_files_are_0600_and_never_in_the_database(app: Flask, keys_dir: Path) -> None:
@@ -39,17 +40,19 @@ def test_key_files_are_0600_and_never_in_the_database(app: Flask, keys_dir: Path
     files = list(keys_dir.glob("*.pem"))
     assert len(files) == 2
     for path in files:
-        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
     with app.app_context():
         for key in db.session.scalars(select(IssuerKey)):
-            assert "d" not in key.public_jwk and "PRIVATE" not in json.dumps(key.public_jwk)
+            assert "d" not in key.public_jwk
+            assert "PRIVATE" not in json.dumps(key.public_jwk)
 
 
 def test_rotation_keeps_old_credentials_verifying(app: Flask, runner) -> None:
     people = seed_people(app)
     old = issue(app, people, 0)
     result = app.test_cli_runner().invoke(args=["keys", "rotate"])
-    assert result.exit_code == 0 and "New current Ed25519 key" in result.output
+    assert result.exit_code == 0
+    assert "New current Ed25519 key" in result.output
     new = issue(app, people, 1)
     with app.app_context():
         old_doc = json.loads(db.session.get(Credential, old).document)
@@ -84,7 +87,10 @@ def test_issuer_profile_is_json_ld(client: FlaskClient, app: Flask) -> None:
     seed_people(app)
     profile = client.get("/issuer", headers={"Accept": "application/ld+json"}).get_json()
     assert profile["id"] == "did:web:127.0.0.1%3A5000"
-    assert profile["type"] == ["Profile"] and profile["name"] and profile["email"] and profile["url"]
+    assert profile["type"] == ["Profile"]
+    assert profile["name"]
+    assert profile["email"]
+    assert profile["url"]
 
 
 def test_achievement_documents_are_served(client: FlaskClient, app: Flask) -> None:
@@ -93,12 +99,15 @@ def test_achievement_documents_are_served(client: FlaskClient, app: Flask) -> No
     assert [f["socCode"] for f in frameworks] == ["29-1129.02"]
     detail = client.get(f"/frameworks/{frameworks[0]['slug']}", headers={"Accept": "application/json"}).get_json()
     statement_url = detail["levels"][0]["statements"][0]["achievement"]
-    doc = client.get(statement_url.replace("http://127.0.0.1:5000", ""), headers={"Accept": "application/ld+json"}).get_json()
-    assert doc["type"] == ["Achievement"] and doc["name"] == "Client needs assessment"
+    doc = client.get(statement_url.replace("http://127.0.0.1:5000", ""),
+                     headers={"Accept": "application/ld+json"}).get_json()
+    assert doc["type"] == ["Achievement"]
+    assert doc["name"] == "Client needs assessment"
     assert doc["@context"][0] == "https://www.w3.org/ns/credentials/v2"
     assert "CC BY 4.0" in doc["criteria"]["narrative"]
     html = client.get(statement_url.replace("http://127.0.0.1:5000", "")).get_data(as_text=True)
-    assert "Client needs assessment" in html and "EBSCOed" in html
+    assert "Client needs assessment" in html
+    assert "EBSCOed" in html
 
 
 @pytest.mark.parametrize("damage", ["missing", "truncated", "world-readable", "symlinked"])

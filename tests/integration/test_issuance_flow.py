@@ -11,14 +11,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from issuer.issuance import completion
-from issuer.identity import keystore
-from issuer.platform import settings
-from issuer.issuance import signing
+from issuer.accounts import assignments
 from issuer.credentials import schema
 from issuer.extensions import db
+from issuer.identity import keystore
+from issuer.issuance import completion, signing
 from issuer.models import AuditEvent, Credential, Framework, LevelCompletion, StatementMark, StatusEntry, User
-from issuer.accounts import assignments
+from issuer.platform import settings
 from issuer.verification import verifier
 from tests.conftest import AuthActions
 
@@ -46,7 +45,8 @@ def test_whole_flow_from_login_to_verified_credential(app: Flask, client: FlaskC
     level_id, statements = emerging(app)
     auth.login("sup@example.test")
     page = client.get(f"/supervisor/therapists/{people['therapist']}")
-    assert page.status_code == 200 and "Client needs assessment" in page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "Client needs assessment" in page.get_data(as_text=True)
     mark_all(auth, people["therapist"], statements)
     response = auth.post(f"/supervisor/therapists/{people['therapist']}/levels/{level_id}/complete")
     assert response.status_code == 302
@@ -66,7 +66,8 @@ def test_whole_flow_from_login_to_verified_credential(app: Flask, client: FlaskC
         assert result.verified, result.as_json()
         jwt_result = verifier.verify_any(db.session, credential.jwt)
         assert jwt_result.verified, jwt_result.as_json()
-        assert db.session.scalars(select(AuditEvent).filter_by(action="credential.issued")).one().subject_id == str(credential_id)
+        event = db.session.scalars(select(AuditEvent).filter_by(action="credential.issued")).one()
+        assert event.subject_id == str(credential_id)
 
     page = client.get(f"/credentials/{credential_id}")
     assert page.status_code == 200
@@ -80,7 +81,8 @@ def test_whole_flow_from_login_to_verified_credential(app: Flask, client: FlaskC
     notices = list(Path(app.config["ISSUER_OUTBOX_DIR"]).glob("*.eml"))
     assert len(notices) == 1
     notice = email.message_from_bytes(notices[0].read_bytes(), policy=email.policy.default)
-    assert notice["To"] == "ther@example.test" and "Emerging" in notice["Subject"]
+    assert notice["To"] == "ther@example.test"
+    assert "Emerging" in notice["Subject"]
     assert f"/credentials/{credential_id}" in notice.get_content()
 
 
@@ -91,7 +93,8 @@ def test_incomplete_level_cannot_be_completed(app: Flask, auth: AuthActions, peo
     response = auth.post(f"/supervisor/therapists/{people['therapist']}/levels/{level_id}/complete")
     assert response.status_code == 400
     assert "1 statement(s) of Emerging are not yet met" in response.get_data(as_text=True)
-    assert count(app, LevelCompletion) == 0 and count(app, Credential) == 0
+    assert count(app, LevelCompletion) == 0
+    assert count(app, Credential) == 0
 
 
 def test_second_completion_returns_409_pointing_at_the_first(app: Flask, auth: AuthActions,
@@ -126,7 +129,8 @@ def test_a_level_complete_with_statements_missing_answers_409_before_anything_el
         again = auth.post(f"/supervisor/therapists/{people['therapist']}/levels/{level_id}/complete", form)
         assert again.status_code == 409, again.get_data(as_text=True)
         assert first.headers["Location"].rsplit("/", 1)[1] in again.get_data(as_text=True)
-    assert count(app, LevelCompletion) == 1 and count(app, Credential) == 1
+    assert count(app, LevelCompletion) == 1
+    assert count(app, Credential) == 1
 
 
 def test_undo_is_kept_in_the_record(app: Flask, auth: AuthActions, client: FlaskClient, people: dict[str, int]) -> None:
@@ -146,8 +150,9 @@ def test_undo_is_kept_in_the_record(app: Flask, auth: AuthActions, client: Flask
     assert "Withdrawn: Recorded for the wrong session." in page
 
 
-def test_unassigned_supervisor_gets_404(app: Flask, auth: AuthActions, client: FlaskClient, people: dict[str, int]) -> None:
-    level_id, statements = emerging(app)
+def test_unassigned_supervisor_gets_404(app: Flask, auth: AuthActions, client: FlaskClient,
+                                        people: dict[str, int]) -> None:
+    _, statements = emerging(app)
     auth.login("other@example.test")
     assert client.get(f"/supervisor/therapists/{people['therapist']}").status_code == 404
     response = auth.post(f"/supervisor/therapists/{people['therapist']}/statements/{statements[0]}/mark",
@@ -192,15 +197,16 @@ def test_cli_complete_prints_the_uuid_and_refuses_unassigned(app: Flask, runner,
     with app.app_context():
         assert db.session.get(Credential, credential_id).therapist.email == "ther@example.test"
     again = runner.invoke(args=["complete", "sup@example.test", "ther@example.test", "emerging"])
-    assert again.exit_code == 1 and str(credential_id) in again.output
+    assert again.exit_code == 1
+    assert str(credential_id) in again.output
 
 
 def test_twenty_concurrent_completions_issue_one_credential(postgres_app: Flask) -> None:
     """Twenty workers complete the same level at once: the database lets exactly one through."""
     app = postgres_app
     from issuer.accounts import directory
-    from issuer.learning import record_book
     from issuer.frameworks.catalogue import import_framework, parse_framework
+    from issuer.learning import record_book
     from issuer.models import Level, utcnow
     from tests.conftest import SEED_FRAMEWORK
 
@@ -255,8 +261,8 @@ def test_fifty_concurrent_issuances_never_share_a_status_index(postgres_app: Fla
     """50 workers issue to 50 therapists at once: every status index is distinct, by database constraint."""
     app = postgres_app
     from issuer.accounts import directory
-    from issuer.learning import record_book
     from issuer.frameworks.catalogue import import_framework, parse_framework
+    from issuer.learning import record_book
     from issuer.models import Level, utcnow
     from tests.conftest import SEED_FRAMEWORK
 

@@ -11,10 +11,10 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from issuer.identity import keystore
 from issuer.credentials import keyfiles
-from issuer.extensions import db
 from issuer.credentials.status_list import Bitstring
+from issuer.extensions import db
+from issuer.identity import keystore
 from issuer.issuance import reissue
 from issuer.models import AuditEvent, Credential, IssuerKey, Level, StatusEntry, StatusList
 from issuer.verification import verifier
@@ -67,7 +67,8 @@ def test_a_mismatched_key_never_signs_a_status_list(app: Flask, keys_dir: Path, 
     replace_key_file(app, keys_dir, keystore.ED25519)
     result = runner.invoke(args=["credentials", "suspend", str(credential_id), "--reason", "Under review"])
     assert result.exit_code == 1
-    assert "Error: signing key" in result.output and "holds another key" in result.output
+    assert "Error: signing key" in result.output
+    assert "holds another key" in result.output
     with app.app_context():
         db.session.expire_all()
         assert {row.id: row.signed_document for row in db.session.scalars(select(StatusList))} == before
@@ -104,7 +105,8 @@ def test_rotation_keeps_old_keys_published(app: Flask, client, runner, people: d
     before = kids(app)
     assert runner.invoke(args=["keys", "rotate"]).exit_code == 0
     in_did, in_jwks = published(client)
-    assert set(before.values()) <= in_did and set(before.values()) <= in_jwks
+    assert set(before.values()) <= in_did
+    assert set(before.values()) <= in_jwks
     assert kids(app) != before
 
 
@@ -115,15 +117,21 @@ def test_revoke_withdraws_the_key_at_once_and_audits(app: Flask, client, runner,
     assert result.exit_code == 0, result.output
     assert f"Revoked Ed25519 key {old}" in result.output
     in_did, in_jwks = published(client)
-    assert old not in in_did and old not in in_jwks
+    assert old not in in_did
+    assert old not in in_jwks
     new = kids(app)[keystore.ED25519]
-    assert new != old and new in in_did and new in in_jwks and f"New current Ed25519 key {new}" in result.output
+    assert new != old
+    assert new in in_did
+    assert new in in_jwks
+    assert f"New current Ed25519 key {new}" in result.output
     assert kids(app)[keystore.RSA] in in_jwks  # the other algorithm's key is untouched
     [event] = audit_events(app, "keys.revoked")
-    assert event.subject_id == old and event.details["reason"] == "Laptop stolen"
+    assert event.subject_id == old
+    assert event.details["reason"] == "Laptop stolen"
     with app.app_context():
         key = db.session.scalars(select(IssuerKey).filter_by(kid=old)).one()
-        assert key.revoked_at is not None and key.revocation_reason == "Laptop stolen"
+        assert key.revoked_at is not None
+        assert key.revocation_reason == "Laptop stolen"
     listed = runner.invoke(args=["keys", "list"]).output
     assert f"{old}\tEd25519\trevoked" in listed
 
@@ -162,13 +170,16 @@ def test_the_credentials_a_key_signed_are_listed_for_both_algorithms(app: Flask,
     third = issue(app, people, 2)  # the new Ed25519 key, the same RSA key
     by_ed25519 = runner.invoke(args=["keys", "revoke", old[keystore.ED25519], "--reason", "Compromised"])
     assert by_ed25519.exit_code == 0, by_ed25519.output
-    assert "Credentials signed by" in by_ed25519.output and ": 2" in by_ed25519.output
-    assert str(first) in by_ed25519.output and str(second) in by_ed25519.output
+    assert "Credentials signed by" in by_ed25519.output
+    assert ": 2" in by_ed25519.output
+    assert str(first) in by_ed25519.output
+    assert str(second) in by_ed25519.output
     assert str(third) not in by_ed25519.output
     assert f"{first}\tther@example.test\t" in by_ed25519.output  # id, therapist, level
     by_rsa = runner.invoke(args=["keys", "revoke", old[keystore.RSA], "--reason", "Compromised"])
     assert by_rsa.exit_code == 0, by_rsa.output
-    assert all(str(c) in by_rsa.output for c in (first, second, third)) and ": 3" in by_rsa.output
+    assert all(str(c) in by_rsa.output for c in (first, second, third))
+    assert ": 3" in by_rsa.output
     with app.app_context():
         level = db.session.get(Credential, third).level.label
     assert f"{third}\tther@example.test\t{level}\tactive" in by_rsa.output
@@ -183,7 +194,8 @@ def test_revoking_the_status_list_key_re_signs_the_lists(app: Flask, runner, peo
         assert {reissue.list_kid(s) for s in db.session.scalars(select(StatusList))} == {old}
         versions = {s.id: s.version for s in db.session.scalars(select(StatusList))}
     result = runner.invoke(args=["keys", "revoke", old, "--reason", "Compromised"])
-    assert result.exit_code == 0 and result.output.count("Re-signed") == 2
+    assert result.exit_code == 0
+    assert result.output.count("Re-signed") == 2
     with app.app_context():
         lists = list(db.session.scalars(select(StatusList)))
         assert {reissue.list_kid(s) for s in lists} == {kids(app)[keystore.ED25519]}
@@ -207,10 +219,13 @@ def test_reissue_makes_linked_copies_that_verify_and_revokes_the_old(app: Flask,
             old = db.session.get(Credential, old_id)
             [new] = db.session.scalars(select(Credential).filter_by(replaces_id=old_id)).all()
             assert f"{old_id} -> {new.id}" in result.output
-            assert new.id != old.id and new.superseded_at is None
-            assert old.superseded_at is not None and old.state == "revoked"
+            assert new.id != old.id
+            assert new.superseded_at is None
+            assert old.superseded_at is not None
+            assert old.state == "revoked"
             assert old.revocation_reason == f"Re-issued after key {kid} was revoked"
-            assert reissue.jwt_kid(new.jwt) != kid and new.key_id != kid
+            assert reissue.jwt_kid(new.jwt) != kid
+            assert new.key_id != kid
             before, after = json.loads(old.document), json.loads(new.document)
             assert after["id"].endswith(f"/credentials/{new.id}")
             for field in ("credentialSubject", "evidence", "validFrom", "awardedDate", "issuer", "name"):
@@ -226,12 +241,14 @@ def test_reissue_makes_linked_copies_that_verify_and_revokes_the_old(app: Flask,
             assert Bitstring.from_bytes(status_list.bits).get(entry.index) is True
             assert reissue.list_kid(status_list) != kid
     notices = [n for n in outbox(app) if "new copy" in n["Subject"]]
-    assert len(notices) == 2 and all(n["To"] == "ther@example.test" for n in notices)
+    assert len(notices) == 2
+    assert all(n["To"] == "ther@example.test" for n in notices)
     with app.app_context():
         for old_id in olds:
             new_id = db.session.scalars(select(Credential.id).filter_by(replaces_id=old_id)).one()
             assert sum(f"/credentials/{new_id}" in n.get_content() for n in notices) == 1
-    assert len(audit_events(app, "credential.reissued")) == 2 and len(audit_events(app, "keys.reissued")) == 1
+    assert len(audit_events(app, "credential.reissued")) == 2
+    assert len(audit_events(app, "keys.reissued")) == 1
 
 
 def test_reissue_is_idempotent(app: Flask, runner, people: dict[str, int]) -> None:
@@ -241,7 +258,8 @@ def test_reissue_is_idempotent(app: Flask, runner, people: dict[str, int]) -> No
     assert "Re-issued 1 credential(s)" in runner.invoke(args=["credentials", "reissue", "--signed-by", kid]).output
     sent = len(outbox(app))
     again = runner.invoke(args=["credentials", "reissue", "--signed-by", kid])
-    assert again.exit_code == 0 and "Re-issued 0 credential(s)" in again.output
+    assert again.exit_code == 0
+    assert "Re-issued 0 credential(s)" in again.output
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Credential)) == 2
     assert len(outbox(app)) == sent
@@ -255,12 +273,14 @@ def test_reissue_leaves_revoked_credentials_revoked_and_keeps_suspensions(app: F
     kid = kids(app)[keystore.ED25519]
     runner.invoke(args=["keys", "revoke", kid, "--reason", "Compromised"])
     result = runner.invoke(args=["credentials", "reissue", "--signed-by", kid])
-    assert result.exit_code == 0 and "Re-issued 1 credential(s)" in result.output
+    assert result.exit_code == 0
+    assert "Re-issued 1 credential(s)" in result.output
     with app.app_context():
         assert db.session.scalars(select(Credential).filter_by(replaces_id=revoked)).first() is None
         assert db.session.get(Credential, revoked).revocation_reason == "Issued in error"
         new = db.session.scalars(select(Credential).filter_by(replaces_id=suspended)).one()
-        assert new.state == "suspended" and new.suspension_reason == "Under review"
+        assert new.state == "suspended"
+        assert new.suspension_reason == "Under review"
 
 
 def test_a_revoked_keys_old_credentials_no_longer_verify(app: Flask, runner, people: dict[str, int]) -> None:
@@ -290,18 +310,21 @@ def test_an_unknown_kid_is_a_clear_error(app: Flask, runner, people: dict[str, i
 def test_revoke_needs_a_reason_and_happens_once(app: Flask, runner, people: dict[str, int]) -> None:
     kid = kids(app)[keystore.ED25519]
     blank = runner.invoke(args=["keys", "revoke", kid, "--reason", "  "])
-    assert blank.exit_code == 1 and "Error: give the reason" in blank.output
+    assert blank.exit_code == 1
+    assert "Error: give the reason" in blank.output
     assert kids(app)[keystore.ED25519] == kid
     assert runner.invoke(args=["keys", "revoke", kid, "--reason", "Compromised"]).exit_code == 0
     twice = runner.invoke(args=["keys", "revoke", kid, "--reason", "Compromised"])
-    assert twice.exit_code == 1 and "already revoked" in twice.output
+    assert twice.exit_code == 1
+    assert "already revoked" in twice.output
 
 
 def test_reissue_refuses_a_key_that_is_not_revoked(app: Flask, runner, people: dict[str, int]) -> None:
     issue(app, people, 0)
     kid = kids(app)[keystore.ED25519]
     result = runner.invoke(args=["credentials", "reissue", "--signed-by", kid])
-    assert result.exit_code == 1 and f"key {kid} is not revoked" in result.output
+    assert result.exit_code == 1
+    assert f"key {kid} is not revoked" in result.output
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Credential)) == 1
 
@@ -311,14 +334,16 @@ def test_the_keys_page_shows_revoked_keys_and_revokes_with_a_reason(app: Flask, 
     kid = kids(app)[keystore.RSA]
     auth.login("admin@example.test")
     unconfirmed = auth.post("/admin/keys/revoke", {"kid": kid, "reason": "Compromised"}, follow_redirects=True)
-    assert unconfirmed.status_code == 400 and "confirm" in unconfirmed.get_data(as_text=True)
+    assert unconfirmed.status_code == 400
+    assert "confirm" in unconfirmed.get_data(as_text=True)
     no_reason = auth.post("/admin/keys/revoke", {"kid": kid, "reason": "", "confirm": "yes"})
     assert no_reason.status_code == 400
     assert kids(app)[keystore.RSA] == kid
     done = auth.post("/admin/keys/revoke", {"kid": kid, "reason": "HSM export leaked", "confirm": "yes"})
     assert done.status_code == 302
     page = client.get("/admin/keys").get_data(as_text=True)
-    assert "revoked" in page and "HSM export leaked" in page
+    assert "revoked" in page
+    assert "HSM export leaked" in page
     assert kids(app)[keystore.RSA] != kid
     [event] = audit_events(app, "keys.revoked")
     assert event.actor_id == people["admin"]
@@ -344,4 +369,5 @@ def test_revoke_counts_the_clrs_the_key_signed(app: Flask, runner, people: dict[
     runner.invoke(args=["keys", "rotate", "--algorithm", "Ed25519"])
     assert runner.invoke(args=["credentials", "clr", "ther@example.test"]).exit_code == 0  # the new key
     result = runner.invoke(args=["keys", "revoke", kid, "--reason", "Compromised"])
-    assert result.exit_code == 0 and f"Other documents signed by {kid} (clr): 1;" in result.output
+    assert result.exit_code == 0
+    assert f"Other documents signed by {kid} (clr): 1;" in result.output

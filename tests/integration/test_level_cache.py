@@ -8,8 +8,8 @@ from contextlib import contextmanager
 from flask import Flask
 from sqlalchemy import event, select
 
-from issuer.frameworks import catalogue
 from issuer.extensions import db
+from issuer.frameworks import catalogue
 from issuer.models import Framework, Level
 
 
@@ -21,7 +21,8 @@ def level_reads(app: Flask) -> Iterator[list[str]]:
         engine = db.engine
 
     def listen(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-        if statement.lstrip().upper().startswith("SELECT") and ("FROM levels" in statement or "FROM frameworks" in statement):
+        reads_levels = "FROM levels" in statement or "FROM frameworks" in statement
+        if statement.lstrip().upper().startswith("SELECT") and reads_levels:
             seen.append(statement)
 
     event.listen(engine, "before_cursor_execute", listen)
@@ -45,7 +46,8 @@ def test_a_level_is_read_once_and_then_comes_whole_without_a_query(app: Flask, f
         assert len(reads) == 1
         with app.app_context():
             level = catalogue.get_level(db.session, level_id)
-            assert level in db.session and (level.label, level.framework.title) == (label, title)
+            assert level in db.session
+            assert (level.label, level.framework.title) == (label, title)
             assert len(reads) == 1
             # Its collections are not the copy's: they load, and load complete.
             assert [lv.position for lv in level.framework.levels] == [1, 2, 3, 4]

@@ -33,7 +33,8 @@ API = "/ims/ob/v3p0"
 def assert_imsx(response: Any, status: int) -> dict[str, Any]:
     assert response.status_code == status, response.get_data(as_text=True)
     body = response.get_json()
-    assert body["imsx_codeMajor"] == "failure" and body["imsx_severity"] == "error"
+    assert body["imsx_codeMajor"] == "failure"
+    assert body["imsx_severity"] == "error"
     return body
 
 
@@ -102,7 +103,9 @@ def get_tokens(client: FlaskClient, auth: Any, scope: str = ALL_SCOPES) -> tuple
     }, headers=basic(registered["client_id"], registered["client_secret"]))
     assert response.status_code == 200, response.get_data(as_text=True)
     tokens = response.get_json()
-    assert tokens["token_type"] == "Bearer" and tokens["expires_in"] == 3600 and tokens["refresh_token"]
+    assert tokens["token_type"] == "Bearer"
+    assert tokens["expires_in"] == 3600
+    assert tokens["refresh_token"]
     return registered, tokens
 
 
@@ -137,7 +140,8 @@ def test_an_unknown_token_is_refused_with_401(client: FlaskClient) -> None:
 def test_registration_refuses_plain_http_redirects_and_unknown_scopes(client: FlaskClient) -> None:
     response = client.post("/oauth/register", json={"client_name": "x", "redirect_uris": ["http://evil.example/cb"],
                                                     "scope": READ})
-    assert response.status_code == 400 and response.get_json()["error"] == "invalid_client_metadata"
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "invalid_client_metadata"
     response = client.post("/oauth/register", json={"client_name": "x", "redirect_uris": [REDIRECT_URI],
                                                     "scope": "https://example.org/everything"})
     assert response.status_code == 400
@@ -178,10 +182,12 @@ def test_credentials_page_with_limit_offset_and_since(
     assert [c["id"] for c in response.get_json()["credential"]] == [f"http://127.0.0.1:5000/credentials/{first}"]
     links = {rel: url for url, rel in re.findall(r'<([^>]+)>; rel="(\w+)"', response.headers["Link"])}
     assert set(links) == {"next", "last", "first"}
-    assert "offset=1" in links["next"] and links["next"].startswith("http://127.0.0.1:5000/ims/ob/v3p0/credentials?")
+    assert "offset=1" in links["next"]
+    assert links["next"].startswith("http://127.0.0.1:5000/ims/ob/v3p0/credentials?")
     response = client.get(f"{API}/credentials?limit=1&offset=1", headers=headers)
     assert [c["id"] for c in response.get_json()["credential"]] == [f"http://127.0.0.1:5000/credentials/{second}"]
-    assert 'rel="prev"' in response.headers["Link"] and 'rel="next"' not in response.headers["Link"]
+    assert 'rel="prev"' in response.headers["Link"]
+    assert 'rel="next"' not in response.headers["Link"]
     response = client.get(f"{API}/credentials?since=2999-01-01T00:00:00", headers=headers)
     assert response.get_json() == {"credential": [], "compactJwsString": []}
     assert response.headers["X-Total-Count"] == "0"
@@ -207,7 +213,8 @@ def test_pkce_is_required(client: FlaskClient, auth: Any, people: dict[str, int]
     response = client.get(authorize_url(registered, None))
     assert response.status_code == 302
     query = parse_qs(urlsplit(response.headers["Location"]).query)
-    assert query["error"] == ["invalid_request"] and query["state"] == ["xyz"]
+    assert query["error"] == ["invalid_request"]
+    assert query["state"] == ["xyz"]
     plain = authorize_url(registered, None) + "&code_challenge=" + "a" * 43 + "&code_challenge_method=plain"
     assert parse_qs(urlsplit(client.get(plain).headers["Location"]).query)["error"] == ["invalid_request"]
 
@@ -222,12 +229,15 @@ def test_a_wrong_code_verifier_or_a_replayed_code_gets_no_token(
     headers = basic(registered["client_id"], registered["client_secret"])
     form = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI}
     response = client.post("/oauth/token", data={**form, "code_verifier": pkce()[0]}, headers=headers)
-    assert response.status_code == 400 and response.get_json()["error"] == "invalid_grant"
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "invalid_grant"
     response = client.post("/oauth/token", data=form, headers=headers)
-    assert response.status_code == 400 and response.get_json()["error"] == "invalid_request"
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "invalid_request"
     assert client.post("/oauth/token", data={**form, "code_verifier": verifier}, headers=headers).status_code == 200
     response = client.post("/oauth/token", data={**form, "code_verifier": verifier}, headers=headers)
-    assert response.status_code == 400 and response.get_json()["error"] == "invalid_grant"
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "invalid_grant"
 
 
 def test_denying_consent_redirects_with_access_denied(client: FlaskClient, auth: Any, people: dict[str, int]) -> None:
@@ -288,7 +298,8 @@ def test_tokens_are_stored_hashed(app: Flask, client: FlaskClient, auth: Any, pe
     with app.app_context():
         rows = db.session.scalars(db.select(OAuthToken)).all()
         stored = {value for row in rows for value in (row.access_token_hash, row.refresh_token_hash)}
-        assert tokens["access_token"] not in stored and tokens["refresh_token"] not in stored
+        assert tokens["access_token"] not in stored
+        assert tokens["refresh_token"] not in stored
         assert hashlib.sha256(tokens["access_token"].encode()).hexdigest() in stored
         client_row = db.session.scalars(db.select(OAuthClient)).first()
         assert client_row.client_secret_hash != registered["client_secret"]
@@ -332,10 +343,13 @@ def test_profile_read_and_update(app: Flask, client: FlaskClient, auth: Any, peo
     _, tokens = get_tokens(client, auth)
     headers = bearer(tokens["access_token"])
     profile = client.get(f"{API}/profile", headers=headers).get_json()
-    assert profile["type"] == ["Profile"] and profile["name"] == "Taylor Therapist"
-    assert profile["email"] == "ther@example.test" and profile["id"].startswith("urn:uuid:")
+    assert profile["type"] == ["Profile"]
+    assert profile["name"] == "Taylor Therapist"
+    assert profile["email"] == "ther@example.test"
+    assert profile["id"].startswith("urn:uuid:")
     response = client.put(f"{API}/profile", headers=headers, json={**profile, "name": "Taylor T. Therapist"})
-    assert response.status_code == 200 and response.get_json()["name"] == "Taylor T. Therapist"
+    assert response.status_code == 200
+    assert response.get_json()["name"] == "Taylor T. Therapist"
     assert client.get(f"{API}/profile", headers=headers).get_json()["name"] == "Taylor T. Therapist"
     assert_imsx(client.put(f"{API}/profile", headers=headers, json={"type": ["Profile"], "name": ""}), 400)
     assert_imsx(client.put(f"{API}/profile", headers=headers, json={"name": "No type"}), 400)

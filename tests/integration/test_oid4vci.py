@@ -8,7 +8,6 @@ import json
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -79,7 +78,8 @@ def test_pre_authorized_flow_delivers_verifiable_credentials(
                                headers={"Authorization": f"Bearer {token['access_token']}"})
         assert response.status_code == 200, response.get_data(as_text=True)
         delivered[configurations[configuration_id]["format"]] = response.get_json()["credentials"][0]["credential"]
-    assert isinstance(delivered["ldp_vc"], dict) and isinstance(delivered["jwt_vc_json"], str)
+    assert isinstance(delivered["ldp_vc"], dict)
+    assert isinstance(delivered["jwt_vc_json"], str)
     with app.app_context():
         for credential in delivered.values():
             result = verifier.verify_any(db.session, credential)
@@ -89,7 +89,8 @@ def test_pre_authorized_flow_delivers_verifiable_credentials(
     # The pre-authorized code works once.
     response = wallet.post(path_of(as_metadata["token_endpoint"]), data={"grant_type": PRE_AUTH,
                                                                           "pre-authorized_code": code})
-    assert response.status_code == 400 and response.get_json()["error"] == "invalid_grant"
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "invalid_grant"
 
 
 def test_credential_endpoint_refuses_missing_and_foreign_tokens(
@@ -100,7 +101,8 @@ def test_credential_endpoint_refuses_missing_and_foreign_tokens(
     assert response.status_code == 401
     response = wallet.post("/oid4vci/credential", json={"credential_configuration_id": "OpenBadgeCredential_ldp_vc"},
                            headers={"Authorization": "Bearer nope"})
-    assert response.status_code == 401 and response.get_json()["error"] == "invalid_token"
+    assert response.status_code == 401
+    assert response.get_json()["error"] == "invalid_token"
 
 
 def test_unknown_configuration_is_refused(
@@ -113,12 +115,14 @@ def test_unknown_configuration_is_refused(
         "grant_type": PRE_AUTH, "pre-authorized_code": offer["grants"][PRE_AUTH]["pre-authorized_code"]}).get_json()
     response = wallet.post("/oid4vci/credential", json={"credential_configuration_id": "mso_mdoc"},
                            headers={"Authorization": f"Bearer {token['access_token']}"})
-    assert response.status_code == 400 and response.get_json()["error"] == "unknown_credential_configuration"
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "unknown_credential_configuration"
 
 
 def test_a_wrong_pre_authorized_code_gets_no_token(client: FlaskClient) -> None:
     response = client.post("/oauth/token", data={"grant_type": PRE_AUTH, "pre-authorized_code": "guess"})
-    assert response.status_code == 400 and response.get_json()["error"] == "invalid_grant"
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "invalid_grant"
 
 
 def test_only_the_owner_can_send_a_credential_to_a_wallet(
@@ -148,5 +152,6 @@ def test_offer_link_is_url_encoded_json(app: Flask, client: FlaskClient, auth: A
     text = client.post(f"/me/credentials/{credential_id}/wallet", data={"csrf_token": token}).get_data(as_text=True)
     link = html.unescape(text.split('id="credential-offer" href="', 1)[1].split('"', 1)[0])
     encoded = link.split("credential_offer=", 1)[1]
-    assert "{" not in encoded and " " not in encoded
+    assert "{" not in encoded
+    assert " " not in encoded
     assert json.loads(unquote(encoded))["credential_issuer"] == "http://127.0.0.1:5000"

@@ -1,4 +1,5 @@
-"""Replayed public answers (issuer.platform.replay): the very bytes Flask sent, only while their check holds, never personal.
+"""Replayed public answers (issuer.platform.replay): the very bytes Flask sent, only while their check holds, never
+personal.
 
 Each test counts the views that actually ran (``served``), so a replay is told apart from a fresh answer.
 """
@@ -12,10 +13,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from issuer.platform import database
-from issuer.platform import replay
 from issuer.extensions import db
 from issuer.models import Credential, StatusList
+from issuer.platform import database, replay
 from tests.integration.test_verify_cache import change_status
 
 
@@ -23,7 +23,8 @@ from tests.integration.test_verify_cache import change_status
 def served(app: Flask, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The names of the replayable views, once each time one actually ran."""
     ran: list[str] = []
-    names = {"credentials.verify_stored": "verify_issued", "api.verify": "answer", "wellknown.status_list": "signed_list"}
+    names = {"credentials.verify_stored": "verify_issued", "api.verify": "answer",
+             "wellknown.status_list": "signed_list"}
     for endpoint, name in names.items():
         real = app.view_functions[endpoint]
 
@@ -43,10 +44,12 @@ def document_of(app: Flask, credential_id: uuid.UUID) -> bytes:
 def test_a_repeated_verification_page_is_the_same_response_without_the_view(
         client: FlaskClient, issued: uuid.UUID, served: list[str]) -> None:
     first = client.get(f"/verify/{issued}")
-    assert first.status_code == 200 and served == ["verify_issued"]
+    assert first.status_code == 200
+    assert served == ["verify_issued"]
     again = client.get(f"/verify/{issued}")
     assert served == ["verify_issued"], "the repeat ran the view"
-    assert again.status_code == 200 and again.get_data() == first.get_data()
+    assert again.status_code == 200
+    assert again.get_data() == first.get_data()
     assert list(again.headers.items()) == list(first.headers.items())
     assert "frame-ancestors 'none'" in again.headers["Content-Security-Policy"]  # the security headers come along
 
@@ -58,7 +61,8 @@ def test_a_change_is_seen_by_the_next_request(app: Flask, client: FlaskClient, i
     assert served == ["verify_issued"]
     change_status(app, issued, "suspend")
     page = client.get(f"/verify/{issued}").get_data(as_text=True)
-    assert served == ["verify_issued", "verify_issued"] and "Suspended" in page
+    assert served == ["verify_issued", "verify_issued"]
+    assert "Suspended" in page
 
 
 def test_status_lists_and_the_api_are_replayed_by_body(app: Flask, client: FlaskClient, issued: uuid.UUID,
@@ -69,11 +73,13 @@ def test_status_lists_and_the_api_are_replayed_by_body(app: Flask, client: Flask
     assert served == ["signed_list"]
     document = document_of(app, issued)
     answers = [client.post("/api/v1/verify", data=document, content_type="application/json") for _ in range(2)]
-    assert answers[0].get_json()["verified"] is True and answers[1].get_data() == answers[0].get_data()
+    assert answers[0].get_json()["verified"] is True
+    assert answers[1].get_data() == answers[0].get_data()
     assert served == ["signed_list", "answer"]
     tampered = document.replace(b'"name": "', b'"name": "X', 1)
     other = client.post("/api/v1/verify", data=tampered, content_type="application/json")
-    assert served[-1] == "answer" and len(served) == 3  # another body is another request
+    assert served[-1] == "answer"
+    assert len(served) == 3  # another body is another request
     assert other.get_json()["verified"] is False
 
 
@@ -110,7 +116,8 @@ def test_a_check_that_cannot_run_means_a_fresh_answer(client: FlaskClient, issue
 
     monkeypatch.setattr(database, "state_connection", broken)
     again = client.get(f"/verify/{issued}")
-    assert served == ["verify_issued", "verify_issued"] and again.get_data() == first.get_data()
+    assert served == ["verify_issued", "verify_issued"]
+    assert again.get_data() == first.get_data()
 
 
 def test_the_replay_cache_is_bounded(app: Flask, client: FlaskClient, issued: uuid.UUID) -> None:

@@ -9,10 +9,10 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from issuer.identity import keystore
-from issuer.status_lists import lists as status_lists
 from issuer.extensions import db
+from issuer.identity import keystore
 from issuer.models import StatusEntry, StatusList, utcnow
+from issuer.status_lists import lists as status_lists
 
 
 @pytest.fixture(autouse=True)
@@ -37,7 +37,8 @@ def allocate(app: Flask) -> tuple[uuid.UUID, dict[str, tuple[int, int]]]:
         db.session.commit()
         rows = db.session.scalars(select(StatusEntry).filter_by(credential_id=credential_id)).all()
         by_purpose = {row.purpose: (row.list_id, row.index) for row in rows}
-    assert {e["statusPurpose"]: int(e["statusListIndex"]) for e in entries} == {p: i for p, (_, i) in by_purpose.items()}
+    indexes = {p: i for p, (_, i) in by_purpose.items()}
+    assert {e["statusPurpose"]: int(e["statusListIndex"]) for e in entries} == indexes
     return credential_id, by_purpose
 
 
@@ -49,12 +50,14 @@ def test_a_taken_index_is_probed_again_elsewhere(app: Flask, monkeypatch: pytest
     scripted(monkeypatch, [7, 8, 7, 9])
     _, second = allocate(app)
     assert (second["revocation"][1], second["suspension"][1]) == (10_000, 9)
-    assert second["revocation"][0] == first["revocation"][0] and second["suspension"][0] == first["suspension"][0]
+    assert second["revocation"][0] == first["revocation"][0]
+    assert second["suspension"][0] == first["suspension"][0]
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(StatusEntry)) == 4
 
 
-def test_a_list_that_keeps_colliding_counts_as_full_and_the_next_starts(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_list_that_keeps_colliding_counts_as_full_and_the_next_starts(app: Flask,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     scripted(monkeypatch, [5, 6])
     _, first = allocate(app)
     # Every probe hits the taken positions: after MAX_PROBES rounds new lists start for both purposes.

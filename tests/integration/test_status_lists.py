@@ -12,11 +12,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from issuer.issuance import revocation
-from issuer.status_lists import lists as status_lists
 from issuer.credentials import status_list as bsl
 from issuer.extensions import db
+from issuer.issuance import revocation
 from issuer.models import AuditEvent, Credential, StatusEntry, StatusList
+from issuer.status_lists import lists as status_lists
 from issuer.verification import status_check as verification_status_check
 from tests.conftest import AuthActions
 from tests.integration.helpers import issue, seed_people
@@ -57,7 +57,8 @@ def test_revoked_everywhere(app: Flask, client: FlaskClient, auth: AuthActions, 
     assert result["verified"] is False
     assert status_check(result) == {"check": "status", "ok": False, "message": "the issuer has revoked this credential"}
     page = client.get(f"/verify/{credential_id}").get_data(as_text=True)
-    assert "Revoked on" in page and "Not verified" in page
+    assert "Revoked on" in page
+    assert "Not verified" in page
     with app.app_context():
         document = db.session.get(Credential, credential_id).document
     cli = app.test_cli_runner().invoke(args=["verify", "-"], input=document)
@@ -80,7 +81,8 @@ def test_revocation_is_permanent(app: Flask, issued) -> None:
 
 def test_suspend_then_unsuspend_returns_to_active(app: Flask, client: FlaskClient, runner, issued) -> None:
     _, credential_id = issued
-    suspended = app.test_cli_runner().invoke(args=["credentials", "suspend", str(credential_id), "--reason", "Board review."])
+    suspended = app.test_cli_runner().invoke(
+        args=["credentials", "suspend", str(credential_id), "--reason", "Board review."])
     assert suspended.exit_code == 0, suspended.output
     result = verify_api(client, credential_id, app)
     assert result["verified"] is False
@@ -107,7 +109,8 @@ def test_status_list_endpoint_serves_signed_list_with_etag(app: Flask, client: F
     # A plain gzip + base64url decoder reads the list: 131,072 bits, all clear.
     encoded = document["credentialSubject"]["encodedList"]
     raw = gzip.decompress(base64.urlsafe_b64decode(encoded[1:] + "=" * (-len(encoded[1:]) % 4)))
-    assert len(raw) * 8 == 131_072 and not any(raw)
+    assert len(raw) * 8 == 131_072
+    assert not any(raw)
     with app.app_context():
         assert verification_status_check.verify_list_credential(db.session, document)
 
@@ -117,7 +120,8 @@ def test_revoking_sets_exactly_the_credentials_bit(app: Flask, client: FlaskClie
     with app.test_request_context():
         credential = db.session.get(Credential, credential_id)
         index = int(json.loads(credential.document)["credentialStatus"]["statusListIndex"])
-        path = json.loads(credential.document)["credentialStatus"]["statusListCredential"].replace("http://127.0.0.1:5000", "")
+        status = json.loads(credential.document)["credentialStatus"]
+        path = status["statusListCredential"].replace("http://127.0.0.1:5000", "")
         etag_before = client.get(path).headers["ETag"]
         revocation.change(db.session, credential, action="revoke", reason="Error.", actor=None)
         db.session.commit()
@@ -129,8 +133,8 @@ def test_revoking_sets_exactly_the_credentials_bit(app: Flask, client: FlaskClie
     assert set_bits == [index]
 
 
-def test_tampered_status_list_is_rejected(app: Flask, issued) -> None:
-    _, credential_id = issued
+def test_tampered_status_list_is_rejected(app: Flask, issued: tuple[dict[str, int], uuid.UUID]) -> None:
+    # `issued` is asked for its side effect: a credential on the revocation list
     with app.test_request_context():
         status_list = db.session.scalars(select(StatusList).filter_by(purpose="revocation")).one()
         status_lists.signed_list(db.session, status_list.public_id)

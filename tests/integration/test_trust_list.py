@@ -11,10 +11,10 @@ from flask import Flask
 from flask.testing import FlaskCliRunner
 from sqlalchemy import select
 
-from issuer.verification import trust
 from issuer.extensions import db
 from issuer.identity.profile import issuer_did
 from issuer.models import AuditEvent, TrustedIssuer
+from issuer.verification import trust
 
 DID_KEY = "did:key:z6MkpLDL3RoAoMRTwTgo3rs39ZwssfaPKtGdZw7AGRN7CK4W"
 REGISTRY = {
@@ -160,10 +160,10 @@ def test_a_trusted_did_web_partner_verifies_from_the_did_document_held_here(
     partner = "did:web:partner.example"
     key = ed25519.Ed25519PrivateKey.generate()
     method = f"{partner}#key-1"
+    multikey = {"id": method, "type": "Multikey", "controller": partner,
+                "publicKeyMultibase": encode_ed25519_multikey(key.public_key())}
     document = {"@context": ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"],
-                "id": partner, "verificationMethod": [{"id": method, "type": "Multikey", "controller": partner,
-                                                         "publicKeyMultibase": encode_ed25519_multikey(key.public_key())}],
-                "assertionMethod": [method]}
+                "id": partner, "verificationMethod": [multikey], "assertionMethod": [method]}
     credential = {
         "@context": ["https://www.w3.org/ns/credentials/v2",
                      "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"],
@@ -180,7 +180,8 @@ def test_a_trusted_did_web_partner_verifies_from_the_did_document_held_here(
     path = tmp_path / "did.json"
     path.write_text(json.dumps({**document, "id": "did:web:someone-else.example"}))
     wrong = runner.invoke(args=["trust", "add", partner, "--name", "Partner Clinic", "--did-document", str(path)])
-    assert wrong.exit_code == 1 and f'whose "id" is {partner}' in wrong.output
+    assert wrong.exit_code == 1
+    assert f'whose "id" is {partner}' in wrong.output
     path.write_text(json.dumps(document))
     added = runner.invoke(args=["trust", "add", partner, "--name", "Partner Clinic", "--did-document", str(path)])
     assert added.exit_code == 0, added.output

@@ -18,16 +18,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event, select
 
-from issuer.platform import database
-from issuer.identity import keystore
-from issuer.issuance import revocation
-from issuer.issuance import signing
 from issuer.credentials import eddsa_rdfc_2022, keyfiles, multikey
-from issuer.credentials.multikey import did_key_verification_method
 from issuer.credentials.digest import document_digest
+from issuer.credentials.multikey import did_key_verification_method
 from issuer.extensions import db
+from issuer.identity import did_web, keystore
+from issuer.issuance import revocation, signing
 from issuer.models import Credential, IssuedDocument, IssuerKey, StatusList, utcnow
-from issuer.identity import did_web
+from issuer.platform import database
 from issuer.verification import trust, verifier
 from tests.conftest import AuthActions
 from tests.integration.helpers import issue
@@ -105,9 +103,11 @@ def change_status(app: Flask, credential_id: uuid.UUID, action: str) -> None:
 def warm(app: Flask, client: FlaskClient, credential_id: uuid.UUID, verifier_runs: list[Any]) -> str:
     """Verify through the page and the API once, then again: the repeats must not run the verifier."""
     document = document_of(app, credential_id)
-    assert "Verified" in page(client, credential_id) and api(client, document)["verified"] is True
+    assert "Verified" in page(client, credential_id)
+    assert api(client, document)["verified"] is True
     runs = len(verifier_runs)
-    assert "✓ Verified" in page(client, credential_id) and api(client, document)["verified"] is True
+    assert "✓ Verified" in page(client, credential_id)
+    assert api(client, document)["verified"] is True
     assert len(verifier_runs) == runs, "the repeated verifications were not served from the cache"
     return document
 
@@ -127,7 +127,9 @@ def test_revocation_shows_at_once_through_the_cache(
     document = warm(app, client, issued, verifier_runs)
     change_status(app, issued, "revoke")
     html = page(client, issued)
-    assert "Revoked on" in html and "Not verified" in html and "✓ Verified" not in html
+    assert "Revoked on" in html
+    assert "Not verified" in html
+    assert "✓ Verified" not in html
     result = api(client, document)
     assert result["verified"] is False
     assert status_message(result) == "the issuer has revoked this credential"
@@ -138,11 +140,13 @@ def test_suspension_and_its_lifting_show_at_once_through_the_cache(
     document = warm(app, client, issued, verifier_runs)
     change_status(app, issued, "suspend")
     html = page(client, issued)
-    assert "Suspended since" in html and "Not verified" in html
+    assert "Suspended since" in html
+    assert "Not verified" in html
     assert status_message(api(client, document)) == "the issuer has suspended this credential"
     change_status(app, issued, "unsuspend")
     html = page(client, issued)
-    assert "Suspended since" not in html and "✓ Verified" in html
+    assert "Suspended since" not in html
+    assert "✓ Verified" in html
     assert api(client, document)["verified"] is True
 
 
@@ -168,10 +172,12 @@ def _sign_with_new_key(app: Flask, document: str) -> tuple[str, IssuerKey]:
     unsigned = {k: v for k, v in json.loads(document).items() if k != "proof"}
     with app.test_request_context():
         keyfiles.write_private_key(keystore.key_path(kid), private, passphrase=None)
-        signed = eddsa_rdfc_2022.sign(unsigned, private_key=private, verification_method=did_web.verification_method(kid),
+        signed = eddsa_rdfc_2022.sign(unsigned, private_key=private,
+                                      verification_method=did_web.verification_method(kid),
                                       created=utcnow(), document_loader=signing.DOCUMENT_LOADER)
-    row = IssuerKey(kid=kid, algorithm=keystore.ED25519, public_multibase=multikey.encode_ed25519_multikey(private.public_key()),
-                    public_jwk=multikey.public_jwk(private.public_key(), kid=kid), created_at=utcnow(), retired_at=None)
+    public = private.public_key()
+    row = IssuerKey(kid=kid, algorithm=keystore.ED25519, public_multibase=multikey.encode_ed25519_multikey(public),
+                    public_jwk=multikey.public_jwk(public, kid=kid), created_at=utcnow(), retired_at=None)
     return json.dumps(signed), row
 
 
@@ -244,7 +250,8 @@ def test_rotating_or_retiring_keys_is_seen_by_cached_answers(
             keystore.current_key(db.session, keystore.RSA).retired_at = utcnow()
         db.session.commit()
     runs = len(verifier_runs)
-    assert "✓ Verified" in page(client, issued) and api(client, document)["verified"] is True
+    assert "✓ Verified" in page(client, issued)
+    assert api(client, document)["verified"] is True
     assert document in verifier_runs[runs:], "the API answer was not worked out again"
     assert len(verifier_runs) > runs + 1, "the page's answer was not worked out again"
 
@@ -255,7 +262,7 @@ class _TwoHoursLater(datetime):
         return datetime.now(tz) + timedelta(hours=2)
 
 
-@pytest.mark.parametrize("field, before, after", [("validUntil", True, False), ("validFrom", False, True)])
+@pytest.mark.parametrize(("field", "before", "after"), [("validUntil", True, False), ("validFrom", False, True)])
 def test_a_cached_answer_ends_when_a_validity_date_passes(
         app: Flask, client: FlaskClient, issued: uuid.UUID, monkeypatch: pytest.MonkeyPatch,
         field: str, before: bool, after: bool) -> None:
@@ -279,7 +286,9 @@ def test_the_anonymous_page_holds_nothing_of_one_visitor(app: Flask, client: Fla
     for _ in range(2):  # rendered, then cached
         response = client.get(f"/verify/{issued}")
         html = response.get_data(as_text=True)
-        assert "csrf_token" not in html and "nonce" not in html and "Sign out" not in html
+        assert "csrf_token" not in html
+        assert "nonce" not in html
+        assert "Sign out" not in html
         assert "Set-Cookie" not in response.headers
         assert response.headers["Cache-Control"] == "no-cache"
         assert "Cookie" in response.headers["Vary"]
@@ -288,10 +297,12 @@ def test_the_anonymous_page_holds_nothing_of_one_visitor(app: Flask, client: Fla
 def test_the_anonymous_page_revalidates_with_its_etag(app: Flask, client: FlaskClient, issued: uuid.UUID) -> None:
     etag = client.get(f"/verify/{issued}").headers["ETag"]
     again = client.get(f"/verify/{issued}", headers={"If-None-Match": etag})
-    assert again.status_code == 304 and again.headers["ETag"] == etag
+    assert again.status_code == 304
+    assert again.headers["ETag"] == etag
     change_status(app, issued, "revoke")
     changed = client.get(f"/verify/{issued}", headers={"If-None-Match": etag})
-    assert changed.status_code == 200 and changed.headers["ETag"] != etag
+    assert changed.status_code == 200
+    assert changed.headers["ETag"] != etag
     assert "Revoked on" in changed.get_data(as_text=True)
 
 
@@ -303,16 +314,21 @@ def test_signed_in_and_anonymous_viewers_never_get_each_others_page(
     auth.login("ther@example.test")
     response = client.get(f"/verify/{issued}")
     html = response.get_data(as_text=True)
-    assert "Sign out" in html and 'name="csrf_token"' in html
+    assert "Sign out" in html
+    assert 'name="csrf_token"' in html
     assert response.headers["Cache-Control"] == "private, no-store"
     html = page(app.test_client(), issued)
-    assert "Sign out" not in html and "csrf_token" not in html
+    assert "Sign out" not in html
+    assert "csrf_token" not in html
     auth.logout()
     farewell = page(client, issued)  # a message waiting for this one visitor: rendered for them alone
-    assert "You are signed out." in farewell and "Sign out" not in farewell
+    assert "You are signed out." in farewell
+    assert "Sign out" not in farewell
     for visitor in (client, anonymous):
         html = page(visitor, issued)
-        assert "You are signed out." not in html and "Sign out" not in html and "Sign in" in html
+        assert "You are signed out." not in html
+        assert "Sign out" not in html
+        assert "Sign in" in html
 
 
 def test_a_private_credentials_anonymous_page_never_names_the_recipient(
@@ -357,12 +373,14 @@ def test_a_status_list_is_signed_when_created_and_served_with_one_query_and_no_w
         app: Flask, client: FlaskClient, issued: uuid.UUID, selects: list[str]) -> None:
     with app.app_context():
         status_list = db.session.scalars(select(StatusList).filter_by(purpose="revocation")).one()
-        assert status_list.signed_document is not None and status_list.signed_version == status_list.version
+        assert status_list.signed_document is not None
+        assert status_list.signed_version == status_list.version
         path, signed = f"/status/{status_list.public_id}", status_list.signed_document
     selects.clear()
     with writes_during(app) as writes:
         served = client.get(path)
-    assert served.status_code == 200 and served.get_data(as_text=True) == signed
+    assert served.status_code == 200
+    assert served.get_data(as_text=True) == signed
     assert len(selects) == 1, selects
     assert writes == []
 
@@ -377,25 +395,32 @@ def test_a_list_never_signed_is_not_signed_by_a_read_but_by_the_command(
         path = f"/status/{status_list.public_id}"
         db.session.commit()
     refused = client.get(path, headers={"Accept": "application/json"})
-    assert refused.status_code == 503 and "status-lists resign" in refused.get_json()["message"]
+    assert refused.status_code == 503
+    assert "status-lists resign" in refused.get_json()["message"]
     with app.app_context():
         document = db.session.get(Credential, issued).document
     verified = client.post("/api/v1/verify", data=document, content_type="application/json")
-    assert verified.status_code == 200 and verified.get_json()["verified"] is False
+    assert verified.status_code == 200
+    assert verified.get_json()["verified"] is False
     status = next(c for c in verified.get_json()["checks"] if c["check"] == "status")
-    assert status["ok"] is False and "not signed yet" in status["message"]
+    assert status["ok"] is False
+    assert "not signed yet" in status["message"]
     with app.app_context():
         unsigned = db.session.scalars(select(StatusList).filter_by(purpose="revocation")).one()
-        assert unsigned.signed_document is None and unsigned.signed_version is None  # the reads wrote nothing
+        assert unsigned.signed_document is None
+        assert unsigned.signed_version is None  # the reads wrote nothing
     result = runner.invoke(args=["status-lists", "resign"])
-    assert result.exit_code == 0 and "Signed 1 status list(s)." in result.output, result.output
+    assert result.exit_code == 0, result.output
+    assert "Signed 1 status list(s)." in result.output, result.output
     assert "Signed" not in runner.invoke(args=["status-lists", "resign"]).output  # nothing left to sign
     first = client.get(path)
     assert first.status_code == 200
     with app.app_context():
         kept = db.session.scalars(select(StatusList).filter_by(purpose="revocation")).one()
-        assert kept.signed_version == kept.version and kept.signed_document == first.get_data(as_text=True)
+        assert kept.signed_version == kept.version
+        assert kept.signed_document == first.get_data(as_text=True)
     selects.clear()
     second = client.get(path)
     assert len(selects) == 1, selects
-    assert second.get_data() == first.get_data() and second.headers["ETag"] == first.headers["ETag"]
+    assert second.get_data() == first.get_data()
+    assert second.headers["ETag"] == first.headers["ETag"]
