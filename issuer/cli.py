@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import click
 from flask import Flask, current_app
@@ -308,13 +308,12 @@ def demo_command() -> None:
 @click.command("verify")
 @click.argument("source", type=click.File("rb"))
 @with_appcontext
-def verify_command(source: click.utils.LazyFile) -> None:
+def verify_command(source: BinaryIO) -> None:  # click.File opens a file to read at once
     """Verify a credential (JSON-LD, VC-JWT or baked PNG/SVG) from FILE or - (stdin).
 
     Prints the result as JSON. Exit status: 0 valid, 1 invalid, 2 unreadable input.
     """
     import json
-
 
     raw = source.read(2 * 1024 * 1024 + 1)
     try:

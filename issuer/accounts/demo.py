@@ -40,6 +40,6 @@ def create_demo_accounts(session: SessionLike) -> list[tuple[str, str, str]]:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         with os.fdopen(fd, "a") as fh:
-            for role, email, password in created:
-                fh.write(f"{role}\t{email}\t{password}\n")
+            for role_name, email, password in created:
+                fh.write(f"{role_name}\t{email}\t{password}\n")
     return created

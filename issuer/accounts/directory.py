@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 import secrets
+from typing import cast
 
 from argon2 import PasswordHasher
 from flask import Flask, current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from werkzeug.local import LocalProxy
 
 from issuer.errors import Conflict, InvalidInput, NotFound
 from issuer.models import Role, User, utcnow
@@ -31,7 +33,7 @@ def normalise_email(email: str) -> str:
 
 def password_hasher(app: Flask | None = None) -> PasswordHasher:
     """This app's Argon2id hasher, with the cost set by ``ISSUER_ARGON2_*`` (see ``issuer.config``)."""
-    app = app or current_app._get_current_object()
+    app = app or cast("LocalProxy[Flask]", current_app)._get_current_object()  # the app, not its proxy
     hasher = app.extensions.get(HASHER_KEY)
     if hasher is None:
         hasher = PasswordHasher(time_cost=app.config["ISSUER_ARGON2_TIME_COST"],

@@ -138,9 +138,9 @@ def complete_level(therapist_id: int, level_id: int) -> ResponseReturnValue:
     credential = completion.complete_level(db.session, supervisor=current_api_user(), therapist=therapist, level=level,
                                          justification=(justification or "").strip() or None)
     # The answer is built from the rows at hand; after the commit they would be read again.
-    body = json.dumps(credential_json(credential), ensure_ascii=False)
+    answer = json.dumps(credential_json(credential), ensure_ascii=False)
     location = f"{base_url()}/credentials/{credential.id}"
-    response = Response(body, status=201, mimetype="application/json")
+    response = Response(answer, status=201, mimetype="application/json")
     response.headers["Location"] = location
     return response
 

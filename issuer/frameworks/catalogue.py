@@ -318,7 +318,7 @@ def get_level(session: SessionLike, level_id: int) -> Level | None:
     state into instances of the session's own without a SELECT. The copy itself never joins a session.
     """
     cache = app_cache("frameworks.levels", LEVEL_CACHE_SIZE)
-    copy = cache.get(level_id)
+    copy: Level | None = cache.get(level_id)
     if copy is not None:
         return session.merge(copy, load=False)
     level = session.get(Level, level_id)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from flask import current_app
 from sqlalchemy import select
 
@@ -76,7 +77,7 @@ def generate_key(session: SessionLike, algorithm: str) -> IssuerKey:
     key = IssuerKey(
         kid=kid,
         algorithm=algorithm,
-        public_multibase=multikey.encode_ed25519_multikey(public) if algorithm == ED25519 else None,
+        public_multibase=multikey.encode_ed25519_multikey(public) if isinstance(public, Ed25519PublicKey) else None,
         public_jwk=multikey.public_jwk(public, kid=kid),
         created_at=now,
         retired_at=None,
@@ -189,10 +190,10 @@ def current_key(session: SessionLike, algorithm: str) -> IssuerKey:
     transaction, current = session.info.get(_CURRENT, (None, None))
     if current is None or transaction is not transaction_of(session):
         current = {}
-        for key in session.scalars(_CURRENT_KEYS):
-            current[key.algorithm] = key  # the newest of each algorithm wins
+        for newer in session.scalars(_CURRENT_KEYS):
+            current[newer.algorithm] = newer  # the newest of each algorithm wins
         session.info[_CURRENT] = (transaction_of(session), current)
-    key = current.get(algorithm)
+    key: IssuerKey | None = current.get(algorithm)
     if key is None:
         raise KeyUnavailable(f"no current {algorithm} signing key; run `issuer keys generate`")
     return key

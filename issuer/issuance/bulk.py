@@ -47,14 +47,16 @@ def parse(text: str) -> list[Row]:
     if tuple(header) != COLUMNS:
         raise InvalidInput(f"the first line must be the header {','.join(COLUMNS)} (found {','.join(header) or 'nothing'})")
     reader.fieldnames = list(COLUMNS)
-    rows = []
+    rows: list[Row] = []
     for record in reader:
         if len(rows) >= MAX_ROWS:
             raise InvalidInput(f"at most {MAX_ROWS} rows per file")
-        values = {k: (record.get(k) or "").strip() for k in COLUMNS}
-        if not any(values.values()):
+        values = [(record.get(k) or "").strip() for k in COLUMNS]
+        if not any(values):
             continue
-        rows.append(Row(line=reader.line_num, **values))
+        therapist_email, level, completion_date, supervisor_email = values  # in the order of COLUMNS
+        rows.append(Row(line=reader.line_num, therapist_email=therapist_email, level=level,
+                        completion_date=completion_date, supervisor_email=supervisor_email))
     if not rows:
         raise InvalidInput("the file has no rows")
     return rows

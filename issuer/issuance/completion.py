@@ -72,6 +72,7 @@ def database_now(session: SessionLike) -> dt.datetime | None:
     measured = offsets.get(bind)
     if measured is not None and time.monotonic() - measured[0] < CLOCK_CHECK_SECONDS:
         return utcnow() + measured[1]
+    db_now: dt.datetime | None
     if session.get_bind().dialect.name == "postgresql":
         db_now = session.scalar(text("SELECT statement_timestamp()"))
     else:
@@ -283,4 +284,5 @@ def sign_and_record(
 
 
 def credential_document(credential: Credential) -> dict[str, Any]:
-    return json.loads(credential.document)
+    document: dict[str, Any] = json.loads(credential.document)  # stored by signing: always a JSON object
+    return document

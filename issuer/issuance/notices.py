@@ -50,7 +50,9 @@ def issuance_message(credential: Credential) -> Message:
     )
     message["From"] = current_app.config["ISSUER_EMAIL"]
     message["To"] = credential.therapist.email
-    message["Subject"] = Header(f"Your {level.framework.title}: {level.label} credential", "utf-8")
+    # typeshed types a MIMEText's headers as str; email takes a Header too, and encodes it (RFC 2047) when sent.
+    subject = f"Your {level.framework.title}: {level.label} credential"
+    message["Subject"] = Header(subject, "utf-8")  # type: ignore[assignment]
     return message
 
 
@@ -97,7 +99,8 @@ def reissue_message(credential: Credential, old: Credential) -> Message:
     )
     message["From"] = current_app.config["ISSUER_EMAIL"]
     message["To"] = credential.therapist.email
-    message["Subject"] = Header(f"A new copy of your {level.framework.title}: {level.label} credential", "utf-8")
+    subject = f"A new copy of your {level.framework.title}: {level.label} credential"
+    message["Subject"] = Header(subject, "utf-8")  # type: ignore[assignment]  # a Header: see ``issuance_message``
     return message
 
 

@@ -122,7 +122,7 @@ def mark_statement(
     return mark
 
 
-def _latest_marks_of(*statements: ColumnElement[bool]) -> Select[tuple[StatementMark]]:
+def _latest_marks_of(*statements: ColumnElement[bool]) -> Select[StatementMark]:
     newest = select(func.max(StatementMark.id)).where(StatementMark.therapist_id == bindparam("therapist_id"), *statements)
     return select(StatementMark).where(StatementMark.id.in_(newest.group_by(StatementMark.statement_id)))
 

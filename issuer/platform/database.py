@@ -7,11 +7,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, cast
 
 from flask import Flask, current_app
 from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.orm import Session, scoped_session
+from werkzeug.local import LocalProxy
 
 from issuer.extensions import db
 
@@ -109,7 +110,7 @@ _reader_lock = threading.Lock()
 
 def reader_engine(app: Flask | None = None) -> Engine:
     """This app's autocommit engine for public reads, made on first use in each process (so after a fork)."""
-    app = app or current_app._get_current_object()
+    app = app or cast("LocalProxy[Flask]", current_app)._get_current_object()  # the app, not its proxy
     engine = app.extensions.get("issuer.reader")
     if engine is None:
         with _reader_lock:
@@ -205,10 +206,10 @@ def insert_or_ignore(session: Any, model: Any) -> Any:
     from ``RETURNING`` whether it won, with no SAVEPOINT around it.
     """
     if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(model).on_conflict_do_nothing()
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+        return postgresql_insert(model).on_conflict_do_nothing()
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+    return sqlite_insert(model).on_conflict_do_nothing()
 
 
 def transaction_of(session: Any) -> Any:

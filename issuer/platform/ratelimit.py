@@ -52,10 +52,11 @@ class Limit:
 
 def _upsert(engine: Engine) -> Any:
     if engine.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+        statement: Any = postgresql_insert(RateWindow)
     else:
-        from sqlalchemy.dialects.sqlite import insert
-    statement = insert(RateWindow)
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+        statement = sqlite_insert(RateWindow)
     return statement.on_conflict_do_update(
         index_elements=[RateWindow.key, RateWindow.window_start],
         set_={"hits": RateWindow.hits + 1},

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from typing import Any, ClassVar
+from collections.abc import Collection
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector
-from authlib.oauth2.rfc6749 import InvalidGrantError, InvalidRequestError, grants
+from authlib.oauth2.rfc6749 import ClientMixin, InvalidGrantError, InvalidRequestError, TokenMixin, grants
 from authlib.oauth2.rfc6749.grants.base import BaseGrant, TokenEndpointMixin
 from authlib.oauth2.rfc6750 import BearerTokenValidator
 from authlib.oauth2.rfc7009 import RevocationEndpoint
@@ -62,6 +63,10 @@ AUTHORIZATION_CODE_SECONDS = 600  # RFC 6749 4.1.2: "a maximum lifetime of 10 mi
 PRE_AUTHORIZED_CODE_SECONDS = 600
 PRE_AUTHORIZED_TOKEN_SECONDS = 300
 
+# The class attributes below that hold lists (``SUPPORTED_CODE_CHALLENGE_METHOD``, ``TOKEN_ENDPOINT_AUTH_METHODS``,
+# ``CLIENT_AUTH_METHODS``) override attributes that Authlib's stubs declare on instances, so they cannot be
+# ``ClassVar``; Authlib only reads them, and puts them in error messages as they are (a list stays a list).
+
 
 def new_secret() -> str:
     return secrets.token_urlsafe(32)
@@ -103,7 +108,7 @@ def token_by_refresh_token(token_string: str) -> OAuthToken | None:
 class S256CodeChallenge(CodeChallenge):
     """PKCE, mandatory for every client (OB 3.0 Security), and S256 only (no "plain")."""
 
-    SUPPORTED_CODE_CHALLENGE_METHOD: ClassVar[list[str]] = ["S256"]
+    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]  # noqa: RUF012 -- an instance attribute in the stubs (see above)
     DEFAULT_CODE_CHALLENGE_METHOD = "S256"
 
     def validate_code_challenge(self, grant: Any, redirect_uri: str) -> None:
@@ -121,7 +126,7 @@ class S256CodeChallenge(CodeChallenge):
 
 
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post", "none"]
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]  # noqa: RUF012 -- see above
 
     def save_authorization_code(self, code: str, request: Any) -> None:
         now = utcnow()
@@ -135,9 +140,10 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         ))
         db.session.flush()
 
-    def query_authorization_code(self, code: str, client: OAuthClient) -> OAuthAuthorizationCode | None:
+    def query_authorization_code(self, code: str, client: ClientMixin) -> OAuthAuthorizationCode | None:
+        client_id = cast("OAuthClient", client).id  # Authlib passes the client that query_client returned
         item = db.session.scalars(select(OAuthAuthorizationCode).filter_by(
-            code_hash=secret_hash(code), client_id=client.id)).one_or_none()
+            code_hash=secret_hash(code), client_id=client_id)).one_or_none()
         return item if item is not None and not item.is_expired() else None
 
     def delete_authorization_code(self, authorization_code: OAuthAuthorizationCode) -> None:
@@ -150,10 +156,11 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
 
 
 class RefreshTokenGrant(grants.RefreshTokenGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post", "none"]
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]  # noqa: RUF012 -- see above
     INCLUDE_NEW_REFRESH_TOKEN = True  # rotate: each refresh token works once
 
-    def authenticate_refresh_token(self, refresh_token: str) -> OAuthToken | None:
+    # The stubs say a TokenMixin is returned, but Authlib takes None as "no such token" (invalid_grant).
+    def authenticate_refresh_token(self, refresh_token: str) -> OAuthToken | None:  # type: ignore[override]
         token = token_by_refresh_token(refresh_token)
         return token if token is not None and token.is_refresh_token_valid() else None
 
@@ -161,8 +168,8 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         user = db.session.get(User, refresh_token.user_id)
         return user if user is not None and user.active else None
 
-    def revoke_old_credential(self, refresh_token: OAuthToken) -> None:
-        refresh_token.revoked_at = utcnow()
+    def revoke_old_credential(self, refresh_token: TokenMixin) -> None:
+        cast("OAuthToken", refresh_token).revoked_at = utcnow()  # the token authenticate_refresh_token returned
         db.session.flush()
 
 
@@ -174,7 +181,7 @@ class PreAuthorizedCodeGrant(BaseGrant, TokenEndpointMixin):
     """
 
     GRANT_TYPE = PRE_AUTHORIZED_GRANT_TYPE
-    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = ["none"]
+    TOKEN_ENDPOINT_AUTH_METHODS = ["none"]  # noqa: RUF012 -- see above
 
     def validate_token_request(self) -> None:
         code = self.request.form.get("pre-authorized_code")
@@ -189,8 +196,12 @@ class PreAuthorizedCodeGrant(BaseGrant, TokenEndpointMixin):
         self.request.client = None
         self.request.credential = offer
 
-    def create_token_response(self) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
-        offer: CredentialOffer = self.request.credential
+    # The stubs say the body is a str; Authlib's own grants return the token as a dict, which its Flask
+    # server serialises (AuthorizationServer.handle_response).
+    def create_token_response(  # type: ignore[override]
+        self,
+    ) -> tuple[int, dict[str, Any], Collection[tuple[str, str]]]:
+        offer = cast("CredentialOffer", self.request.credential)  # set by validate_token_request
         now = utcnow()
         offer.redeemed_at = now
         access_token = new_secret()
@@ -200,7 +211,9 @@ class PreAuthorizedCodeGrant(BaseGrant, TokenEndpointMixin):
             expires_at=now + dt.timedelta(seconds=PRE_AUTHORIZED_TOKEN_SECONDS), refresh_expires_at=None,
         ))
         db.session.flush()
-        token = {"access_token": access_token, "token_type": "Bearer", "expires_in": PRE_AUTHORIZED_TOKEN_SECONDS}
+        token: dict[str, Any] = {
+            "access_token": access_token, "token_type": "Bearer", "expires_in": PRE_AUTHORIZED_TOKEN_SECONDS,
+        }
         return 200, token, self.TOKEN_RESPONSE_HEADER
 
 
@@ -212,7 +225,7 @@ def _loopback(host: str | None) -> bool:
 class ClientRegistration(ClientRegistrationEndpoint):
     """RFC 7591, as OB 3.0 profiles it: open registration (no initial access token), answered with 201."""
 
-    def authenticate_token(self, request: Any) -> bool:
+    def authenticate_token(self, _request: Any) -> bool:
         return True  # OB 3.0: dynamic registration needs no initial access token
 
     def get_server_metadata(self) -> dict[str, Any]:
@@ -225,8 +238,10 @@ class ClientRegistration(ClientRegistrationEndpoint):
             raise InvalidClientMetadataError("redirect_uris is required")
         for uri in uris:
             parts = urlsplit(uri)
-            if parts.fragment or not (parts.scheme == "https" or (parts.scheme == "http" and _loopback(parts.hostname))):
-                raise InvalidClientMetadataError(f"redirect URI {uri!r} must be https (or http on loopback), without fragment")
+            secure = parts.scheme == "https" or (parts.scheme == "http" and _loopback(parts.hostname))
+            if parts.fragment or not secure:
+                raise InvalidClientMetadataError(
+                    f"redirect URI {uri!r} must be https (or http on loopback), without fragment")
         metadata.setdefault("grant_types", ["authorization_code"])
         metadata.setdefault("response_types", ["code"])
         metadata.setdefault("token_endpoint_auth_method", "client_secret_basic")
@@ -241,7 +256,7 @@ class ClientRegistration(ClientRegistrationEndpoint):
             info.pop("client_secret_expires_at")
         return info
 
-    def save_client(self, client_info: dict[str, Any], client_metadata: dict[str, Any], request: Any) -> OAuthClient:
+    def save_client(self, client_info: dict[str, Any], client_metadata: dict[str, Any], _request: Any) -> OAuthClient:
         secret = client_info.get("client_secret")
         client = OAuthClient(client_id=client_info["client_id"],
                              client_secret_hash=secret_hash(secret) if secret else None,
@@ -254,14 +269,14 @@ class ClientRegistration(ClientRegistrationEndpoint):
 class Revocation(RevocationEndpoint):
     """RFC 7009. Revoking either token of a pair revokes both."""
 
-    CLIENT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post", "none"]
+    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]  # noqa: RUF012 -- see above
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> OAuthToken | None:
-        if token_type_hint == "refresh_token":
+        if token_type_hint == "refresh_token":  # noqa: S105 -- an RFC 7009 token type, not a secret
             return token_by_refresh_token(token_string) or token_by_access_token(token_string)
         return token_by_access_token(token_string) or token_by_refresh_token(token_string)
 
-    def revoke_token(self, token: OAuthToken, request: Any) -> None:
+    def revoke_token(self, token: OAuthToken, _request: Any) -> None:
         if token.revoked_at is None:
             token.revoked_at = utcnow()
         db.session.flush()
@@ -312,7 +327,8 @@ def init_app(app: Flask) -> AuthorizationServer:
     server.register_grant(AuthorizationCodeGrant, [S256CodeChallenge(required=True)])
     server.register_grant(RefreshTokenGrant)
     server.register_grant(PreAuthorizedCodeGrant)
-    server.register_endpoint(ClientRegistration())
+    # The stubs accept only rfc6749 Endpoints; Authlib registers any object with an ENDPOINT_NAME.
+    server.register_endpoint(ClientRegistration())  # type: ignore[arg-type]
     server.register_endpoint(Revocation())
     app.extensions["issuer.protocols.oauth"] = server
     return server

@@ -312,6 +312,8 @@ def verify_issued(session: SessionLike, credential_id: uuid.UUID) -> IssuedVerif
     cached = cache.get(("issued", credential_id))
     if cached is None or not cached.holds(keys, lists, now):
         document = session.scalar(select(Credential.document).filter_by(id=credential_id))
+        if document is None:  # gone since the state was read (credentials are never deleted): as if never there
+            return None
         cached = _verify_now(session, document, keys=keys, now=now, depth=0)
         _keep(("issued", credential_id), cached)
     return IssuedVerification(record=record, answer=cached)

@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # see forms.UserForm
 
 from issuer.accounts import assignments as accounts_assignments
 from issuer.accounts import directory
@@ -87,8 +87,10 @@ def toggle_user(user_id: int, action: str) -> ResponseReturnValue:
 def assignments() -> ResponseReturnValue:
     form = AssignForm()
     people = db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.name)).all()
-    form.supervisor_id.choices = [SelectChoice(u.id, f"{u.name} ({u.email})") for u in people if u.role is Role.SUPERVISOR]
-    form.therapist_id.choices = [SelectChoice(u.id, f"{u.name} ({u.email})") for u in people if u.role is Role.THERAPIST]
+    form.supervisor_id.choices = [SelectChoice(u.id, f"{u.name} ({u.email})")
+                                  for u in people if u.role is Role.SUPERVISOR]
+    form.therapist_id.choices = [SelectChoice(u.id, f"{u.name} ({u.email})")
+                                 for u in people if u.role is Role.THERAPIST]
     if request.method == "POST":
         _valid(form)
         accounts_assignments.assign(db.session, supervisor=_user(form.supervisor_id.data),
@@ -136,7 +138,8 @@ def revoke_key() -> ResponseReturnValue:
         raise InvalidInput("Tick the box to confirm: nothing the key signed will verify any more.")
     revoked = reissue.revoke_key(db.session, request.form.get("kid") or "", reason=request.form.get("reason") or "",
                                  actor=current_user)
-    replaced = f" New current {revoked.replacement.algorithm} key {revoked.replacement.kid}." if revoked.replacement else ""
+    new = revoked.replacement
+    replaced = f" New current {new.algorithm} key {new.kid}." if new else ""
     flash(f"Key {revoked.key.kid} is revoked and no longer published.{replaced} It signed "
           f"{len(revoked.credentials)} credential(s): issue new copies with "
           f"`issuer credentials reissue --signed-by {revoked.key.kid}`.", "success")

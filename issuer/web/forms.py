@@ -14,7 +14,7 @@ from wtforms import (
     TextAreaField,
     URLField,
 )
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # types-wtforms 3.2 predates it
 from wtforms.validators import DataRequired, Length, Optional
 
 
@@ -38,12 +38,15 @@ class ConfirmForm(FlaskForm):
     """A bare POST form: just the CSRF token."""
 
 
+# Choices are SelectChoice: WTForms 3.3 deprecates tuples (its stubs, types-wtforms 3.2, know only tuples).
 class UserForm(FlaskForm):
     email = EmailField("E-mail address", validators=[DataRequired(), Length(max=320)])
     name = StringField("Full name", validators=[DataRequired(), Length(max=200)])
-    role = SelectField("Role", choices=[SelectChoice("therapist", "Therapist"), SelectChoice("supervisor", "Supervisor"),
+    role = SelectField("Role", choices=[SelectChoice("therapist", "Therapist"),
+                                        SelectChoice("supervisor", "Supervisor"),
                                         SelectChoice("admin", "Administrator")])
-    password = PasswordField("Initial password (at least 10 characters)", validators=[DataRequired(), Length(min=10, max=1000)])
+    password = PasswordField("Initial password (at least 10 characters)",
+                             validators=[DataRequired(), Length(min=10, max=1000)])
 
 
 class AssignForm(FlaskForm):

@@ -22,6 +22,14 @@ from issuer.protocols import oauth
 bp = Blueprint("oauth", __name__)
 
 
+def _answer(response: object) -> Response:
+    """What Authlib's Flask server answered: always a Flask ``Response`` (its stubs type the results as the base
+    server's, loosely); anything else is a programming error, as it would be for Flask."""
+    if not isinstance(response, Response):
+        raise TypeError(f"Authlib answered with {type(response).__name__}, not a Response")
+    return response
+
+
 @bp.errorhandler(HTTPException)
 def _http_error(error: HTTPException) -> Response:
     status = error.code or 500
@@ -48,14 +56,15 @@ def authorize() -> ResponseReturnValue:
         grant = server.get_consent_grant(end_user=current_user._get_current_object())
     except OAuth2Error as error:
         if getattr(error, "redirect_uri", None):
-            return server.handle_error_response(None, error)
-        return error_response(400, error.error or "invalid_request", error.description or "Invalid authorization request.")
+            return _answer(server.handle_error_response(server.create_oauth2_request(request), error))
+        return error_response(400, error.error or "invalid_request",
+                              error.description or "Invalid authorization request.")
     form = ConsentForm()
     if request.method == "POST":
         if not form.validate_on_submit():
             return error_response(400, "csrf", "The form expired; go back and try again.")
         grant_user = current_user._get_current_object() if form.approve.data else None
-        return server.create_authorization_response(grant_user=grant_user, grant=grant)
+        return _answer(server.create_authorization_response(grant_user=grant_user, grant=grant))
     scopes = [(scope, oauth.SCOPES.get(scope, scope)) for scope in (grant.request.scope or "").split()]
     return render_template("oauth/authorize.html", form=form, client=grant.client, scopes=scopes,
                            action=request.full_path)
@@ -63,7 +72,7 @@ def authorize() -> ResponseReturnValue:
 
 @bp.post("/oauth/token")
 def token() -> ResponseReturnValue:
-    return oauth.authorization_server().create_token_response()
+    return _answer(oauth.authorization_server().create_token_response())
 
 
 @bp.post("/oauth/register")
@@ -74,13 +83,13 @@ def register() -> ResponseReturnValue:
     except IssuerError as error:  # RFC 7591 3.2.2 error shape
         return Response(json.dumps({"error": "invalid_client_metadata", "error_description": error.message}),
                         status=error.status_code, mimetype="application/json")
-    return oauth.authorization_server().create_endpoint_response("client_registration")
+    return _answer(oauth.authorization_server().create_endpoint_response("client_registration"))
 
 
 @bp.post("/oauth/revoke")
 def revoke() -> ResponseReturnValue:
     """RFC 7009 token revocation."""
-    return oauth.authorization_server().create_endpoint_response("revocation")
+    return _answer(oauth.authorization_server().create_endpoint_response("revocation"))
 
 
 @bp.get("/.well-known/oauth-authorization-server")

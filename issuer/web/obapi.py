@@ -77,7 +77,7 @@ def require_scope(scope: str) -> Callable[[Callable[..., ResponseReturnValue]], 
 def token_user() -> User:
     from authlib.integrations.flask_oauth2 import current_token
 
-    token: OAuthToken = current_token._get_current_object()  # type: ignore[attr-defined]
+    token: OAuthToken = current_token._get_current_object()
     return token.user
 
 

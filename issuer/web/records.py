@@ -9,10 +9,10 @@ from flask import Blueprint, current_app, send_file
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
-from issuer.accounts import assignments, directory
+from issuer.accounts import assignments
 from issuer.errors import NotFound
 from issuer.extensions import db
-from issuer.models import Role, StatementMark
+from issuer.models import Role, StatementMark, User
 
 bp = Blueprint("records", __name__)
 
@@ -21,7 +21,7 @@ def may_see_record(therapist_id: int) -> bool:
     if current_user.role is Role.ADMIN or current_user.id == therapist_id:
         return True
     if current_user.role is Role.SUPERVISOR:
-        therapist = db.session.get(directory.User, therapist_id)
+        therapist = db.session.get(User, therapist_id)
         return therapist is not None and assignments.is_assigned(db.session, supervisor=current_user, therapist=therapist)
     return False
 

@@ -68,7 +68,8 @@ def mark(therapist_id: int, statement_id: int) -> ResponseReturnValue:
     if statement is None:
         raise NotFound("No such statement.")
     form = MarkForm()
-    if not form.validate_on_submit():
+    observed_on = form.observed_on.data
+    if not form.validate_on_submit() or observed_on is None:  # a valid form has a date (DataRequired)
         raise InvalidInput(form_errors(form) or "The form is incomplete.")
     upload = None
     file = form.evidence_file.data
@@ -76,7 +77,7 @@ def mark(therapist_id: int, statement_id: int) -> ResponseReturnValue:
         upload = record_book.EvidenceUpload(filename=file.filename, data=file.read(record_book.MAX_EVIDENCE_BYTES + 1))
     record_book.mark_statement(
         db.session, supervisor=current_user, therapist=person, statement=statement,
-        observed_on=form.observed_on.data, note=form.note.data or "", evidence_url=form.evidence_url.data,
+        observed_on=observed_on, note=form.note.data or "", evidence_url=form.evidence_url.data,
         evidence_file=upload, uploads_dir=Path(current_app.config["ISSUER_UPLOADS_DIR"]),
     )
     flash(f"Recorded “{statement.name}” as met.", "success")
@@ -90,7 +91,8 @@ def undo(therapist_id: int, mark_id: int) -> ResponseReturnValue:
     form = UndoForm()
     if not form.validate_on_submit():
         raise InvalidInput(form_errors(form) or "Say why the mark is withdrawn.")
-    record_book.undo_mark(db.session, supervisor=current_user, therapist=person, mark_id=mark_id, reason=form.reason.data)
+    record_book.undo_mark(db.session, supervisor=current_user, therapist=person, mark_id=mark_id,
+                          reason=form.reason.data or "")
     flash("The mark is withdrawn; the learning record keeps both entries.", "success")
     return redirect(url_for(".therapist", therapist_id=person.id))
 
