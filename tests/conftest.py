@@ -10,10 +10,10 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 import sqlalchemy as sa
@@ -234,7 +234,7 @@ def runner(app: Flask) -> FlaskCliRunner:
 
 
 @pytest.fixture
-def framework(app: Flask) -> Any:
+def framework(app: Flask) -> int:
     """The seed music therapist framework, imported."""
     from issuer.frameworks.catalogue import import_framework, parse_framework
 
@@ -248,8 +248,14 @@ PASSWORD = "correct horse battery staple"
 CSRF_PATTERN = __import__("re").compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
+class MakeUser(Protocol):
+    """The ``make_user`` fixture: creates an account and returns its id."""
+
+    def __call__(self, email: str, role: str = ..., name: str | None = ..., password: str = ...) -> int: ...
+
+
 @pytest.fixture
-def make_user(app: Flask) -> Any:
+def make_user(app: Flask) -> MakeUser:
     """Create an account; returns its id. ``make_user("s@x.test", "supervisor")``."""
     from issuer.accounts import directory
 
@@ -264,13 +270,13 @@ def make_user(app: Flask) -> Any:
 
 
 @pytest.fixture
-def make_assignment(app: Flask) -> Any:
+def make_assignment(app: Flask) -> Callable[[int, int], None]:
     from issuer.models import User
 
     def _assign(supervisor_id: int, therapist_id: int) -> None:
         with app.app_context():
-            assignments.assign(db.session, supervisor=db.session.get(User, supervisor_id),
-                            therapist=db.session.get(User, therapist_id))
+            assignments.assign(db.session, supervisor=db.session.get_one(User, supervisor_id),
+                            therapist=db.session.get_one(User, therapist_id))
             db.session.commit()
 
     return _assign
@@ -294,7 +300,7 @@ class AuthActions:
         app = self.client.application
         with self.client.session_transaction() as stored, app.test_request_context(path):
             session.update(stored)
-            token = generate_csrf()
+            token: str = generate_csrf()
             stored.update(session)
         return token
 

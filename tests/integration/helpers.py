@@ -39,8 +39,8 @@ def seed_people(app: Flask) -> dict[str, int]:
 def issue(app: Flask, people: dict[str, int], level_index: int = 0) -> uuid.UUID:
     """Record every statement of a level and complete it, as the assigned supervisor."""
     with app.test_request_context():
-        sup = db.session.get(User, people["supervisor"])
-        ther = db.session.get(User, people["therapist"])
+        sup = db.session.get_one(User, people["supervisor"])
+        ther = db.session.get_one(User, people["therapist"])
         level = db.session.scalars(select(Framework)).first().levels[level_index]
         for statement in level.statements:
             record_book.mark_statement(db.session, supervisor=sup, therapist=ther, statement=statement,

@@ -196,6 +196,7 @@ def test_keys_page_lists_public_keys_only(app: Flask, client: FlaskClient, admin
     assert len(keys) == 2
     assert all(k.kid in html for k in keys)
     ed25519 = next(k for k in keys if k.algorithm == "Ed25519")
+    assert ed25519.public_multibase is not None
     assert ed25519.public_multibase in html
     assert "PRIVATE KEY" not in html
     assert '"d"' not in html
@@ -213,6 +214,7 @@ def test_rotating_keys_retires_old_ones_and_keeps_them_published(app: Flask, cli
     assert len(keys) == 4
     assert {k.kid for k in keys if k.retired_at is not None} == old
     assert event.actor_id == admin["admin"]
+    assert event.subject_id is not None
     assert all(k.kid in event.subject_id for k in keys if k.kid not in old)
     page = client.get("/admin/keys").get_data(as_text=True)
     assert page.count("retired ") == 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -16,11 +17,11 @@ from issuer.models import ApiToken, Credential, Framework, StatementMark, User
 
 
 @pytest.fixture
-def api(app: Flask, people: dict[str, int]) -> dict:
+def api(app: Flask, people: dict[str, int]) -> dict[str, Any]:
     with app.app_context():
         tokens = {}
         for role in ("supervisor", "other", "therapist", "admin"):
-            tokens[role] = api_tokens.create_api_token(db.session, user=db.session.get(User, people[role]),
+            tokens[role] = api_tokens.create_api_token(db.session, user=db.session.get_one(User, people[role]),
                                                      name="tests").secret
         level = db.session.scalars(select(Framework)).one().levels[0]
         ids = {"level": level.id, "statements": [s.id for s in level.statements]}
@@ -32,21 +33,21 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def test_no_token_or_bad_token_is_401(client: FlaskClient, api: dict) -> None:
+def test_no_token_or_bad_token_is_401(client: FlaskClient, api: dict[str, Any]) -> None:
     assert client.get("/api/v1/therapists").status_code == 401
     response = client.get("/api/v1/therapists", headers=bearer("isk_not-a-real-token"))
     assert response.status_code == 401
     assert response.get_json()["error"] == "unauthorized"
 
 
-def test_tokens_are_stored_hashed(app: Flask, api: dict) -> None:
+def test_tokens_are_stored_hashed(app: Flask, api: dict[str, Any]) -> None:
     with app.app_context():
         stored = [t.token_hash for t in db.session.scalars(select(ApiToken))]
     assert api["tokens"]["supervisor"] not in stored
     assert all(len(h) == 64 for h in stored)
 
 
-def test_supervisor_lists_only_assigned_therapists(client: FlaskClient, api: dict) -> None:
+def test_supervisor_lists_only_assigned_therapists(client: FlaskClient, api: dict[str, Any]) -> None:
     mine = client.get("/api/v1/therapists", headers=bearer(api["tokens"]["supervisor"])).get_json()
     assert [t["name"] for t in mine["therapists"]] == ["Taylor Therapist"]
     other = client.get("/api/v1/therapists", headers=bearer(api["tokens"]["other"])).get_json()
@@ -56,7 +57,8 @@ def test_supervisor_lists_only_assigned_therapists(client: FlaskClient, api: dic
                       headers=bearer(api["tokens"]["other"])).status_code == 404
 
 
-def test_mark_and_complete_through_the_api_with_idempotency(app: Flask, client: FlaskClient, api: dict) -> None:
+def test_mark_and_complete_through_the_api_with_idempotency(app: Flask, client: FlaskClient,
+                                                            api: dict[str, Any]) -> None:
     therapist_id = api["people"]["therapist"]
     headers = bearer(api["tokens"]["supervisor"])
     for n, sid in enumerate(api["statements"]):
@@ -104,7 +106,8 @@ def test_mark_and_complete_through_the_api_with_idempotency(app: Flask, client: 
         ({"statementId": 1, "observedOn": "2026-11-20", "note": "pasted\bfrom a terminal"}, "control character U+0008"),
     ],
 )
-def test_bad_input_gets_400_with_a_message(client: FlaskClient, api: dict, body: dict, message: str) -> None:
+def test_bad_input_gets_400_with_a_message(client: FlaskClient, api: dict[str, Any], body: dict[str, Any],
+                                           message: str) -> None:
     body = {**body, "statementId": api["statements"][0]} if body["statementId"] == 1 else body
     response = client.post(f"/api/v1/therapists/{api['people']['therapist']}/marks", json=body,
                            headers=bearer(api["tokens"]["supervisor"]))
@@ -112,14 +115,14 @@ def test_bad_input_gets_400_with_a_message(client: FlaskClient, api: dict, body:
     assert message in response.get_json()["message"]
 
 
-def test_not_json_is_400(client: FlaskClient, api: dict) -> None:
+def test_not_json_is_400(client: FlaskClient, api: dict[str, Any]) -> None:
     response = client.post(f"/api/v1/therapists/{api['people']['therapist']}/marks", data="statementId=1",
                            headers=bearer(api["tokens"]["supervisor"]))
     assert response.status_code == 400
     assert "JSON" in response.get_json()["message"]
 
 
-def test_verify_unreadable_is_400_and_unknown_route_is_json_404(client: FlaskClient, api: dict) -> None:
+def test_verify_unreadable_is_400_and_unknown_route_is_json_404(client: FlaskClient, api: dict[str, Any]) -> None:
     bad = client.post("/api/v1/verify", data="{not json", content_type="application/json")
     assert bad.status_code == 400
     body = bad.get_json()
@@ -130,7 +133,7 @@ def test_verify_unreadable_is_400_and_unknown_route_is_json_404(client: FlaskCli
     assert missing.get_json()["error"] == "not_found"
 
 
-def test_verify_body_over_limit_is_413(client: FlaskClient, api: dict) -> None:
+def test_verify_body_over_limit_is_413(client: FlaskClient, api: dict[str, Any]) -> None:
     response = client.post("/api/v1/verify", data=b"{" + b" " * (1024 * 1024 + 10) + b"}",
                            content_type="application/json")
     assert response.status_code == 413
@@ -151,14 +154,14 @@ def test_every_api_route_is_documented(app: Flask, client: FlaskClient) -> None:
             head, _, tail = path.partition("<any(")
             options, _, _ = tail.partition(")")
             for option in options.split(","):
-                routes |= {(head + option.strip(), m.lower()) for m in rule.methods - {"HEAD", "OPTIONS"}}
+                routes |= {(head + option.strip(), m.lower()) for m in (rule.methods or set()) - {"HEAD", "OPTIONS"}}
             continue
-        routes |= {(path, m.lower()) for m in rule.methods - {"HEAD", "OPTIONS"}}
+        routes |= {(path, m.lower()) for m in (rule.methods or set()) - {"HEAD", "OPTIONS"}}
     assert routes == documented
 
 
 def test_a_token_records_its_last_use_to_the_minute_without_writing_on_every_call(
-    app: Flask, client: FlaskClient, api: dict, monkeypatch: pytest.MonkeyPatch
+    app: Flask, client: FlaskClient, api: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     start = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
     clock = [start]
@@ -196,7 +199,7 @@ def test_a_token_records_its_last_use_to_the_minute_without_writing_on_every_cal
         event.remove(engine, "before_cursor_execute", listen)
 
 
-def test_revoked_token_stops_working(app: Flask, client: FlaskClient, api: dict) -> None:
+def test_revoked_token_stops_working(app: Flask, client: FlaskClient, api: dict[str, Any]) -> None:
     with app.app_context():
         token = db.session.scalars(select(ApiToken).filter_by(user_id=api["people"]["supervisor"])).one()
         api_tokens.revoke_api_token(db.session, user=token.user, token_id=token.id)

@@ -6,6 +6,7 @@ Set ISSUER_FUZZ_EXAMPLES for a longer run (the default keeps `make test` quick).
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import schemathesis
 from flask import Flask
@@ -23,7 +24,7 @@ def test_api_never_answers_5xx(app: Flask) -> None:
     people = seed_people(app)
     issue(app, people)
     with app.app_context():
-        supervisor = db.session.get(User, people["supervisor"])
+        supervisor = db.session.get_one(User, people["supervisor"])
         token = api_tokens.create_api_token(db.session, user=supervisor, name="fuzz").secret
         db.session.commit()
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
@@ -34,7 +35,7 @@ def test_api_never_answers_5xx(app: Flask) -> None:
 
         @given(case=operation.as_strategy())
         @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
-        def exercise(case: schemathesis.Case) -> None:
+        def exercise(case: schemathesis.Case[Any]) -> None:
             response = case.call(headers={"Authorization": f"Bearer {token}"})
             if response.status_code >= 500:
                 failures.append(f"{case.method} {case.formatted_path}: {response.status_code} {response.text[:200]}")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -10,16 +13,17 @@ from issuer import create_app
 from issuer.accounts import directory
 from issuer.extensions import db
 from issuer.models import AuditEvent, User
-from tests.conftest import AuthActions
+from tests.conftest import AuthActions, MakeUser
 
 
-def test_password_is_stored_as_argon2id(app: Flask, make_user) -> None:
+def test_password_is_stored_as_argon2id(app: Flask, make_user: MakeUser) -> None:
     uid = make_user("t@example.test", "therapist")
     with app.app_context():
         assert db.session.get(User, uid).password_hash.startswith("$argon2id$")
 
 
-def test_supervisor_signs_in_and_lands_on_their_list(auth: AuthActions, client: FlaskClient, make_user) -> None:
+def test_supervisor_signs_in_and_lands_on_their_list(auth: AuthActions, client: FlaskClient,
+                                                     make_user: MakeUser) -> None:
     make_user("s@example.test", "supervisor", name="Sam Supervisor")
     response = auth.login("s@example.test")
     assert response.status_code == 302
@@ -29,14 +33,14 @@ def test_supervisor_signs_in_and_lands_on_their_list(auth: AuthActions, client: 
     assert "Sam Supervisor" in page.get_data(as_text=True)
 
 
-def test_wrong_password_is_refused_with_a_clear_message(auth: AuthActions, make_user) -> None:
+def test_wrong_password_is_refused_with_a_clear_message(auth: AuthActions, make_user: MakeUser) -> None:
     make_user("t@example.test")
     response = auth.login("t@example.test", "not the password")
     assert response.status_code == 401
     assert "Wrong e-mail address or password" in response.get_data(as_text=True)
 
 
-def test_login_without_csrf_token_is_refused(client: FlaskClient, make_user) -> None:
+def test_login_without_csrf_token_is_refused(client: FlaskClient, make_user: MakeUser) -> None:
     make_user("t@example.test")
     from tests.conftest import PASSWORD
 
@@ -45,14 +49,14 @@ def test_login_without_csrf_token_is_refused(client: FlaskClient, make_user) -> 
     assert client.get("/me").status_code == 302  # still signed out
 
 
-def test_logout_without_csrf_token_is_refused(auth: AuthActions, client: FlaskClient, make_user) -> None:
+def test_logout_without_csrf_token_is_refused(auth: AuthActions, client: FlaskClient, make_user: MakeUser) -> None:
     make_user("t@example.test")
     auth.login("t@example.test")
     assert client.post("/logout").status_code == 400
     assert client.get("/me").status_code == 200
 
 
-def test_sixth_failed_attempt_on_an_account_is_rate_limited(auth: AuthActions, make_user) -> None:
+def test_sixth_failed_attempt_on_an_account_is_rate_limited(auth: AuthActions, make_user: MakeUser) -> None:
     make_user("t@example.test")
     codes = [auth.login("t@example.test", "wrong password!").status_code for _ in range(6)]
     assert codes == [401] * 5 + [429]
@@ -62,7 +66,7 @@ def test_sixth_failed_attempt_on_an_account_is_rate_limited(auth: AuthActions, m
     assert int(limited.headers["Retry-After"]) > 0
 
 
-def test_rate_limit_per_address_covers_many_accounts(auth: AuthActions, make_user) -> None:
+def test_rate_limit_per_address_covers_many_accounts(auth: AuthActions, make_user: MakeUser) -> None:
     make_user("real@example.test")
     for n in range(20):
         assert auth.login(f"guess{n}@example.test", "wrong password!").status_code == 401
@@ -71,7 +75,7 @@ def test_rate_limit_per_address_covers_many_accounts(auth: AuthActions, make_use
     assert "from your network" in response.get_data(as_text=True)
 
 
-def test_deactivated_account_cannot_sign_in(app: Flask, auth: AuthActions, make_user) -> None:
+def test_deactivated_account_cannot_sign_in(app: Flask, auth: AuthActions, make_user: MakeUser) -> None:
     uid = make_user("t@example.test")
     with app.app_context():
         db.session.get(User, uid).active = False
@@ -79,7 +83,7 @@ def test_deactivated_account_cannot_sign_in(app: Flask, auth: AuthActions, make_
     assert auth.login("t@example.test").status_code == 401
 
 
-def test_logins_are_audited(app: Flask, auth: AuthActions, make_user) -> None:
+def test_logins_are_audited(app: Flask, auth: AuthActions, make_user: MakeUser) -> None:
     make_user("t@example.test")
     auth.login("t@example.test", "wrong password!")
     auth.login("t@example.test")
@@ -89,7 +93,8 @@ def test_logins_are_audited(app: Flask, auth: AuthActions, make_user) -> None:
         assert db.session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())).first().address == "127.0.0.1"
 
 
-def test_next_parameter_cannot_send_users_elsewhere(auth: AuthActions, client: FlaskClient, make_user) -> None:
+def test_next_parameter_cannot_send_users_elsewhere(auth: AuthActions, client: FlaskClient,
+                                                    make_user: MakeUser) -> None:
     make_user("t@example.test")
     token = auth.csrf("/login")
     from tests.conftest import PASSWORD
@@ -100,7 +105,7 @@ def test_next_parameter_cannot_send_users_elsewhere(auth: AuthActions, client: F
     assert response.headers["Location"] == "/me"
 
 
-def test_the_login_pages_own_csrf_token_signs_in(client: FlaskClient, make_user) -> None:
+def test_the_login_pages_own_csrf_token_signs_in(client: FlaskClient, make_user: MakeUser) -> None:
     """The form as a browser gets it: the token scraped from the page (AuthActions makes its tokens directly)."""
     from tests.conftest import CSRF_PATTERN, PASSWORD
 
@@ -113,7 +118,7 @@ def test_the_login_pages_own_csrf_token_signs_in(client: FlaskClient, make_user)
     assert client.get("/me").status_code == 200
 
 
-def test_production_argon2_parameters_are_strong(tmp_path, monkeypatch) -> None:
+def test_production_argon2_parameters_are_strong(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """With no ISSUER_ARGON2_* set, hashes cost at least RFC 9106's second recommendation (t=3, 64 MiB, p=4)."""
     from issuer.config import load_settings
 
@@ -131,7 +136,8 @@ def test_production_argon2_parameters_are_strong(tmp_path, monkeypatch) -> None:
         settings["ISSUER_ARGON2_PARALLELISM"])
 
 
-def test_a_hash_made_with_other_parameters_verifies_and_is_upgraded(app: Flask, auth: AuthActions, make_user) -> None:
+def test_a_hash_made_with_other_parameters_verifies_and_is_upgraded(app: Flask, auth: AuthActions,
+                                                                    make_user: MakeUser) -> None:
     """Argon2 hashes carry their parameters: an older (here stronger) hash signs in, then is redone with the app's."""
     from argon2 import PasswordHasher
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -20,12 +21,12 @@ LOGIN = {"therapist": "ther@example.test", "unassigned": "other@example.test", "
 
 
 @pytest.fixture
-def world(app: Flask, people: dict[str, int], issued: uuid.UUID) -> dict:
+def world(app: Flask, people: dict[str, int], issued: uuid.UUID) -> dict[str, Any]:
     credential_id = issued
     with app.app_context():
         fw = db.session.scalars(select(Framework)).one()
         mark = db.session.scalars(select(StatementMark)).first()
-        token = api_tokens.create_api_token(db.session, user=db.session.get(User, people["therapist"]), name="t")
+        token = api_tokens.create_api_token(db.session, user=db.session.get_one(User, people["therapist"]), name="t")
         assignment = db.session.scalars(select(Assignment)).first()
         db.session.commit()
         return {"t": people["therapist"], "c": credential_id, "l2": fw.levels[1].id,
@@ -101,7 +102,7 @@ def test_matrix_covers_every_signed_in_route(app: Flask) -> None:
     protected = set()
     for rule in app.url_map.iter_rules():
         blueprint = rule.endpoint.split(".")[0]
-        methods = rule.methods - {"HEAD", "OPTIONS"}
+        methods = (rule.methods or set()) - {"HEAD", "OPTIONS"}
         if blueprint in ("supervisor", "therapist", "admin", "records") or (
                 rule.endpoint.startswith("credentials.") and "POST" in methods):
             protected |= {(rule.endpoint, m) for m in methods}
@@ -116,7 +117,7 @@ def test_matrix_covers_every_signed_in_route(app: Flask) -> None:
 
 
 @pytest.mark.parametrize(("method", "template", "expected"), MATRIX, ids=[f"{m} {p}" for m, p, _ in MATRIX])
-def test_route_answers_each_role_as_expected(app: Flask, client: FlaskClient, auth: AuthActions, world: dict,
+def test_route_answers_each_role_as_expected(app: Flask, client: FlaskClient, auth: AuthActions, world: dict[str, Any],
                                              method: str, template: str, expected: dict[str, int]) -> None:
     path = template.format(**world)
     data = {"observed_on": "2026-11-20", "reason": "Testing the matrix.", "note": "n"}
@@ -134,7 +135,7 @@ def test_route_answers_each_role_as_expected(app: Flask, client: FlaskClient, au
     assert seen == expected
 
 
-def test_private_credential_page_is_404_for_the_public(app: Flask, world: dict) -> None:
+def test_private_credential_page_is_404_for_the_public(app: Flask, world: dict[str, Any]) -> None:
     owner = app.test_client()
     actions = AuthActions(owner)
     actions.login("ther@example.test")

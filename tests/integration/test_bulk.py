@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import io
 import re
+from typing import Any
 
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import func, select
+from werkzeug.test import TestResponse
 
 from issuer.extensions import db
 from issuer.models import Credential
@@ -22,7 +25,7 @@ ther@example.test,Expert,2025-10-01,sup@example.test
 """
 
 
-def post(client, auth: AuthActions, action: str, **data):
+def post(client: FlaskClient, auth: AuthActions, action: str, **data: Any) -> TestResponse:
     return client.post("/admin/bulk", data={"csrf_token": auth.csrf("/admin/bulk"), "action": action, **data},
                        content_type="multipart/form-data")
 

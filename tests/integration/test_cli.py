@@ -46,6 +46,7 @@ def test_init_is_idempotent_from_a_blank_database(app_config: dict[str, Any], ke
     with app.app_context():
         signed = db.session.scalars(select(StatusList)).one()
         assert signed.signed_version == 3
+        assert signed.signed_document is not None
         assert '"BitstringStatusListCredential"' in signed.signed_document
         db.session.remove()
     with app.app_context():

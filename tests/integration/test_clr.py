@@ -44,14 +44,14 @@ def test_two_levels_give_a_clr_that_verifies_and_refuses_tampering(app: Flask) -
         from issuer.issuance import clr as clr_service
         from issuer.models import User, utcnow
 
-        unsigned = clr_service.build_clr(db.session, db.session.get(User, people["therapist"]), now=utcnow())
+        unsigned = clr_service.build_clr(db.session, db.session.get_one(User, people["therapist"]), now=utcnow())
         unsigned["credentialSubject"]["verifiableCredential"][1]["name"] = "Music Therapists: Advanced"
         signed = signing.sign(db.session, unsigned, now=utcnow(), schema_name="clrcredential")
         signing.record_issued(db.session, signed, kind="clr", subject=None, now=utcnow())  # as if we had issued it
-        result = verifier.verify_any(db.session, signed.document)
-        assert not result.verified
-        assert next(c for c in result.checks if c.name == "proof").ok is True
-        inner = next(c for c in result.checks if c.name == "credentials")
+        clr_result = verifier.verify_any(db.session, signed.document)
+        assert not clr_result.verified
+        assert next(c for c in clr_result.checks if c.name == "proof").ok is True
+        inner = next(c for c in clr_result.checks if c.name == "credentials")
         assert inner.ok is False
         assert "#2" in inner.message
 

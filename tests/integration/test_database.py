@@ -72,7 +72,7 @@ def test_a_read_only_request_answers_from_what_is_committed(one_connection_app: 
     assert "Revoked" not in client.get(f"/verify/{credential_id}").get_data(as_text=True)
     # the writer holds the pool's one connection: the page must not need it
     with one_connection_app.test_request_context(), Session(db.engine) as writer:
-        revocation.change(writer, writer.get(Credential, credential_id), action="revoke", reason="test",
+        revocation.change(writer, writer.get_one(Credential, credential_id), action="revoke", reason="test",
                           actor=writer.get(User, people["supervisor"]))
         page = client.get(f"/verify/{credential_id}")
         assert page.status_code == 200

@@ -155,7 +155,7 @@ def test_vc_api_issue_with_edge_dates_is_answered_not_a_5xx(
 
     with app.app_context():
         document = json.loads(db.session.get(Credential, issued).document)
-        token = api_tokens.create_api_token(db.session, user=db.session.get(User, people["admin"]), name="t").secret
+        token = api_tokens.create_api_token(db.session, user=db.session.get_one(User, people["admin"]), name="t").secret
         db.session.commit()
     unsigned = {k: v for k, v in document.items() if k not in ("proof", "credentialStatus", "id", "validUntil")}
     field = "validFrom" if when.startswith("0001") else "validUntil"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -17,7 +18,7 @@ PNG = badge_png(level_name="x", level_number=1, framework_name="y", size=64)
 
 
 @pytest.fixture
-def setup(app: Flask, people: dict[str, int]) -> dict:
+def setup(app: Flask, people: dict[str, int]) -> dict[str, Any]:
     people = dict(people)
     with app.app_context():
         people["statement"] = db.session.scalars(select(Framework)).one().levels[0].statements[0].id
@@ -35,7 +36,7 @@ def multipart(fields: dict[str, str], name: str, data: bytes) -> tuple[bytes, st
     return b"".join(parts), f"multipart/form-data; boundary={boundary}"
 
 
-def upload(app: Flask, people: dict, data: bytes, name: str) -> tuple[int, str]:
+def upload(app: Flask, people: dict[str, Any], data: bytes, name: str) -> tuple[int, str]:
     client = app.test_client()
     auth = AuthActions(client)
     auth.login("sup@example.test")
@@ -47,7 +48,7 @@ def upload(app: Flask, people: dict, data: bytes, name: str) -> tuple[int, str]:
     return response.status_code, response.get_data(as_text=True)
 
 
-def test_png_evidence_is_stored_and_served_only_to_the_right_people(app: Flask, setup: dict) -> None:
+def test_png_evidence_is_stored_and_served_only_to_the_right_people(app: Flask, setup: dict[str, Any]) -> None:
     status, _ = upload(app, setup, PNG, "session.png")
     assert status == 302
     with app.app_context():
@@ -65,7 +66,7 @@ def test_png_evidence_is_stored_and_served_only_to_the_right_people(app: Flask, 
     assert app.test_client().get(f"/evidence/{mark.id}").status_code == 302
 
 
-def test_other_file_types_are_refused(app: Flask, setup: dict) -> None:
+def test_other_file_types_are_refused(app: Flask, setup: dict[str, Any]) -> None:
     status, body = upload(app, setup, b"MZ\x90\x00 executable", "photo.png")
     assert status == 400
     assert "PDF, PNG or JPEG" in body
@@ -73,7 +74,7 @@ def test_other_file_types_are_refused(app: Flask, setup: dict) -> None:
         assert db.session.scalars(select(StatementMark)).all() == []
 
 
-def test_oversized_upload_is_refused(app: Flask, setup: dict) -> None:
+def test_oversized_upload_is_refused(app: Flask, setup: dict[str, Any]) -> None:
     status, _ = upload(app, setup, b"%PDF-" + b"0" * (6 * 1024 * 1024), "big.pdf")
     assert status == 413
     with app.app_context():

@@ -28,7 +28,7 @@ def ready(app: Flask, people: dict[str, int]) -> dict[str, int]:
     from issuer.learning import record_book
 
     with app.test_request_context():
-        sup, ther = db.session.get(User, people["supervisor"]), db.session.get(User, people["therapist"])
+        sup, ther = db.session.get_one(User, people["supervisor"]), db.session.get_one(User, people["therapist"])
         for statement in db.session.scalars(select(Framework)).one().levels[0].statements:
             record_book.mark_statement(db.session, supervisor=sup, therapist=ther, statement=statement,
                                    observed_on=utcnow().date())
@@ -41,8 +41,9 @@ def complete(app: Flask, people: dict[str, int]) -> tuple[str, str]:
     with app.test_request_context():
         try:
             level = db.session.scalars(select(Framework)).one().levels[0]
-            credential = completion.complete_level(db.session, supervisor=db.session.get(User, people["supervisor"]),
-                                                 therapist=db.session.get(User, people["therapist"]), level=level)
+            credential = completion.complete_level(
+                db.session, supervisor=db.session.get_one(User, people["supervisor"]),
+                therapist=db.session.get_one(User, people["therapist"]), level=level)
             db.session.commit()
             return str(credential.id), credential.level.label
         except Exception:
@@ -108,8 +109,8 @@ def test_issuance_refuses_when_clocks_disagree(app: Flask, ready: dict[str, int]
     with app.test_request_context():
         level = db.session.scalars(select(Framework)).one().levels[0]
         with pytest.raises(completion.ClockDrift, match="disagree"):
-            completion.complete_level(db.session, supervisor=db.session.get(User, ready["supervisor"]),
-                                    therapist=db.session.get(User, ready["therapist"]), level=level,
+            completion.complete_level(db.session, supervisor=db.session.get_one(User, ready["supervisor"]),
+                                    therapist=db.session.get_one(User, ready["therapist"]), level=level,
                                     now=utcnow() + dt.timedelta(minutes=5))
         db.session.rollback()
     assert counts(app)["Credential"] == 0

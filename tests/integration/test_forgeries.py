@@ -32,7 +32,8 @@ OUR_DID = "did:web:127.0.0.1%3A5000"
 
 def document_of(app: Flask, credential_id: uuid.UUID) -> dict[str, Any]:
     with app.app_context():
-        return json.loads(db.session.get(Credential, credential_id).document)
+        document: dict[str, Any] = json.loads(db.session.get_one(Credential, credential_id).document)
+        return document
 
 
 def unsigned_copy(document: dict[str, Any], **changes: Any) -> dict[str, Any]:
@@ -141,7 +142,7 @@ def test_a_second_bogus_proof_on_our_credential_is_refused(app: Flask, client: F
 def test_a_profile_rename_never_changes_what_a_credential_says(app: Flask, client: FlaskClient,
                                                                issued: uuid.UUID, people: dict[str, int]) -> None:
     with app.app_context():
-        therapist = db.session.get(User, people["therapist"])
+        therapist = db.session.get_one(User, people["therapist"])
         obapi.update_profile(therapist, {"type": ["Profile"], "name": "Somebody Else"})
         db.session.commit()
     verify_page = client.get(f"/verify/{issued}").get_data(as_text=True)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
+from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import select
 
 from issuer.extensions import db
@@ -47,7 +48,7 @@ def test_key_files_are_0600_and_never_in_the_database(app: Flask, keys_dir: Path
             assert "PRIVATE" not in json.dumps(key.public_jwk)
 
 
-def test_rotation_keeps_old_credentials_verifying(app: Flask, runner) -> None:
+def test_rotation_keeps_old_credentials_verifying(app: Flask, runner: FlaskCliRunner) -> None:
     people = seed_people(app)
     old = issue(app, people, 0)
     result = app.test_cli_runner().invoke(args=["keys", "rotate"])
@@ -134,7 +135,7 @@ def test_key_file_damaged_after_use_stops_the_next_issuance(app: Flask, keys_dir
         assert len(db.session.scalars(select(IssuerKey)).all()) == 2  # no new identity
 
 
-def test_wrong_passphrase_stops_signing(app_config: dict, keys_dir: Path) -> None:
+def test_wrong_passphrase_stops_signing(app_config: dict[str, Any], keys_dir: Path) -> None:
     from issuer import create_app
 
     app = create_app({**app_config, "ISSUER_KEY_PASSPHRASE": b"the right passphrase"})
@@ -145,8 +146,9 @@ def test_wrong_passphrase_stops_signing(app_config: dict, keys_dir: Path) -> Non
     wrong = create_app({**app_config, "ISSUER_KEY_PASSPHRASE": b"a wrong passphrase"})
     with pytest.raises(keystore.KeyUnavailable, match="passphrase"):
         issue(wrong, people, 0)
-    assert issue(app, people, 0)
+    issued = issue(app, people, 0)
     with app.app_context():
+        assert db.session.get(Credential, issued) is not None
         db.session.remove()
         db.drop_all()
         db.engine.dispose()

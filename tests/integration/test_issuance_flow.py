@@ -8,14 +8,14 @@ import uuid
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
+from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import func, select
 
 from issuer.accounts import assignments
-from issuer.credentials import schema
+from issuer.credentials import eddsa_rdfc_2022, schema
 from issuer.extensions import db
 from issuer.identity import keystore
-from issuer.issuance import completion, signing
+from issuer.issuance import completion
 from issuer.models import AuditEvent, Credential, Framework, LevelCompletion, StatementMark, StatusEntry, User
 from issuer.platform import settings
 from issuer.verification import verifier
@@ -53,7 +53,7 @@ def test_whole_flow_from_login_to_verified_credential(app: Flask, client: FlaskC
     credential_id = uuid.UUID(response.headers["Location"].rsplit("/", 1)[1])
 
     with app.app_context():
-        credential = db.session.get(Credential, credential_id)
+        credential = db.session.get_one(Credential, credential_id)
         document = json.loads(credential.document)
         assert document["type"] == ["VerifiableCredential", "OpenBadgeCredential"]
         assert document["credentialSubject"]["achievement"]["name"] == "Music Therapists: Emerging"
@@ -173,7 +173,7 @@ def test_failure_during_issuance_leaves_nothing(app: Flask, auth: AuthActions, p
         raise RuntimeError(f"injected {failure} failure")
 
     if failure == "signing":
-        monkeypatch.setattr(signing.eddsa_rdfc_2022, "sign", boom)
+        monkeypatch.setattr(eddsa_rdfc_2022, "sign", boom)
     else:
         monkeypatch.setattr(db.session, "commit", boom)  # the view's one commit
     response = auth.post(f"/supervisor/therapists/{people['therapist']}/levels/{level_id}/complete")
@@ -186,7 +186,8 @@ def test_failure_during_issuance_leaves_nothing(app: Flask, auth: AuthActions, p
     assert count(app, AuditEvent) == before_audit
 
 
-def test_cli_complete_prints_the_uuid_and_refuses_unassigned(app: Flask, runner, people: dict[str, int]) -> None:
+def test_cli_complete_prints_the_uuid_and_refuses_unassigned(app: Flask, runner: FlaskCliRunner,
+                                                             people: dict[str, int]) -> None:
     refused = runner.invoke(args=["complete", "other@example.test", "ther@example.test", "Emerging",
                                   "--mark-all-statements"])
     assert refused.exit_code == 1
@@ -230,8 +231,8 @@ def test_twenty_concurrent_completions_issue_one_credential(postgres_app: Flask)
 
     def attempt() -> None:
         with app.test_request_context():
-            supervisor, therapist = db.session.get(User, ids[0]), db.session.get(User, ids[1])
-            level = db.session.get(Level, ids[2])
+            supervisor, therapist = db.session.get_one(User, ids[0]), db.session.get_one(User, ids[1])
+            level = db.session.get_one(Level, ids[2])
             barrier.wait(timeout=60)
             try:
                 completion.complete_level(db.session, supervisor=supervisor, therapist=therapist, level=level)
@@ -291,8 +292,8 @@ def test_fifty_concurrent_issuances_never_share_a_status_index(postgres_app: Fla
         with app.test_request_context():
             try:
                 barrier.wait(timeout=60)  # all start together, before any takes a pooled connection
-                supervisor, therapist = db.session.get(User, sup_id), db.session.get(User, therapist_id)
-                level = db.session.get(Level, level_id)
+                supervisor, therapist = db.session.get_one(User, sup_id), db.session.get_one(User, therapist_id)
+                level = db.session.get_one(Level, level_id)
                 completion.complete_level(db.session, supervisor=supervisor, therapist=therapist, level=level)
                 db.session.commit()
             except Exception as error:  # noqa: BLE001 - asserted below

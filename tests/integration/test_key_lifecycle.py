@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import func, select
 
 from issuer.credentials import keyfiles
@@ -18,6 +19,7 @@ from issuer.identity import keystore
 from issuer.issuance import reissue
 from issuer.models import AuditEvent, Credential, IssuerKey, Level, StatusEntry, StatusList
 from issuer.verification import verifier
+from tests.conftest import AuthActions
 from tests.integration.helpers import issue
 
 
@@ -43,7 +45,7 @@ def test_a_key_file_replaced_by_another_key_stops_issuance(app: Flask, keys_dir:
         assert db.session.scalar(select(func.count()).select_from(Credential)) == 1
 
 
-def test_a_mismatched_key_answers_503_on_the_web_and_issues_nothing(app: Flask, keys_dir: Path, auth,
+def test_a_mismatched_key_answers_503_on_the_web_and_issues_nothing(app: Flask, keys_dir: Path, auth: AuthActions,
                                                                     people: dict[str, int]) -> None:
     replace_key_file(app, keys_dir, keystore.ED25519)
     with app.app_context():
@@ -60,7 +62,8 @@ def test_a_mismatched_key_answers_503_on_the_web_and_issues_nothing(app: Flask, 
         assert db.session.scalar(select(func.count()).select_from(Credential)) == 0
 
 
-def test_a_mismatched_key_never_signs_a_status_list(app: Flask, keys_dir: Path, runner, people: dict[str, int]) -> None:
+def test_a_mismatched_key_never_signs_a_status_list(app: Flask, keys_dir: Path, runner: FlaskCliRunner,
+                                                    people: dict[str, int]) -> None:
     credential_id = issue(app, people, 0)
     with app.app_context():
         before = {row.id: row.signed_document for row in db.session.scalars(select(StatusList))}
@@ -83,7 +86,7 @@ def kids(app: Flask) -> dict[str, str]:
         return {a: keystore.current_key(db.session, a).kid for a in keystore.ALGORITHMS}
 
 
-def published(client) -> tuple[set[str], set[str]]:
+def published(client: FlaskClient) -> tuple[set[str], set[str]]:
     """The key ids in the DID document and in the JWKS, as served."""
     did = client.get("/.well-known/did.json").get_json()
     jwks = client.get("/.well-known/jwks.json").get_json()
@@ -101,7 +104,8 @@ def audit_events(app: Flask, action: str) -> list[AuditEvent]:
         return list(db.session.scalars(select(AuditEvent).filter_by(action=action).order_by(AuditEvent.id)))
 
 
-def test_rotation_keeps_old_keys_published(app: Flask, client, runner, people: dict[str, int]) -> None:
+def test_rotation_keeps_old_keys_published(app: Flask, client: FlaskClient, runner: FlaskCliRunner,
+                                           people: dict[str, int]) -> None:
     before = kids(app)
     assert runner.invoke(args=["keys", "rotate"]).exit_code == 0
     in_did, in_jwks = published(client)
@@ -110,7 +114,8 @@ def test_rotation_keeps_old_keys_published(app: Flask, client, runner, people: d
     assert kids(app) != before
 
 
-def test_revoke_withdraws_the_key_at_once_and_audits(app: Flask, client, runner, people: dict[str, int]) -> None:
+def test_revoke_withdraws_the_key_at_once_and_audits(app: Flask, client: FlaskClient, runner: FlaskCliRunner,
+                                                     people: dict[str, int]) -> None:
     old = kids(app)[keystore.ED25519]
     assert old in published(client)[0]
     result = runner.invoke(args=["keys", "revoke", old, "--reason", "Laptop stolen"])
@@ -136,7 +141,8 @@ def test_revoke_withdraws_the_key_at_once_and_audits(app: Flask, client, runner,
     assert f"{old}\tEd25519\trevoked" in listed
 
 
-def test_revoking_a_retired_key_makes_no_new_key(app: Flask, client, runner, people: dict[str, int]) -> None:
+def test_revoking_a_retired_key_makes_no_new_key(app: Flask, client: FlaskClient, runner: FlaskCliRunner,
+                                                 people: dict[str, int]) -> None:
     old = kids(app)
     runner.invoke(args=["keys", "rotate", "--algorithm", "RSA"])
     current = kids(app)
@@ -148,21 +154,21 @@ def test_revoking_a_retired_key_makes_no_new_key(app: Flask, client, runner, peo
 
 
 @pytest.mark.parametrize("algorithm", [keystore.ED25519, keystore.RSA])
-def test_issuance_goes_on_after_the_current_key_is_revoked(app: Flask, runner, people: dict[str, int],
+def test_issuance_goes_on_after_the_current_key_is_revoked(app: Flask, runner: FlaskCliRunner, people: dict[str, int],
                                                            algorithm: str) -> None:
     first = issue(app, people, 0)
     old = kids(app)[algorithm]
     assert runner.invoke(args=["keys", "revoke", old, "--reason", "Compromised"]).exit_code == 0
     second = issue(app, people, 1)
     with app.app_context():
-        credential = db.session.get(Credential, second)
+        credential = db.session.get_one(Credential, second)
         signer = credential.key_id if algorithm == keystore.ED25519 else reissue.jwt_kid(credential.jwt)
         assert signer == kids(app)[algorithm] != old
         assert verifier.verify_stored(db.session, credential).verified
         assert db.session.get(Credential, first).state == "active"  # listed for re-issue, not revoked by this
 
 
-def test_the_credentials_a_key_signed_are_listed_for_both_algorithms(app: Flask, runner,
+def test_the_credentials_a_key_signed_are_listed_for_both_algorithms(app: Flask, runner: FlaskCliRunner,
                                                                      people: dict[str, int]) -> None:
     first, second = issue(app, people, 0), issue(app, people, 1)
     old = kids(app)
@@ -185,7 +191,8 @@ def test_the_credentials_a_key_signed_are_listed_for_both_algorithms(app: Flask,
     assert f"{third}\tther@example.test\t{level}\tactive" in by_rsa.output
 
 
-def test_revoking_the_status_list_key_re_signs_the_lists(app: Flask, runner, people: dict[str, int]) -> None:
+def test_revoking_the_status_list_key_re_signs_the_lists(app: Flask, runner: FlaskCliRunner,
+                                                         people: dict[str, int]) -> None:
     issue(app, people, 0)
     old = kids(app)[keystore.ED25519]
     runner.invoke(args=["keys", "rotate"])
@@ -201,11 +208,12 @@ def test_revoking_the_status_list_key_re_signs_the_lists(app: Flask, runner, peo
         assert {reissue.list_kid(s) for s in lists} == {kids(app)[keystore.ED25519]}
         assert all(s.version == versions[s.id] + 1 == s.signed_version for s in lists)  # a new ETag
         # the status of a credential the old key never signed still checks out
-        assert verifier.verify_stored(db.session, db.session.get(Credential, other)).verified
+        assert verifier.verify_stored(db.session, db.session.get_one(Credential, other)).verified
 
 
 @pytest.mark.parametrize("algorithm", [keystore.ED25519, keystore.RSA])
-def test_reissue_makes_linked_copies_that_verify_and_revokes_the_old(app: Flask, runner, people: dict[str, int],
+def test_reissue_makes_linked_copies_that_verify_and_revokes_the_old(app: Flask, runner: FlaskCliRunner,
+                                                                     people: dict[str, int],
                                                                      algorithm: str) -> None:
     olds = [issue(app, people, 0), issue(app, people, 1)]
     kid = kids(app)[algorithm]
@@ -237,7 +245,7 @@ def test_reissue_makes_linked_copies_that_verify_and_revokes_the_old(app: Flask,
             assert verifier.verify_any(db.session, new.jwt).verified
             # the old one's revocation bit is set in the published list
             entry = db.session.scalars(select(StatusEntry).filter_by(credential_id=old_id, purpose="revocation")).one()
-            status_list = db.session.get(StatusList, entry.list_id)
+            status_list = db.session.get_one(StatusList, entry.list_id)
             assert Bitstring.from_bytes(status_list.bits).get(entry.index) is True
             assert reissue.list_kid(status_list) != kid
     notices = [n for n in outbox(app) if "new copy" in n["Subject"]]
@@ -251,7 +259,7 @@ def test_reissue_makes_linked_copies_that_verify_and_revokes_the_old(app: Flask,
     assert len(audit_events(app, "keys.reissued")) == 1
 
 
-def test_reissue_is_idempotent(app: Flask, runner, people: dict[str, int]) -> None:
+def test_reissue_is_idempotent(app: Flask, runner: FlaskCliRunner, people: dict[str, int]) -> None:
     issue(app, people, 0)
     kid = kids(app)[keystore.ED25519]
     runner.invoke(args=["keys", "revoke", kid, "--reason", "Compromised"])
@@ -265,7 +273,7 @@ def test_reissue_is_idempotent(app: Flask, runner, people: dict[str, int]) -> No
     assert len(outbox(app)) == sent
 
 
-def test_reissue_leaves_revoked_credentials_revoked_and_keeps_suspensions(app: Flask, runner,
+def test_reissue_leaves_revoked_credentials_revoked_and_keeps_suspensions(app: Flask, runner: FlaskCliRunner,
                                                                           people: dict[str, int]) -> None:
     revoked, suspended = issue(app, people, 0), issue(app, people, 1)
     assert runner.invoke(args=["credentials", "revoke", str(revoked), "--reason", "Issued in error"]).exit_code == 0
@@ -283,7 +291,8 @@ def test_reissue_leaves_revoked_credentials_revoked_and_keeps_suspensions(app: F
         assert new.suspension_reason == "Under review"
 
 
-def test_a_revoked_keys_old_credentials_no_longer_verify(app: Flask, runner, people: dict[str, int]) -> None:
+def test_a_revoked_keys_old_credentials_no_longer_verify(app: Flask, runner: FlaskCliRunner,
+                                                         people: dict[str, int]) -> None:
     """Relies on the verifier refusing what a revoked key signed (issuer.verification, the lead's part)."""
     credential_id = issue(app, people, 0)
     with app.app_context():
@@ -299,7 +308,8 @@ def test_a_revoked_keys_old_credentials_no_longer_verify(app: Flask, runner, peo
 
 @pytest.mark.parametrize("args", [["keys", "revoke", "ed25519-19990101-deadbeef", "--reason", "Compromised"],
                                   ["credentials", "reissue", "--signed-by", "ed25519-19990101-deadbeef"]])
-def test_an_unknown_kid_is_a_clear_error(app: Flask, runner, people: dict[str, int], args: list[str]) -> None:
+def test_an_unknown_kid_is_a_clear_error(app: Flask, runner: FlaskCliRunner, people: dict[str, int],
+                                         args: list[str]) -> None:
     result = runner.invoke(args=args)
     assert result.exit_code == 1
     assert "Error: no issuer key 'ed25519-19990101-deadbeef'" in result.output
@@ -307,7 +317,7 @@ def test_an_unknown_kid_is_a_clear_error(app: Flask, runner, people: dict[str, i
     assert audit_events(app, "keys.revoked") == []
 
 
-def test_revoke_needs_a_reason_and_happens_once(app: Flask, runner, people: dict[str, int]) -> None:
+def test_revoke_needs_a_reason_and_happens_once(app: Flask, runner: FlaskCliRunner, people: dict[str, int]) -> None:
     kid = kids(app)[keystore.ED25519]
     blank = runner.invoke(args=["keys", "revoke", kid, "--reason", "  "])
     assert blank.exit_code == 1
@@ -319,7 +329,7 @@ def test_revoke_needs_a_reason_and_happens_once(app: Flask, runner, people: dict
     assert "already revoked" in twice.output
 
 
-def test_reissue_refuses_a_key_that_is_not_revoked(app: Flask, runner, people: dict[str, int]) -> None:
+def test_reissue_refuses_a_key_that_is_not_revoked(app: Flask, runner: FlaskCliRunner, people: dict[str, int]) -> None:
     issue(app, people, 0)
     kid = kids(app)[keystore.ED25519]
     result = runner.invoke(args=["credentials", "reissue", "--signed-by", kid])
@@ -329,7 +339,7 @@ def test_reissue_refuses_a_key_that_is_not_revoked(app: Flask, runner, people: d
         assert db.session.scalar(select(func.count()).select_from(Credential)) == 1
 
 
-def test_the_keys_page_shows_revoked_keys_and_revokes_with_a_reason(app: Flask, client, auth,
+def test_the_keys_page_shows_revoked_keys_and_revokes_with_a_reason(app: Flask, client: FlaskClient, auth: AuthActions,
                                                                       people: dict[str, int]) -> None:
     kid = kids(app)[keystore.RSA]
     auth.login("admin@example.test")
@@ -349,7 +359,8 @@ def test_the_keys_page_shows_revoked_keys_and_revokes_with_a_reason(app: Flask, 
     assert event.actor_id == people["admin"]
 
 
-def test_revoking_a_retired_key_changes_a_cached_answer(app: Flask, runner, people: dict[str, int]) -> None:
+def test_revoking_a_retired_key_changes_a_cached_answer(app: Flask, runner: FlaskCliRunner,
+                                                        people: dict[str, int]) -> None:
     credential_id = issue(app, people, 0)
     old = kids(app)[keystore.ED25519]
     runner.invoke(args=["keys", "rotate"])
@@ -362,7 +373,7 @@ def test_revoking_a_retired_key_changes_a_cached_answer(app: Flask, runner, peop
         assert not verifier.verify_any(db.session, document).verified
 
 
-def test_revoke_counts_the_clrs_the_key_signed(app: Flask, runner, people: dict[str, int]) -> None:
+def test_revoke_counts_the_clrs_the_key_signed(app: Flask, runner: FlaskCliRunner, people: dict[str, int]) -> None:
     issue(app, people, 0)
     assert runner.invoke(args=["credentials", "clr", "ther@example.test"]).exit_code == 0
     kid = kids(app)[keystore.ED25519]

@@ -30,8 +30,8 @@ def test_upgrade_from_blank_matches_models(app_config: dict[str, Any]) -> None:
         if db.engine.dialect.name == "postgresql":
             with db.engine.connect() as conn:
                 lz4 = "lz4" in conn.exec_driver_sql(
-                    "SELECT enumvals FROM pg_settings WHERE name = 'default_toast_compression'").scalar()
-                compression = dict(conn.exec_driver_sql(
+                    "SELECT enumvals FROM pg_settings WHERE name = 'default_toast_compression'").scalar_one()
+                compression: dict[str, str] = dict(conn.exec_driver_sql(
                     "SELECT attrelid::regclass::text || '.' || attname, attcompression FROM pg_attribute "
                     "WHERE attname IN ('document', 'jwt', 'signed_document') AND attnum > 0").all())
             expected = "l" if lz4 else ""

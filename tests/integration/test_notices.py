@@ -39,7 +39,8 @@ def test_the_notice_goes_with_the_commit_of_any_caller(app: Flask) -> None:
 def test_no_notice_before_the_commit_nor_after_a_rollback(app: Flask) -> None:
     people = seed_people(app)
     with app.test_request_context():
-        supervisor, therapist = db.session.get(User, people["supervisor"]), db.session.get(User, people["therapist"])
+        supervisor = db.session.get_one(User, people["supervisor"])
+        therapist = db.session.get_one(User, people["therapist"])
         level = db.session.scalars(select(Framework)).one().levels[0]
         for statement in level.statements:
             record_book.mark_statement(db.session, supervisor=supervisor, therapist=therapist, statement=statement,

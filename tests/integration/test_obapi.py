@@ -32,7 +32,7 @@ API = "/ims/ob/v3p0"
 
 def assert_imsx(response: Any, status: int) -> dict[str, Any]:
     assert response.status_code == status, response.get_data(as_text=True)
-    body = response.get_json()
+    body: dict[str, Any] = response.get_json()
     assert body["imsx_codeMajor"] == "failure"
     assert body["imsx_severity"] == "error"
     return body
@@ -65,7 +65,8 @@ def register(client: FlaskClient, scope: str = ALL_SCOPES) -> dict[str, Any]:
         "contacts": ["admin@client.example.test"],
     })
     assert response.status_code == 201, response.get_data(as_text=True)
-    return response.get_json()
+    client_info: dict[str, Any] = response.get_json()
+    return client_info
 
 
 def authorize_url(registered: dict[str, Any], challenge: str | None, *, scope: str = ALL_SCOPES,

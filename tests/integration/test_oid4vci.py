@@ -41,7 +41,8 @@ def offer_from_page(client: FlaskClient, credential_id: Any) -> dict[str, Any]:
     assert "<svg" in text
     link = html.unescape(text.split('id="credential-offer" href="', 1)[1].split('"', 1)[0])
     assert link.startswith("openid-credential-offer://?credential_offer=")
-    return json.loads(parse_qs(urlsplit(link).query)["credential_offer"][0])
+    offer: dict[str, Any] = json.loads(parse_qs(urlsplit(link).query)["credential_offer"][0])
+    return offer
 
 
 def test_pre_authorized_flow_delivers_verifiable_credentials(
@@ -148,7 +149,7 @@ def test_offer_link_is_url_encoded_json(app: Flask, client: FlaskClient, auth: A
     credential_id = issue(app, people)
     auth.login("ther@example.test")
     page = client.get(f"/me/credentials/{credential_id}/wallet").get_data(as_text=True)
-    token = CSRF_PATTERN.search(page).group(1)  # type: ignore[union-attr]
+    token = CSRF_PATTERN.search(page).group(1)
     text = client.post(f"/me/credentials/{credential_id}/wallet", data={"csrf_token": token}).get_data(as_text=True)
     link = html.unescape(text.split('id="credential-offer" href="', 1)[1].split('"', 1)[0])
     encoded = link.split("credential_offer=", 1)[1]

@@ -52,8 +52,8 @@ def test_the_api_verifier_answers_429_with_retry_after_past_the_limit(app: Flask
                           environ_base={"REMOTE_ADDR": address})
     assert refused.status_code == 429
     assert 1 <= int(refused.headers["Retry-After"]) <= 60
-    assert refused.json["error"] == "too_many_requests"
-    assert "at most 3 every minute" in refused.json["message"]
+    assert refused.get_json()["error"] == "too_many_requests"
+    assert "at most 3 every minute" in refused.get_json()["message"]
     other = client.post("/api/v1/verify", data=body(4), content_type="application/json",
                         environ_base={"REMOTE_ADDR": an_address()})
     assert other.status_code == 200, "another client address has its own count"

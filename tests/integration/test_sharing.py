@@ -6,6 +6,7 @@ import io
 import json
 import re
 import uuid
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -16,7 +17,7 @@ from sqlalchemy import select
 
 from issuer.extensions import db
 from issuer.learning import record_book
-from issuer.models import Credential, Framework, User
+from issuer.models import Credential, Framework, User, utcnow
 from tests.conftest import AuthActions
 from tests.integration.helpers import issue, seed_people
 
@@ -111,12 +112,12 @@ def test_pages_escape_everything_people_type(app: Flask, client: FlaskClient) ->
     people = seed_people(app)
     evil = "<script>alert(1)</script>"
     with app.test_request_context():
-        ther = db.session.get(User, people["therapist"])
+        ther = db.session.get_one(User, people["therapist"])
         ther.name = f"Taylor {evil}"
-        sup = db.session.get(User, people["supervisor"])
+        sup = db.session.get_one(User, people["supervisor"])
         statement = db.session.scalars(select(Framework)).one().levels[0].statements[0]
         record_book.mark_statement(db.session, supervisor=sup, therapist=ther, statement=statement,
-                               observed_on=record_book.utcnow().date(), note=f"note {evil}",
+                               observed_on=utcnow().date(), note=f"note {evil}",
                                evidence_url=f"https://example.org/?q={evil}")
         ther.handle, ther.public_profile = "taylor", True
         db.session.commit()
@@ -134,7 +135,7 @@ def test_pages_escape_everything_people_type(app: Flask, client: FlaskClient) ->
 def test_verify_form_reports_unreadable_input_clearly(client: FlaskClient, app: Flask) -> None:
     seed_people(app)
     auth = AuthActions(client)
-    cases = [
+    cases: list[tuple[dict[str, Any], int, str]] = [
         ({"credential": "{not json"}, 400, "Not verified"),
         ({"file": (io.BytesIO(b"\x89PNG\r\n\x1a\ntruncated"), "x.png")}, 400, "no readable credential"),
         ({"file": (io.BytesIO(b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'), "x.svg")},

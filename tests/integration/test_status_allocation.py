@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import Iterator
 
@@ -27,7 +28,7 @@ def scripted(monkeypatch: pytest.MonkeyPatch, values: list[int]) -> None:
     """Make the random probes return ``values`` in order, then 0, 1, 2, ... (never repeating by chance)."""
     sequence: Iterator[int] = iter(values)
     fallback = iter(range(10_000, 20_000))
-    monkeypatch.setattr(status_lists.secrets, "randbelow", lambda n: next(sequence, None) or next(fallback))
+    monkeypatch.setattr(secrets, "randbelow", lambda n: next(sequence, None) or next(fallback))
 
 
 def allocate(app: Flask) -> tuple[uuid.UUID, dict[str, tuple[int, int]]]:

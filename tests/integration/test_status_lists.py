@@ -6,13 +6,15 @@ import base64
 import gzip
 import json
 import uuid
+from typing import Any
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
+from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import select
 
 from issuer.credentials import status_list as bsl
+from issuer.errors import Conflict
 from issuer.extensions import db
 from issuer.issuance import revocation
 from issuer.models import AuditEvent, Credential, StatusEntry, StatusList
@@ -28,19 +30,20 @@ def issued(people: dict[str, int], issued: uuid.UUID) -> tuple[dict[str, int], u
     return people, issued
 
 
-def verify_api(client: FlaskClient, credential_id: uuid.UUID, app: Flask) -> dict:
+def verify_api(client: FlaskClient, credential_id: uuid.UUID, app: Flask) -> dict[str, Any]:
     with app.app_context():
         document = db.session.get(Credential, credential_id).document
     response = client.post("/api/v1/verify", data=document, content_type="application/json")
     assert response.status_code == 200
-    return response.get_json()
+    answer: dict[str, Any] = response.get_json()
+    return answer
 
 
-def status_check(result: dict) -> dict:
+def status_check(result: dict[str, Any]) -> dict[str, Any]:
     return next(c for c in result["checks"] if c["check"] == "status")
 
 
-def test_fresh_credential_is_active(app: Flask, client: FlaskClient, issued) -> None:
+def test_fresh_credential_is_active(app: Flask, client: FlaskClient, issued: tuple[dict[str, int], uuid.UUID]) -> None:
     _, credential_id = issued
     result = verify_api(client, credential_id, app)
     assert result["verified"] is True
@@ -48,7 +51,8 @@ def test_fresh_credential_is_active(app: Flask, client: FlaskClient, issued) -> 
     assert "not revoked" in status_check(result)["message"]
 
 
-def test_revoked_everywhere(app: Flask, client: FlaskClient, auth: AuthActions, runner, issued) -> None:
+def test_revoked_everywhere(app: Flask, client: FlaskClient, auth: AuthActions, runner: FlaskCliRunner,
+                            issued: tuple[dict[str, int], uuid.UUID]) -> None:
     _, credential_id = issued
     auth.login("sup@example.test")
     response = auth.post(f"/credentials/{credential_id}/revoke", {"reason": "Issued in error."})
@@ -69,17 +73,18 @@ def test_revoked_everywhere(app: Flask, client: FlaskClient, auth: AuthActions, 
         assert event.details["reason"] == "Issued in error."
 
 
-def test_revocation_is_permanent(app: Flask, issued) -> None:
+def test_revocation_is_permanent(app: Flask, issued: tuple[dict[str, int], uuid.UUID]) -> None:
     _, credential_id = issued
     with app.test_request_context():
-        credential = db.session.get(Credential, credential_id)
+        credential = db.session.get_one(Credential, credential_id)
         revocation.change(db.session, credential, action="revoke", reason="Wrong person.", actor=None)
         db.session.commit()
-        with pytest.raises(revocation.Conflict):
+        with pytest.raises(Conflict):
             revocation.change(db.session, credential, action="unsuspend", reason="Undo?", actor=None)
 
 
-def test_suspend_then_unsuspend_returns_to_active(app: Flask, client: FlaskClient, runner, issued) -> None:
+def test_suspend_then_unsuspend_returns_to_active(app: Flask, client: FlaskClient, runner: FlaskCliRunner,
+                                                  issued: tuple[dict[str, int], uuid.UUID]) -> None:
     _, credential_id = issued
     suspended = app.test_cli_runner().invoke(
         args=["credentials", "suspend", str(credential_id), "--reason", "Board review."])
@@ -92,7 +97,8 @@ def test_suspend_then_unsuspend_returns_to_active(app: Flask, client: FlaskClien
     assert verify_api(client, credential_id, app)["verified"] is True
 
 
-def test_status_list_endpoint_serves_signed_list_with_etag(app: Flask, client: FlaskClient, issued) -> None:
+def test_status_list_endpoint_serves_signed_list_with_etag(app: Flask, client: FlaskClient,
+                                                           issued: tuple[dict[str, int], uuid.UUID]) -> None:
     _, credential_id = issued
     with app.app_context():
         credential = json.loads(db.session.get(Credential, credential_id).document)
@@ -115,10 +121,11 @@ def test_status_list_endpoint_serves_signed_list_with_etag(app: Flask, client: F
         assert verification_status_check.verify_list_credential(db.session, document)
 
 
-def test_revoking_sets_exactly_the_credentials_bit(app: Flask, client: FlaskClient, issued) -> None:
+def test_revoking_sets_exactly_the_credentials_bit(app: Flask, client: FlaskClient, issued: tuple[dict[str, int],
+                                                   uuid.UUID]) -> None:
     _, credential_id = issued
     with app.test_request_context():
-        credential = db.session.get(Credential, credential_id)
+        credential = db.session.get_one(Credential, credential_id)
         index = int(json.loads(credential.document)["credentialStatus"]["statusListIndex"])
         status = json.loads(credential.document)["credentialStatus"]
         path = status["statusListCredential"].replace("http://127.0.0.1:5000", "")
@@ -138,6 +145,7 @@ def test_tampered_status_list_is_rejected(app: Flask, issued: tuple[dict[str, in
     with app.test_request_context():
         status_list = db.session.scalars(select(StatusList).filter_by(purpose="revocation")).one()
         status_lists.signed_list(db.session, status_list.public_id)
+        assert status_list.signed_document is not None
         document = json.loads(status_list.signed_document)
         bits = bsl.Bitstring.decode(document["credentialSubject"]["encodedList"])
         bits.set(5, True)
@@ -150,7 +158,7 @@ def test_tampered_status_list_is_rejected(app: Flask, issued: tuple[dict[str, in
         assert verification_status_check.verify_list_credential(db.session, document)
 
 
-def test_index_out_of_range_is_an_error(app: Flask, issued) -> None:
+def test_index_out_of_range_is_an_error(app: Flask, issued: tuple[dict[str, int], uuid.UUID]) -> None:
     _, credential_id = issued
     with app.test_request_context():
         credential = json.loads(db.session.get(Credential, credential_id).document)
@@ -174,12 +182,13 @@ def test_indexes_are_random_and_unique(app: Flask) -> None:
         assert len(set(ids)) == 4
 
 
-def test_cached_verification_sees_a_revocation_at_once(app: Flask, client: FlaskClient, issued) -> None:
+def test_cached_verification_sees_a_revocation_at_once(app: Flask, client: FlaskClient, issued: tuple[dict[str, int],
+                                                       uuid.UUID]) -> None:
     _, credential_id = issued
     assert verify_api(client, credential_id, app)["verified"] is True
     assert verify_api(client, credential_id, app)["verified"] is True  # served from the cache
     with app.test_request_context():
-        credential = db.session.get(Credential, credential_id)
+        credential = db.session.get_one(Credential, credential_id)
         revocation.change(db.session, credential, action="revoke", reason="Error.", actor=None)
         db.session.commit()
     assert verify_api(client, credential_id, app)["verified"] is False

@@ -55,7 +55,7 @@ class World:
         with app.app_context():
             credential = db.session.get(Credential, credential_id)
             self.document, self.jwt = credential.document, credential.jwt
-            self.tokens = {role: api_tokens.create_api_token(db.session, user=db.session.get(User, people[role]),
+            self.tokens = {role: api_tokens.create_api_token(db.session, user=db.session.get_one(User, people[role]),
                                                              name="tests").secret
                            for role in ("supervisor", "admin")}
             level = db.session.scalars(select(Framework)).first().levels[1]

@@ -63,14 +63,14 @@ def writes(seen: dict[str, list[str]]) -> list[str]:
 
 def count(app: Flask, model: Any) -> int:
     with app.app_context():
-        return db.session.scalar(select(func.count()).select_from(model))
+        return db.session.scalars(select(func.count()).select_from(model)).one()
 
 
 @pytest.fixture
 def tokens(app: Flask, people: dict[str, int]) -> dict[str, str]:
     """An API token per person, each used a moment ago (so a call does not note its use again)."""
     with app.app_context():
-        made = {role: api_tokens.create_api_token(db.session, user=db.session.get(User, uid), name="t")
+        made = {role: api_tokens.create_api_token(db.session, user=db.session.get_one(User, uid), name="t")
                 for role, uid in people.items()}
         db.session.execute(update(ApiToken).values(last_used_at=dt.datetime.now(dt.UTC)))
         db.session.commit()
@@ -104,7 +104,7 @@ def test_an_api_completion_commits_once_with_its_idempotency_key_and_notice_afte
 
     def send(message: Any, *, about: str) -> None:  # the notice: it must see the credential committed
         with app.app_context(), Session(db.engine) as other:
-            sent.append((about, other.scalar(select(func.count()).select_from(Credential))))
+            sent.append((about, other.scalars(select(func.count()).select_from(Credential)).one()))
 
     monkeypatch.setattr(notices, "send_quietly", send)
     url = f"/api/v1/therapists/{people['therapist']}/levels/{level_id}/complete"
@@ -287,7 +287,7 @@ def _get_paths(app: Flask, ids: dict[str, str]) -> list[str]:
         if "GET" not in (rule.methods or ()):
             continue
         for ext in EXTENSIONS.get(rule.endpoint, [None]):
-            values = {name: ids[name] for name in rule.arguments if name != "ext"}
+            values: dict[str, Any] = {name: ids[name] for name in rule.arguments if name != "ext"}
             if ext is not None:
                 values["ext"] = ext
             with app.test_request_context():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -15,17 +16,18 @@ from issuer.models import Credential, User
 
 
 @pytest.fixture
-def world(app: Flask, people: dict[str, int], issued: uuid.UUID) -> dict:
+def world(app: Flask, people: dict[str, int], issued: uuid.UUID) -> dict[str, Any]:
     credential_id = issued
     with app.app_context():
-        admin = api_tokens.create_api_token(db.session, user=db.session.get(User, people["admin"]), name="a").secret
-        sup = api_tokens.create_api_token(db.session, user=db.session.get(User, people["supervisor"]), name="s").secret
+        admin = api_tokens.create_api_token(db.session, user=db.session.get_one(User, people["admin"]), name="a").secret
+        supervisor = db.session.get_one(User, people["supervisor"])
+        sup = api_tokens.create_api_token(db.session, user=supervisor, name="s").secret
         document = json.loads(db.session.get(Credential, credential_id).document)
         db.session.commit()
     return {"admin": admin, "supervisor": sup, "document": document}
 
 
-def test_verify_answers_in_vc_api_shape(client: FlaskClient, world: dict) -> None:
+def test_verify_answers_in_vc_api_shape(client: FlaskClient, world: dict[str, Any]) -> None:
     ok = client.post("/credentials/verify", json={"verifiableCredential": world["document"], "options": {}})
     assert ok.status_code == 200
     body = ok.get_json()
@@ -38,7 +40,7 @@ def test_verify_answers_in_vc_api_shape(client: FlaskClient, world: dict) -> Non
     assert client.post("/credentials/verify", json={"nothing": 1}).status_code == 400
 
 
-def test_issue_needs_an_admin_token_and_signs(client: FlaskClient, world: dict) -> None:
+def test_issue_needs_an_admin_token_and_signs(client: FlaskClient, world: dict[str, Any]) -> None:
     unsigned = {k: v for k, v in world["document"].items() if k not in ("proof", "credentialStatus")}
     unsigned["id"] = "urn:uuid:6c4f1d3e-2b1a-4c5d-9e8f-0a1b2c3d4e5f"
     assert client.post("/credentials/issue", json={"credential": unsigned}).status_code == 401
@@ -63,7 +65,7 @@ def test_issue_needs_an_admin_token_and_signs(client: FlaskClient, world: dict) 
     assert made.get_json()["verifiableCredential"]["id"].startswith("urn:uuid:")
 
 
-def test_issue_refuses_undefined_terms_and_other_issuers(client: FlaskClient, world: dict) -> None:
+def test_issue_refuses_undefined_terms_and_other_issuers(client: FlaskClient, world: dict[str, Any]) -> None:
     unsigned = {k: v for k, v in world["document"].items() if k not in ("proof", "credentialStatus")}
     headers = {"Authorization": f"Bearer {world['admin']}"}
     sneaky = client.post("/credentials/issue", json={"credential": {**unsigned, "sneaky": "x"}}, headers=headers)

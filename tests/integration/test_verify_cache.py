@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,10 +17,12 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event, select
+from werkzeug.test import TestResponse
 
 from issuer.credentials import eddsa_rdfc_2022, keyfiles, multikey
 from issuer.credentials.digest import document_digest
 from issuer.credentials.multikey import did_key_verification_method
+from issuer.credentials.verify import verify as full_verify
 from issuer.extensions import db
 from issuer.identity import did_web, keystore
 from issuer.issuance import revocation, signing
@@ -37,7 +39,7 @@ RECIPIENT = "Taylor Therapist"
 def verifier_runs(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     """Every input the full verifier is run on (credentials and status lists alike)."""
     runs: list[Any] = []
-    real = verifier.run_verifier
+    real = full_verify
 
     def counted(data: Any, **kwargs: Any) -> Any:
         runs.append(data)
@@ -79,11 +81,13 @@ def document_of(app: Flask, credential_id: uuid.UUID) -> str:
 def api(client: FlaskClient, document: str) -> dict[str, Any]:
     response = client.post("/api/v1/verify", data=document, content_type="application/json")
     assert response.status_code == 200
-    return response.get_json()
+    answer: dict[str, Any] = response.get_json()
+    return answer
 
 
 def status_message(result: dict[str, Any]) -> str:
-    return next(c["message"] for c in result["checks"] if c["check"] == "status")
+    message: str = next(c["message"] for c in result["checks"] if c["check"] == "status")
+    return message
 
 
 def page(client: FlaskClient, credential_id: uuid.UUID) -> str:
@@ -95,7 +99,7 @@ def page(client: FlaskClient, credential_id: uuid.UUID) -> str:
 def change_status(app: Flask, credential_id: uuid.UUID, action: str) -> None:
     """Through the service, committed, as the web, API and CLI do."""
     with app.test_request_context():
-        credential = db.session.get(Credential, credential_id)
+        credential = db.session.get_one(Credential, credential_id)
         revocation.change(db.session, credential, action=action, reason="Board decision.", actor=None)
         db.session.commit()
 
@@ -115,8 +119,10 @@ def warm(app: Flask, client: FlaskClient, credential_id: uuid.UUID, verifier_run
 def test_a_repeated_verification_costs_one_query_and_no_verifier_run(
         app: Flask, client: FlaskClient, issued: uuid.UUID, verifier_runs: list[Any], selects: list[str]) -> None:
     document = warm(app, client, issued, verifier_runs)
-    for request in (lambda: client.get(f"/verify/{issued}"),
-                    lambda: client.post("/api/v1/verify", data=document, content_type="application/json")):
+    requests: tuple[Callable[[], TestResponse], ...] = (
+        lambda: client.get(f"/verify/{issued}"),
+        lambda: client.post("/api/v1/verify", data=document, content_type="application/json"))
+    for request in requests:
         selects.clear()
         assert request().status_code == 200
         assert len(selects) == 1, selects
@@ -156,7 +162,8 @@ def test_a_rolled_back_status_change_never_answers_for_a_later_one(
     other = issue(app, people, 1)
     document = document_of(app, issued)
     with app.test_request_context():
-        revocation.change(db.session, db.session.get(Credential, issued), action="revoke", reason="Draft.", actor=None)
+        revocation.change(db.session, db.session.get_one(Credential, issued), action="revoke", reason="Draft.",
+                          actor=None)
         assert verifier.verify_any(db.session, document).verified is False  # answered from the uncommitted list
         db.session.rollback()
     change_status(app, other, "revoke")  # the same list reaches the same version, with another bit set
