@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from issuer.extensions import db
 from issuer.issuance.signing import serialize
 from issuer.models import Credential, utcnow
 from issuer.models.oauth import HeldCredential
+from tests.conftest import MakeUser
 from tests.integration.helpers import issue
 from tests.integration.test_obapi import assert_imsx, bearer, get_tokens
 
@@ -50,7 +52,8 @@ def stored_document(app: Flask, credential_id: uuid.UUID) -> tuple[str, str]:
 
 
 def test_another_therapists_genuine_credential_is_refused(
-        app: Flask, people: dict[str, int], make_user: Any, make_assignment: Any, upload: Any) -> None:
+        app: Flask, people: dict[str, int], make_user: MakeUser, make_assignment: Callable[[int, int], None],
+        upload: Any) -> None:
     someone_else = make_user("river@example.test", name="River Other")
     make_assignment(people["supervisor"], someone_else)
     document, jwt = stored_document(app, issue(app, {**people, "therapist": someone_else}))
