@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NoReturn
 
 import click
 from flask import Flask, current_app
@@ -16,12 +16,13 @@ from issuer.errors import IssuerError
 from issuer.extensions import db
 from issuer.verification import inputs, verifier
 
+MAX_VERIFY_BYTES = 2 * 1024 * 1024  # `issuer verify` reads at most this much of its input
 
 def main() -> None:
     """Entry point of the ``issuer`` console script (no ``--app`` needed)."""
     from issuer import create_app
 
-    cli = FlaskGroup(create_app=lambda: create_app(), help="Learning record and Open Badges 3.0 issuing service.")
+    cli = FlaskGroup(create_app=create_app, help="Learning record and Open Badges 3.0 issuing service.")
     cli.main()
 
 
@@ -250,7 +251,7 @@ def assign_command(supervisor_email: str, therapist_email: str) -> None:
 @click.option("--mark-all-statements", is_flag=True, help="First record every statement of the level as met today.")
 @click.option("--framework", "framework_slug", default=None, help="Framework slug (default: the newest version).")
 @with_appcontext
-def complete_command(supervisor_email: str, therapist_email: str, level: str, mark_all_statements: bool,
+def complete_command(supervisor_email: str, therapist_email: str, level: str, *, mark_all_statements: bool,
                      framework_slug: str | None) -> None:
     """Mark LEVEL (as the framework names it, e.g. emerging) complete and issue the credential.
 
@@ -276,8 +277,9 @@ def complete_command(supervisor_email: str, therapist_email: str, level: str, ma
             met = record_book.met_statements(db.session, therapist)
             for statement in match.statements:
                 if statement.id not in met:
-                    record_book.mark_statement(db.session, supervisor=supervisor, therapist=therapist, statement=statement,
-                                           observed_on=utcnow().date(), note="Recorded from the command line.")
+                    record_book.mark_statement(db.session, supervisor=supervisor, therapist=therapist,
+                                               statement=statement, observed_on=utcnow().date(),
+                                               note="Recorded from the command line.")
         credential = completion.complete_level(db.session, supervisor=supervisor, therapist=therapist, level=match)
         db.session.commit()  # the notice to the therapist goes with it
     except IssuerError as error:
@@ -302,7 +304,8 @@ def demo_command() -> None:
             click.echo(f"  {role:<10} {email:<28} {password}")
         click.echo("Passwords are also saved, readable only by you, in instance/demo-accounts.txt.")
     else:
-        click.echo(f"Demo accounts exist already; their passwords are in instance/demo-accounts.txt. Sign in at {base}/login")
+        click.echo("Demo accounts exist already; their passwords are in instance/demo-accounts.txt. "
+                   f"Sign in at {base}/login")
 
 
 @click.command("verify")
@@ -315,14 +318,17 @@ def verify_command(source: BinaryIO) -> None:  # click.File opens a file to read
     """
     import json
 
-    raw = source.read(2 * 1024 * 1024 + 1)
+    def unreadable(message: str) -> NoReturn:
+        click.echo(json.dumps({"verified": False, "checks": [], "warnings": [], "errors": [message]}, indent=2))
+        sys.exit(2)
+
+    raw = source.read(MAX_VERIFY_BYTES + 1)
+    if len(raw) > MAX_VERIFY_BYTES:
+        unreadable("the input is larger than 2 MB")
     try:
-        if len(raw) > 2 * 1024 * 1024:
-            raise IssuerError("the input is larger than 2 MB")
         data = inputs.extract_credential(raw, filename=getattr(source, "name", "") or "")
     except IssuerError as error:
-        click.echo(json.dumps({"verified": False, "checks": [], "warnings": [], "errors": [error.message]}, indent=2))
-        sys.exit(2)
+        unreadable(error.message)
     result = verifier.verify_any(db.session, data)
     click.echo(json.dumps(result.as_json(), indent=2, ensure_ascii=False))
     sys.exit(0 if result.verified else (1 if result.readable else 2))
@@ -387,7 +393,7 @@ def credentials_reissue(kid: str) -> None:
 @click.argument("therapist_email")
 @click.option("--jwt", "as_jwt", is_flag=True, help="Print the VC-JWT instead of the JSON-LD credential.")
 @with_appcontext
-def credentials_clr(therapist_email: str, as_jwt: bool) -> None:
+def credentials_clr(therapist_email: str, *, as_jwt: bool) -> None:
     """Print THERAPIST_EMAIL's whole learning record as a signed CLR 2.0 credential."""
     from issuer.accounts import directory
     from issuer.issuance import clr
@@ -452,7 +458,7 @@ def trust_remove(issuer_id: str) -> None:
 @trust_group.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of one line per issuer.")
 @with_appcontext
-def trust_list(as_json: bool) -> None:
+def trust_list(*, as_json: bool) -> None:
     """List the trusted issuers (this service itself is always recognised and not listed)."""
     import json
 
@@ -512,7 +518,7 @@ def _resign_status_lists(*, every: bool) -> None:
 @click.option("--all", "every", is_flag=True, help="Sign every list again, not only those whose signature is missing "
               "or older than their bits (after a key change, say).")
 @with_appcontext
-def status_lists_resign(every: bool) -> None:
+def status_lists_resign(*, every: bool) -> None:
     """Sign the status lists that need it, in one transaction. Idempotent; `issuer init` runs it."""
     try:
         _resign_status_lists(every=every)

@@ -14,7 +14,7 @@ from issuer.models import ApiToken, User, utcnow
 from issuer.platform import audit
 from issuer.platform.database import SessionLike
 
-TOKEN_PREFIX = "isk_"
+TOKEN_PREFIX = "isk_"  # noqa: S105 (the public prefix that marks an API token, not a secret)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Which supervisor looks after which therapist: assigning, unassigning, and the checks every supervisor action makes."""
+"""Which supervisor looks after which therapist: assigning, unassigning, and the checks every supervisor action
+makes."""
 
 from __future__ import annotations
 

@@ -19,6 +19,7 @@ from issuer.platform.database import SessionLike
 
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 10
+MAX_EMAIL_LENGTH = 320  # RFC 3696 (errata 1690): 64 for the local part, @, 255 for the domain
 
 #: Where each app keeps its hasher (built from its config on first use).
 HASHER_KEY = "issuer.password_hasher"
@@ -26,7 +27,7 @@ HASHER_KEY = "issuer.password_hasher"
 
 def normalise_email(email: str) -> str:
     email = email.strip().lower()
-    if not EMAIL_PATTERN.match(email) or len(email) > 320:
+    if not EMAIL_PATTERN.match(email) or len(email) > MAX_EMAIL_LENGTH:
         raise InvalidInput(f"{email!r} is not an e-mail address")
     return email
 
@@ -83,7 +84,7 @@ def get_user_by_email(session: SessionLike, email: str) -> User:
     return user
 
 
-def set_active(session: SessionLike, user: User, active: bool, *, actor: User) -> None:
+def set_active(session: SessionLike, user: User, *, active: bool, actor: User) -> None:
     if user.id == actor.id and not active:
         raise InvalidInput("you cannot deactivate your own account")
     user.active = active

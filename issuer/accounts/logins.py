@@ -1,4 +1,5 @@
-"""Signing in: checking a password, with failed attempts counted in the database so every worker sees the same limits."""
+"""Signing in: checking a password, with failed attempts counted in the database so every worker sees the same
+limits."""
 
 from __future__ import annotations
 

@@ -6,6 +6,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from functools import wraps
+from http import HTTPStatus
 from typing import Any, TypeVar
 
 from flask import Response, g, request
@@ -131,7 +132,8 @@ def idempotent(view: F) -> F:
         if stored is not None:
             return _replayed(stored, fingerprint)
         response = view(*args, **kwargs)
-        if isinstance(response, Response) and response.status_code < 400:  # an error answer keeps nothing
+        # An error answer keeps nothing.
+        if isinstance(response, Response) and response.status_code < HTTPStatus.BAD_REQUEST:
             # In the work's transaction: the request's one commit keeps both, or neither.
             db.session.add(IdempotencyKey(user_id=user.id, key=key, request_hash=fingerprint,
                                           status_code=response.status_code, body=response.get_data(as_text=True),

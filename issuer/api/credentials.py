@@ -25,9 +25,8 @@ def _visible_credential(credential_id: uuid.UUID) -> Credential:
         or (caller.role is Role.SUPERVISOR
             and assignments.is_assigned(db.session, supervisor=caller, therapist=credential.therapist))
     )
-    if not visible:
+    if credential is None or not visible:
         raise NotFound("no credential with that id is visible to you")
-    assert credential is not None
     return credential
 
 

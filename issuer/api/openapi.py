@@ -24,7 +24,8 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 
 def document() -> dict[str, Any]:
-    idem = {"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string", "maxLength": 200},
+    idem = {"name": "Idempotency-Key", "in": "header", "required": False,
+            "schema": {"type": "string", "maxLength": 200},
             "description": "Replays the first answer when the same call is sent again."}
     therapist_id = {"name": "therapist_id", "in": "path", "required": True, "schema": {"type": "integer"}}
     level_id = {"name": "level_id", "in": "path", "required": True, "schema": {"type": "integer"}}
@@ -38,7 +39,8 @@ def document() -> dict[str, Any]:
             "/therapists": {"get": {
                 "operationId": "listTherapists", "summary": "Therapists visible to the caller, with progress per level",
                 "responses": {"200": _json({"type": "object", "required": ["therapists"], "properties": {
-                    "therapists": {"type": "array", "items": {"$ref": "#/components/schemas/Therapist"}}}}, "Therapists"),
+                    "therapists": {"type": "array", "items": {"$ref": "#/components/schemas/Therapist"}}}},
+                    "Therapists"),
                     **_errors(401, 403)}}},
             "/therapists/{therapist_id}/record": {"get": {
                 "operationId": "getLearningRecord", "summary": "A therapist's learning record",
@@ -61,7 +63,8 @@ def document() -> dict[str, Any]:
                 "responses": {"201": _json({"$ref": "#/components/schemas/IssuedCredential"}, "Issued"),
                               **_errors(400, 401, 403, 404, 409, 503)}}},
             "/verify": {"post": {
-                "operationId": "verifyCredential", "summary": "Verify any credential: JSON-LD, VC-JWT, or a baked PNG/SVG",
+                "operationId": "verifyCredential",
+                "summary": "Verify any credential: JSON-LD, VC-JWT, or a baked PNG/SVG",
                 "security": [],
                 "requestBody": {"required": True, "content": {
                     "application/json": {"schema": {"type": "object"}},
@@ -104,7 +107,8 @@ def document() -> dict[str, Any]:
                     "id": {"type": "string", "format": "uuid"}, "url": {"type": "string", "format": "uri"},
                     "state": {"type": "string"}, "level": {"type": "string"}, "issuedAt": {"type": "string"},
                     "credential": {"type": "object"}, "jwt": {"type": "string"}}},
-                "Verification": {"type": "object", "required": ["verified", "checks", "warnings", "errors"], "properties": {
+                "Verification": {"type": "object", "required": ["verified", "checks", "warnings", "errors"],
+                                 "properties": {
                     "verified": {"type": "boolean"},
                     "checks": {"type": "array", "items": {"type": "object", "required": ["check", "ok", "message"],
                                                           "properties": {"check": {"type": "string"},

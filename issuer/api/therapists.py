@@ -33,18 +33,16 @@ def _therapist_for(therapist_id: int) -> User:
     visible = therapist is not None and therapist.role is Role.THERAPIST and (
         caller.role in (Role.ADMIN, Role.SUPERVISOR) or caller.id == therapist.id
     )
-    if not visible:
+    if therapist is None or not visible:
         raise NotFound("no therapist with that id is visible to you")
-    assert therapist is not None
     return therapist
 
 
 def _therapist_json(therapist: User) -> dict[str, Any]:
-    progress = []
-    for fw in catalogue.current_frameworks(db.session):
-        for p in record_book.progress(db.session, therapist, fw):
-            progress.append({"framework": fw.slug, "levelId": p.level_id, "level": p.label, "met": p.met,
-                             "total": p.total, "completed": p.completed})
+    progress = [{"framework": fw.slug, "levelId": p.level_id, "level": p.label, "met": p.met, "total": p.total,
+                 "completed": p.completed}
+                for fw in catalogue.current_frameworks(db.session)
+                for p in record_book.progress(db.session, therapist, fw)]
     return {"id": therapist.id, "name": therapist.name, "email": therapist.email, "progress": progress}
 
 
@@ -116,8 +114,8 @@ def mark_statement(therapist_id: int) -> ResponseReturnValue:
     note, url = body.get("note", ""), body.get("evidenceUrl")
     if not isinstance(note, str) or (url is not None and not isinstance(url, str)):
         raise InvalidInput("note and evidenceUrl must be strings")
-    mark = record_book.mark_statement(db.session, supervisor=current_api_user(), therapist=therapist, statement=statement,
-                                  observed_on=observed_on, note=note, evidence_url=url)
+    mark = record_book.mark_statement(db.session, supervisor=current_api_user(), therapist=therapist,
+                                      statement=statement, observed_on=observed_on, note=note, evidence_url=url)
     response = jsonify(_mark_json(mark))
     response.status_code = 201
     return response

@@ -151,7 +151,8 @@ def parse_framework_bytes(raw: bytes, *, source: str) -> ParsedFramework:
 
     schema_version = r.text(data, "schemaVersion", "schemaVersion")
     if schema_version not in SUPPORTED_SCHEMA_VERSIONS:
-        raise r.fail("schemaVersion", f"{schema_version!r} is not supported (expected one of {SUPPORTED_SCHEMA_VERSIONS})")
+        raise r.fail("schemaVersion",
+                     f"{schema_version!r} is not supported (expected one of {SUPPORTED_SCHEMA_VERSIONS})")
     occupation = r.obj(data, "occupation", "occupation")
     soc = r.text(occupation, "soc", "occupation.soc")
     if not SOC_PATTERN.match(soc):
@@ -167,31 +168,8 @@ def parse_framework_bytes(raw: bytes, *, source: str) -> ParsedFramework:
     levels_obj = r.obj(fw, "levels", "framework.levels")
     if not levels_obj:
         raise r.fail("framework.levels", "must name at least one level")
-    levels = []
-    for position, (key, level) in enumerate(levels_obj.items(), start=1):
-        where = f"framework.levels.{key}"
-        if not re.fullmatch(r"[a-z][a-z0-9_-]*", key):
-            raise r.fail(where, "level keys must be lower-case words")
-        if not isinstance(level, dict):
-            raise r.fail(where, f"must be an object, not {type(level).__name__}")
-        label = r.text(level, "label", f"{where}.label")
-        statements_raw = level.get("statements")
-        if "statements" not in level:
-            raise r.fail(f"{where}.statements", "is missing")
-        if not isinstance(statements_raw, list):
-            raise r.fail(f"{where}.statements", f"must be a list, not {type(statements_raw).__name__}")
-        if not statements_raw:
-            raise r.fail(f"{where}.statements", "must not be empty")
-        statements = []
-        for n, text in enumerate(statements_raw, start=1):
-            swhere = f"{where}.statements[{n - 1}]"
-            if not isinstance(text, str):
-                raise r.fail(swhere, f"must be a string, not {type(text).__name__}")
-            if not text.strip():
-                raise r.fail(swhere, "must not be empty")
-            name, desc = split_statement(text)
-            statements.append(ParsedStatement(position=n, text=text.strip(), name=name, description=desc))
-        levels.append(ParsedLevel(key=key, label=label, position=position, statements=tuple(statements)))
+    levels = [_parse_level(r, key, level, position)
+              for position, (key, level) in enumerate(levels_obj.items(), start=1)]
 
     labels = [level.label.lower() for level in levels]
     if len(set(labels)) != len(labels):
@@ -213,6 +191,33 @@ def parse_framework_bytes(raw: bytes, *, source: str) -> ParsedFramework:
         levels=tuple(levels),
         content_sha256=digest,
     )
+
+
+def _parse_level(r: _Reader, key: str, level: Any, position: int) -> ParsedLevel:
+    """``framework.levels.<key>`` of an export: its label and its statements, in order."""
+    where = f"framework.levels.{key}"
+    if not re.fullmatch(r"[a-z][a-z0-9_-]*", key):
+        raise r.fail(where, "level keys must be lower-case words")
+    if not isinstance(level, dict):
+        raise r.fail(where, f"must be an object, not {type(level).__name__}")
+    label = r.text(level, "label", f"{where}.label")
+    statements_raw = level.get("statements")
+    if "statements" not in level:
+        raise r.fail(f"{where}.statements", "is missing")
+    if not isinstance(statements_raw, list):
+        raise r.fail(f"{where}.statements", f"must be a list, not {type(statements_raw).__name__}")
+    if not statements_raw:
+        raise r.fail(f"{where}.statements", "must not be empty")
+    statements = []
+    for n, text in enumerate(statements_raw, start=1):
+        swhere = f"{where}.statements[{n - 1}]"
+        if not isinstance(text, str):
+            raise r.fail(swhere, f"must be a string, not {type(text).__name__}")
+        if not text.strip():
+            raise r.fail(swhere, "must not be empty")
+        name, desc = split_statement(text)
+        statements.append(ParsedStatement(position=n, text=text.strip(), name=name, description=desc))
+    return ParsedLevel(key=key, label=label, position=position, statements=tuple(statements))
 
 
 @dataclass(frozen=True)
@@ -284,7 +289,8 @@ def framework_files(directory: str | Path) -> list[Path]:
 
 def current_frameworks(session: SessionLike) -> list[Framework]:
     """The newest imported version of each framework (by SOC code): the one supervisors record against."""
-    rows = session.scalars(select(Framework).order_by(Framework.soc_code, Framework.imported_at.desc(), Framework.id.desc()))
+    rows = session.scalars(
+        select(Framework).order_by(Framework.soc_code, Framework.imported_at.desc(), Framework.id.desc()))
     seen: dict[str, Framework] = {}
     for fw in rows:
         seen.setdefault(fw.soc_code, fw)

@@ -94,14 +94,12 @@ def ensure_keys(session: SessionLike) -> list[IssuerKey]:
     Only a database with no key of that algorithm at all gets one: once keys
     exist, a missing file is an error to fix, not a reason to start over.
     """
-    created = []
-    for algorithm in ALGORITHMS:
-        if session.scalars(select(IssuerKey).filter_by(algorithm=algorithm).limit(1)).first() is None:
-            created.append(generate_key(session, algorithm))
-    return created
+    return [generate_key(session, algorithm) for algorithm in ALGORITHMS
+            if session.scalars(select(IssuerKey).filter_by(algorithm=algorithm).limit(1)).first() is None]
 
 
-def rotate(session: SessionLike, algorithms: tuple[str, ...] = ALGORITHMS, *, actor: User | None = None) -> list[IssuerKey]:
+def rotate(session: SessionLike, algorithms: tuple[str, ...] = ALGORITHMS, *,
+           actor: User | None = None) -> list[IssuerKey]:
     """Make new current keys and retire the old ones, which stay published for verification. Audited."""
     from issuer.platform import audit
 
@@ -246,7 +244,8 @@ def check_matches(key: IssuerKey, private: Any) -> None:
     try:
         public = multikey.public_jwk(private.public_key(), kid=key.kid)
     except (AttributeError, KeyFormatError) as error:
-        raise KeyMismatch(f"signing key {key.kid}: the key file holds no usable {key.algorithm} key ({error})") from None
+        raise KeyMismatch(
+            f"signing key {key.kid}: the key file holds no usable {key.algorithm} key ({error})") from None
     if public != key.public_jwk:
         raise KeyMismatch(f"signing key {key.kid}: the key file holds another key than the public key published "
                           "for it; restore the right file (signing is stopped until then)")

@@ -45,7 +45,8 @@ def parse(text: str) -> list[Row]:
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
     if tuple(header) != COLUMNS:
-        raise InvalidInput(f"the first line must be the header {','.join(COLUMNS)} (found {','.join(header) or 'nothing'})")
+        raise InvalidInput(
+            f"the first line must be the header {','.join(COLUMNS)} (found {','.join(header) or 'nothing'})")
     reader.fieldnames = list(COLUMNS)
     rows: list[Row] = []
     for record in reader:
@@ -101,10 +102,11 @@ def check(session: SessionLike, rows: list[Row]) -> list[Row]:
 
 def issue_row(session: SessionLike, row: Row) -> None:
     """Issue one checked row: record its statements as met on the completion date, then complete. Flushes only."""
-    assert row._ids is not None
-    therapist, level, supervisor = (session.get(User, row._ids[0]), session.get(Level, row._ids[1]),
-                                    session.get(User, row._ids[2]))
-    assert therapist is not None and level is not None and supervisor is not None
+    if row._ids is None:
+        raise ValueError(f"line {row.line} has not been found ok by check()")
+    # The rows check() found: get_one raises if one is gone (accounts and levels are never deleted).
+    therapist, level, supervisor = (session.get_one(User, row._ids[0]), session.get_one(Level, row._ids[1]),
+                                    session.get_one(User, row._ids[2]))
     observed = dt.date.fromisoformat(row.completion_date)
     met = record_book.met_statements(session, therapist)
     for statement in level.statements:

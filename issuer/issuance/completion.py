@@ -76,7 +76,8 @@ def database_now(session: SessionLike) -> dt.datetime | None:
     if session.get_bind().dialect.name == "postgresql":
         db_now = session.scalar(text("SELECT statement_timestamp()"))
     else:
-        db_now = dt.datetime.fromisoformat(session.scalar(text("SELECT strftime('%Y-%m-%dT%H:%M:%S', 'now')")) + "+00:00")
+        sqlite_now = session.scalar(text("SELECT strftime('%Y-%m-%dT%H:%M:%S', 'now')"))
+        db_now = dt.datetime.fromisoformat(sqlite_now + "+00:00")
     if db_now is not None:
         offsets.put(bind, (time.monotonic(), db_now - utcnow()))
     return db_now
@@ -107,6 +108,8 @@ class LevelParts:
 
 #: Frameworks are immutable once imported (a changed text must come as a new version), and the issuer Profile is
 #: the app's configuration, so a level's Achievement is built once per app and process (``issuer.platform.cache``).
+#: How many of the statements not yet met a refused completion names (the rest are an ellipsis).
+MISSING_NAMES_SHOWN = 3
 LEVEL_PARTS_CACHE_SIZE = 256
 #: What one entry counts for (an Achievement of a dozen alignments is ~10 KB); count-bounded, so no byte bound.
 LEVEL_PARTS_SIZE = 16 * 1024
@@ -128,7 +131,8 @@ def level_parts(level: Level, profile: dict[str, Any]) -> LevelParts:
     return parts
 
 
-def evidence_for(parts: LevelParts, marks: dict[int, Any], supervisor: User, justification: str | None) -> list[dict[str, Any]]:
+def evidence_for(parts: LevelParts, marks: dict[int, Any], supervisor: User,
+                 justification: str | None) -> list[dict[str, Any]]:
     """One Evidence per statement met: what, when observed, and who attested it."""
     evidence = []
     for statement_id, statement_name in parts.statements:
@@ -138,7 +142,8 @@ def evidence_for(parts: LevelParts, marks: dict[int, Any], supervisor: User, jus
         item: dict[str, Any] = {
             "type": ["Evidence"],
             "name": statement_name,
-            "description": f"Observed on {mark.observed_on.isoformat()}; attested by {mark.supervisor.name} (clinical supervisor).",
+            "description": f"Observed on {mark.observed_on.isoformat()}; "
+                           f"attested by {mark.supervisor.name} (clinical supervisor).",
             "genre": "Supervisor observation",
             "audience": "Employers and credentialing bodies",
         }
@@ -198,7 +203,7 @@ def complete_level(
         if existing is not None:
             raise AlreadyIssued(existing, level)
         if not justification:
-            names = ", ".join(missing[:3]) + ("…" if len(missing) > 3 else "")
+            names = ", ".join(missing[:MISSING_NAMES_SHOWN]) + ("…" if len(missing) > MISSING_NAMES_SHOWN else "")
             raise InvalidInput(f"{len(missing)} statement(s) of {level.label} are not yet met ({names})")
         if not override_allowed(session):
             raise InvalidInput("completing a level by override is not enabled by the administrator")
@@ -245,7 +250,7 @@ def complete_level(
     return credential
 
 
-def sign_and_record(
+def sign_and_record(  # noqa: PLR0913 (one keyword per column of the credential row it adds)
     session: SessionLike,
     *,
     credential_id: uuid.UUID,

@@ -159,7 +159,8 @@ def reissue(session: SessionLike, kid: str, *, actor: User | None = None) -> Rei
     return Reissued(key=key, reissued=done, skipped=skipped, lists=lists)
 
 
-def _reissue_one(session: SessionLike, old: Credential, *, key: IssuerKey, reason: str, actor: User | None) -> Credential:
+def _reissue_one(session: SessionLike, old: Credential, *, key: IssuerKey, reason: str,
+                 actor: User | None) -> Credential:
     now = utcnow()
     original: dict[str, Any] = json.loads(old.document)
     original.pop("proof", None)

@@ -12,6 +12,7 @@ from issuer.platform.database import SessionLike
 from issuer.status_lists import lists as status_lists
 
 ACTIONS = ("revoke", "suspend", "unsuspend")
+MAX_REASON_LENGTH = 2000
 
 
 def may_change_status(session: SessionLike, user: User, credential: Credential) -> bool:
@@ -31,8 +32,8 @@ def change(session: SessionLike, credential: Credential, *, action: str, reason:
         raise InvalidInput(f"unknown action {action!r}; use revoke, suspend or unsuspend")
     if not reason:
         raise InvalidInput("give a reason")
-    if len(reason) > 2000:
-        raise InvalidInput("the reason is longer than 2000 characters")
+    if len(reason) > MAX_REASON_LENGTH:
+        raise InvalidInput(f"the reason is longer than {MAX_REASON_LENGTH} characters")
     if credential.revoked_at is not None:
         raise Conflict("this credential is revoked; revocation is permanent")
     now = utcnow()

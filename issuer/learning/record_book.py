@@ -25,6 +25,7 @@ from issuer.platform.database import SessionLike
 MET = "met"
 UNDONE = "undone"
 MAX_NOTE = 2000
+MAX_EVIDENCE_URL = 2000  # the size of the evidence_url column
 MAX_EVIDENCE_BYTES = 5 * 1024 * 1024
 #: Evidence file types we accept, recognised by their first bytes (not by the name the browser sends).
 EVIDENCE_TYPES: dict[str, tuple[bytes, str]] = {
@@ -43,7 +44,7 @@ class EvidenceUpload:
 def _check_url(url: str) -> str:
     url = url.strip()
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 2000:
+    if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > MAX_EVIDENCE_URL:
         raise InvalidInput("evidence URL must be an http(s) address")
     return url
 
@@ -71,7 +72,7 @@ def signable_text(value: str | None, what: str) -> str:
     return text
 
 
-def mark_statement(
+def mark_statement(  # noqa: PLR0913 (one keyword per field of the mark and of its evidence)
     session: SessionLike,
     *,
     supervisor: User,
@@ -123,7 +124,8 @@ def mark_statement(
 
 
 def _latest_marks_of(*statements: ColumnElement[bool]) -> Select[StatementMark]:
-    newest = select(func.max(StatementMark.id)).where(StatementMark.therapist_id == bindparam("therapist_id"), *statements)
+    newest = select(func.max(StatementMark.id)).where(StatementMark.therapist_id == bindparam("therapist_id"),
+                                                      *statements)
     return select(StatementMark).where(StatementMark.id.in_(newest.group_by(StatementMark.statement_id)))
 
 
@@ -132,7 +134,8 @@ _LATEST_MARKS = _latest_marks_of()
 _LATEST_MARKS_OF = _latest_marks_of(StatementMark.statement_id.in_(bindparam("statement_ids", expanding=True)))
 
 
-def latest_marks(session: SessionLike, therapist: User, statement_ids: Collection[int] | None = None) -> dict[int, StatementMark]:
+def latest_marks(session: SessionLike, therapist: User,
+                 statement_ids: Collection[int] | None = None) -> dict[int, StatementMark]:
     """The latest mark of each statement the therapist has a mark for (of ``statement_ids`` only, if given)."""
     if statement_ids is None:
         marks = session.scalars(_LATEST_MARKS, {"therapist_id": therapist.id})
@@ -141,7 +144,8 @@ def latest_marks(session: SessionLike, therapist: User, statement_ids: Collectio
     return {m.statement_id: m for m in marks}
 
 
-def met_statements(session: SessionLike, therapist: User, statement_ids: Collection[int] | None = None) -> dict[int, StatementMark]:
+def met_statements(session: SessionLike, therapist: User,
+                   statement_ids: Collection[int] | None = None) -> dict[int, StatementMark]:
     """Statements whose latest mark is ``met``, with that mark (of ``statement_ids`` only, if given)."""
     return {sid: m for sid, m in latest_marks(session, therapist, statement_ids).items() if m.kind == MET}
 

@@ -52,7 +52,7 @@ def ping_idle_connections(engine: Engine) -> None:
             record.info["idle_since"] = time.monotonic()
 
     @event.listens_for(engine, "checkout")
-    def _checkout(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+    def _checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
         idle_since = record.info.get("idle_since")  # absent on a connection just opened
         if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE:
             return
@@ -177,7 +177,7 @@ def configure_sqlite(engine: Engine) -> None:
     """
 
     @event.listens_for(engine, "connect")
-    def _connect(dbapi_connection: Any, connection_record: Any) -> None:
+    def _connect(dbapi_connection: Any, _connection_record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")

@@ -30,6 +30,7 @@ from issuer.verification import verifier
 
 API_PREFIX = "/ims/ob/v3p0"
 MAX_UPLOAD_BYTES = 1_000_000
+MAX_PROFILE_NAME = 200  # the size of the users.name column
 #: OB 3.0 OpenAPI: "A String in Compact JWS format"
 COMPACT_JWS = re.compile(r"^[a-zA-Z0-9_-]+\.[a-zA-Z0-9_-]*\.[a-zA-Z0-9_-]+$")
 MINOR_BY_STATUS = {400: "invalid_data", 401: "unauthorizedrequest", 403: "forbidden", 404: "not_found",
@@ -96,14 +97,18 @@ def service_description() -> dict[str, Any]:
                 "get": {
                     "tags": ["OpenBadgeCredentials"], "operationId": "getCredentials",
                     "parameters": [
-                        {"name": "limit", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1}},
-                        {"name": "offset", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 0}},
-                        {"name": "since", "in": "query", "required": False, "schema": {"type": "string", "format": "date-time"}},
+                        {"name": "limit", "in": "query", "required": False,
+                         "schema": {"type": "integer", "minimum": 1}},
+                        {"name": "offset", "in": "query", "required": False,
+                         "schema": {"type": "integer", "minimum": 0}},
+                        {"name": "since", "in": "query", "required": False,
+                         "schema": {"type": "string", "format": "date-time"}},
                     ],
                     "responses": {"200": {
                         "description": "The credentials of the authenticated entity",
                         "headers": {"X-Total-Count": {"schema": {"type": "integer"}}},
-                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/GetOpenBadgeCredentialsResponse"}}},
+                        "content": {"application/json": {
+                            "schema": {"$ref": "#/components/schemas/GetOpenBadgeCredentialsResponse"}}},
                     }, **errors},
                     "security": secured(oauth.SCOPE_CREDENTIAL_READONLY),
                 },
@@ -112,8 +117,9 @@ def service_description() -> dict[str, Any]:
                     "requestBody": {"required": True, "content": {"application/json": {"schema": credential_schema},
                                                                   "text/plain": {"schema": jws}}},
                     "responses": {
-                        "200": {"description": "Replaced", "content": {"application/json": {"schema": credential_schema},
-                                                                       "text/plain": {"schema": jws}}},
+                        "200": {"description": "Replaced",
+                                "content": {"application/json": {"schema": credential_schema},
+                                            "text/plain": {"schema": jws}}},
                         "201": {"description": "Created", "content": {"application/json": {"schema": credential_schema},
                                                                       "text/plain": {"schema": jws}}},
                         "304": {"description": "Already held, unchanged"},
@@ -162,7 +168,8 @@ def service_description() -> dict[str, Any]:
                 "Imsx_StatusInfo": {
                     "type": "object", "required": ["imsx_codeMajor", "imsx_severity"],
                     "properties": {
-                        "imsx_codeMajor": {"type": "string", "enum": ["failure", "processing", "success", "unsupported"]},
+                        "imsx_codeMajor": {"type": "string",
+                                           "enum": ["failure", "processing", "success", "unsupported"]},
                         "imsx_severity": {"type": "string", "enum": ["error", "status", "warning"]},
                         "imsx_description": {"type": "string"},
                         "imsx_codeMinor": {"type": "object"},
@@ -218,11 +225,10 @@ def credentials_of(session: SessionLike, user: User, *, limit: int | None, offse
     if since is not None:
         issued = issued.where(Credential.issued_at > since)
         held = held.where(HeldCredential.created_at > since)
-    items: list[tuple[dt.datetime, str, str]] = []  # (time, "ldp"/"jwt", content)
-    for credential in session.scalars(issued):
-        items.append((credential.issued_at, "ldp", credential.document))
-    for item in session.scalars(held):
-        items.append((item.created_at, "jwt" if item.format == "jwt_vc" else "ldp", item.content))
+    items: list[tuple[dt.datetime, str, str]] = [  # (time, "ldp"/"jwt", content)
+        (credential.issued_at, "ldp", credential.document) for credential in session.scalars(issued)]
+    items.extend((item.created_at, "jwt" if item.format == "jwt_vc" else "ldp", item.content)
+                 for item in session.scalars(held))
     items.sort(key=lambda i: i[0])
     page = items[offset:offset + limit] if limit is not None else items[offset:]
     documents = [content for _, kind, content in page if kind == "ldp"]
@@ -352,6 +358,6 @@ def update_profile(user: User, body: Any) -> None:
         raise ObApiError(400, "The body must be a Profile ('type' includes \"Profile\").")
     name = body.get("name")
     if name is not None:
-        if not isinstance(name, str) or not name.strip() or len(name.strip()) > 200:
-            raise ObApiError(400, "'name' must be a non-empty string of at most 200 characters.")
+        if not isinstance(name, str) or not name.strip() or len(name.strip()) > MAX_PROFILE_NAME:
+            raise ObApiError(400, f"'name' must be a non-empty string of at most {MAX_PROFILE_NAME} characters.")
         user.name = name.strip()

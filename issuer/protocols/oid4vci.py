@@ -63,7 +63,8 @@ def credential_issuer_metadata() -> dict[str, Any]:
     }
 
 
-def create_offer(session: SessionLike, credential: Credential, *, now: dt.datetime) -> tuple[CredentialOffer, dict[str, Any]]:
+def create_offer(session: SessionLike, credential: Credential, *,
+                 now: dt.datetime) -> tuple[CredentialOffer, dict[str, Any]]:
     """A credential offer (OID4VCI 4.1.1) with a fresh single-use pre-authorized code. Flushes."""
     code = oauth.new_secret()
     offer = CredentialOffer(credential_id=credential.id, user_id=credential.therapist_id,

@@ -90,8 +90,7 @@ def allocate(session: SessionLike, *, credential_id: uuid.UUID, now: dt.datetime
         claimed = session.execute(
             insert_or_ignore(session, StatusEntry).returning(StatusEntry.purpose, StatusEntry.index), rows
         ).all()
-        for purpose, index in claimed:
-            indexes[purpose] = index
+        indexes.update(dict(claimed))
         pending = [p for p in pending if p not in indexes]
     return [bsl.status_entry(list_url=list_url(lists[p]), purpose=p, index=indexes[p]) for p in PURPOSES]
 
@@ -169,7 +168,8 @@ class PublishedList:
     state: ListState
 
     def unchanged(self, connection: Connection) -> bool:
-        """Whether the list still reads as it was served, by one query on ``connection`` (``issuer.platform.replay``)."""
+        """Whether the list still reads as it was served, by one query on ``connection``
+        (``issuer.platform.replay``)."""
         row = connection.execute(_PUBLISHED, {"public_id": self.public_id}).one_or_none()
         return row is not None and list_state(row.version, row.signed_version, row.signed_document) == self.state
 

@@ -1,4 +1,5 @@
-"""Reading what a verifier is given: an uploaded file (baked PNG or SVG, JSON, JWT), and the key its answer is cached under."""
+"""Reading what a verifier is given: an uploaded file (baked PNG or SVG, JSON, JWT), and the key its answer is
+cached under."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from issuer.errors import InvalidInput
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-def extract_credential(raw: bytes, *, filename: str = "", mimetype: str | None = None) -> str:
+def extract_credential(raw: bytes, *, filename: str = "") -> str:
     """The credential text in an uploaded file: a baked PNG or SVG, or a .json / .jwt file.
+
+    What the file is comes from its bytes (and its name's suffix), never from a media type its sender claims.
 
     :raise InvalidInput: the file is none of those, or its baked credential cannot be read.
     """
@@ -22,14 +25,16 @@ def extract_credential(raw: bytes, *, filename: str = "", mimetype: str | None =
         if raw.startswith(PNG_SIGNATURE) or name.endswith(".png"):
             return badges.unbake_png(raw)
         head = raw[:2048].lstrip().lower()
-        if name.endswith(".svg") or head.startswith(b"<svg") or (head.startswith(b"<?xml") and b"<svg" in raw[:4096].lower()):
+        xml_svg = head.startswith(b"<?xml") and b"<svg" in raw[:4096].lower()
+        if name.endswith(".svg") or head.startswith(b"<svg") or xml_svg:
             return badges.unbake_svg(raw)
     except badges.BakingError as error:
         raise InvalidInput(f"the uploaded image holds no readable credential: {error}") from None
     try:
         return raw.decode("utf-8").strip()
     except UnicodeDecodeError:
-        raise InvalidInput("the uploaded file is not a credential: expected JSON, a JWT, or a baked PNG or SVG") from None
+        raise InvalidInput(
+            "the uploaded file is not a credential: expected JSON, a JWT, or a baked PNG or SVG") from None
 
 
 def digest(data: str | bytes | dict[str, Any]) -> str:

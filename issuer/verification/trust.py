@@ -175,13 +175,17 @@ def parse_registry(data: bytes) -> dict[str, dict[str, str | None]]:
     parsed: dict[str, dict[str, str | None]] = {}
     for issuer_id, entry in entries.items():
         try:
-            check_issuer_id(issuer_id)
-            if not isinstance(entry, Mapping):
-                raise InvalidInput("the entry is not an object")
-            parsed[issuer_id] = {"name": _check_name(entry.get("name")), "url": _check_url(entry.get("url"))}
+            parsed[issuer_id] = _registry_entry(issuer_id, entry)
         except InvalidInput as error:
             raise InvalidInput(f"Registry entry {issuer_id[:100]!r}: {error.message}") from None
     return parsed
+
+
+def _registry_entry(issuer_id: str, entry: Any) -> dict[str, str | None]:
+    check_issuer_id(issuer_id)
+    if not isinstance(entry, Mapping):
+        raise InvalidInput("the entry is not an object")
+    return {"name": _check_name(entry.get("name")), "url": _check_url(entry.get("url"))}
 
 
 def import_registry(session: SessionLike, data: bytes, *, registry: str,

@@ -226,12 +226,15 @@ def _answer(session: SessionLike, data: str | bytes | dict[str, Any], *, depth: 
 
 
 def answer(session: SessionLike, data: str | bytes | dict[str, Any]) -> Answer:
-    """``verify_any``'s answer with what it rests on, for a caller that keeps the response (``issuer.platform.replay``)."""
+    """``verify_any``'s answer with what it rests on, for a caller that keeps the response
+    (``issuer.platform.replay``)."""
     return _answer(session, data, depth=0)
 
 
 def verify_any(session: SessionLike, data: str | bytes | dict[str, Any]) -> Verification:
-    """Run the full verifier on any credential (cached, see above: one query when the answer is reused). Never raises."""
+    """Run the full verifier on any credential (cached, see above: one query when the answer is reused).
+
+    Never raises."""
     return answer(session, data).verification
 
 

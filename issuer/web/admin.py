@@ -77,7 +77,7 @@ def create_user() -> ResponseReturnValue:
 def toggle_user(user_id: int, action: str) -> ResponseReturnValue:
     _valid(ConfirmForm())
     user = _user(user_id)
-    directory.set_active(db.session, user, action == "activate", actor=current_user)
+    directory.set_active(db.session, user, active=action == "activate", actor=current_user)
     flash(f"{user.email} is {'active' if user.active else 'deactivated'}.", "success")
     return redirect(url_for(".users"))
 

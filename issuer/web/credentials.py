@@ -97,7 +97,8 @@ def page(credential_id: uuid.UUID) -> ResponseReturnValue:
     return render_template(
         "credentials/page.html", credential=credential, document=document, result=result,
         verification_url=verification_url(credential), linkedin=linkedin_urls(credential, document),
-        framework=credential.level.framework, can_manage=revocation.may_change_status(db.session, current_user, credential)
+        framework=credential.level.framework,
+        can_manage=revocation.may_change_status(db.session, current_user, credential)
         if current_user.is_authenticated else False, reason_form=ReasonForm(), visibility_form=ConfirmForm(),
     )
 
@@ -267,7 +268,7 @@ def read_submitted_credential() -> str:
         raw = upload.read(MAX_VERIFY_BYTES + 1)
         if len(raw) > MAX_VERIFY_BYTES:
             abort(413, f"The file is larger than {MAX_VERIFY_BYTES // 1024} KB.")
-        return inputs.extract_credential(raw, filename=upload.filename, mimetype=upload.mimetype)
+        return inputs.extract_credential(raw, filename=upload.filename)
     if not pasted:
         raise InvalidInput("Paste a credential (JSON or JWT) or choose a file to upload.")
     if len(pasted.encode()) > MAX_VERIFY_BYTES:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from functools import wraps
+from http import HTTPStatus
 from typing import Any
 
 from authlib.oauth2 import OAuth2Error
@@ -64,7 +65,8 @@ def require_scope(scope: str) -> Callable[[Callable[..., ResponseReturnValue]], 
                 status = error.status_code or 401
                 headers = dict(error.get_headers())
                 headers.pop("Content-Type", None)
-                if status == 401 and (error.error == "missing_authorization" or "WWW-Authenticate" not in headers):
+                if status == HTTPStatus.UNAUTHORIZED and (
+                        error.error == "missing_authorization" or "WWW-Authenticate" not in headers):
                     headers["WWW-Authenticate"] = 'Bearer realm="issuer"'  # RFC 6750 3.1: no error code here
                 return imsx(status, error.description or error.error or "unauthorized", headers=headers)
             return view(*args, **kwargs)
@@ -119,7 +121,7 @@ def upsert_credential() -> ResponseReturnValue:
     else:
         return imsx(415, "Send application/json (a credential) or text/plain (a compact JWS).")
     status, content, fmt = obapi.hold_credential(db.session, token_user(), data)
-    if status == 304:
+    if status == HTTPStatus.NOT_MODIFIED:
         return Response(status=304)
     return Response(content, status=status, mimetype="application/json" if fmt == "ldp_vc" else "text/plain")
 

@@ -96,7 +96,8 @@ def credential_endpoint() -> ResponseReturnValue:
     except OAuth2Error as error:
         headers = dict(error.get_headers())
         headers.pop("Content-Type", None)
-        return _oid4vci_error(error.status_code or 401, error.error or "invalid_token", error.description or "", headers)
+        return _oid4vci_error(error.status_code or 401, error.error or "invalid_token",
+                              error.description or "", headers)
     try:
         body = read_json()
     except IssuerError as error:  # OID4VCI 8.3.1 shape, not the site's

@@ -89,18 +89,15 @@ def achievement(achievement_id: str) -> ResponseReturnValue:
     except ValueError:
         raise NotFound(f"No achievement {achievement_id!r}.") from None
     level = db.session.scalars(select(Level).filter_by(achievement_id=key)).one_or_none()
-    statement = None
-    if level is None:
+    statement: Statement | None = None
+    if level is not None:
+        document = achievements.level_achievement(level, base_url=base_url(), creator=issuer_profile())
+        framework = level.framework
+    else:
         statement = db.session.scalars(select(Statement).filter_by(achievement_id=key)).one_or_none()
         if statement is None:
             raise NotFound(f"No achievement {achievement_id!r}.")
-    creator = issuer_profile()
-    if level is not None:
-        document = achievements.level_achievement(level, base_url=base_url(), creator=creator)
-        framework = level.framework
-    else:
-        assert statement is not None
-        document = achievements.statement_achievement(statement, base_url=base_url(), creator=creator)
+        document = achievements.statement_achievement(statement, base_url=base_url(), creator=issuer_profile())
         framework = statement.level.framework
     if prefers_json():
         return json_response(achievements.with_context(document))

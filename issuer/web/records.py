@@ -22,7 +22,8 @@ def may_see_record(therapist_id: int) -> bool:
         return True
     if current_user.role is Role.SUPERVISOR:
         therapist = db.session.get(User, therapist_id)
-        return therapist is not None and assignments.is_assigned(db.session, supervisor=current_user, therapist=therapist)
+        return therapist is not None and assignments.is_assigned(db.session, supervisor=current_user,
+                                                                 therapist=therapist)
     return False
 
 

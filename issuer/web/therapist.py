@@ -35,7 +35,8 @@ def home() -> ResponseReturnValue:
     return render_template(
         "therapist/home.html", frameworks=current, credentials=credentials,
         progress={fw.id: record_book.progress(db.session, current_user, fw) for fw in current},
-        met=record_book.met_statements(db.session, current_user), record=record_book.record_of(db.session, current_user),
+        met=record_book.met_statements(db.session, current_user),
+        record=record_book.record_of(db.session, current_user),
         supervisors=assignments.supervisors_of(db.session, current_user), clr_form=ConfirmForm(),
     )
 
