@@ -108,7 +108,7 @@ def token_by_refresh_token(token_string: str) -> OAuthToken | None:
 class S256CodeChallenge(CodeChallenge):
     """PKCE, mandatory for every client (OB 3.0 Security), and S256 only (no "plain")."""
 
-    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]  # noqa: RUF012 -- an instance attribute in the stubs (see above)
+    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]  # noqa: RUF012 (an instance attribute in the stubs: see above)
     DEFAULT_CODE_CHALLENGE_METHOD = "S256"
 
     def validate_code_challenge(self, grant: Any, redirect_uri: str) -> None:
@@ -126,7 +126,7 @@ class S256CodeChallenge(CodeChallenge):
 
 
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]  # noqa: RUF012 -- see above
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]  # noqa: RUF012 (see above)
 
     def save_authorization_code(self, code: str, request: Any) -> None:
         now = utcnow()
@@ -156,7 +156,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
 
 
 class RefreshTokenGrant(grants.RefreshTokenGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]  # noqa: RUF012 -- see above
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]  # noqa: RUF012 (see above)
     INCLUDE_NEW_REFRESH_TOKEN = True  # rotate: each refresh token works once
 
     # The stubs say a TokenMixin is returned, but Authlib takes None as "no such token" (invalid_grant).
@@ -181,7 +181,7 @@ class PreAuthorizedCodeGrant(BaseGrant, TokenEndpointMixin):
     """
 
     GRANT_TYPE = PRE_AUTHORIZED_GRANT_TYPE
-    TOKEN_ENDPOINT_AUTH_METHODS = ["none"]  # noqa: RUF012 -- see above
+    TOKEN_ENDPOINT_AUTH_METHODS = ["none"]  # noqa: RUF012 (see above)
 
     def validate_token_request(self) -> None:
         code = self.request.form.get("pre-authorized_code")
@@ -269,10 +269,10 @@ class ClientRegistration(ClientRegistrationEndpoint):
 class Revocation(RevocationEndpoint):
     """RFC 7009. Revoking either token of a pair revokes both."""
 
-    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]  # noqa: RUF012 -- see above
+    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]  # noqa: RUF012 (see above)
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> OAuthToken | None:
-        if token_type_hint == "refresh_token":  # noqa: S105 -- an RFC 7009 token type, not a secret
+        if token_type_hint == "refresh_token":  # noqa: S105 (an RFC 7009 token type, not a secret)
             return token_by_refresh_token(token_string) or token_by_access_token(token_string)
         return token_by_access_token(token_string) or token_by_refresh_token(token_string)
 
