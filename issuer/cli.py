@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO, NoReturn
 
@@ -26,9 +28,21 @@ def main() -> None:
     cli.main()
 
 
-def fail(error: IssuerError) -> None:
+def fail(error: IssuerError) -> NoReturn:
     click.echo(f"Error: {error.message}", err=True)
     sys.exit(1)
+
+
+@contextmanager
+def committed() -> Iterator[None]:
+    """A command's one transaction: committed when the block ends, or rolled back and the command ends with the
+    error's message and exit status 1 (never a traceback)."""
+    try:
+        yield
+        db.session.commit()
+    except IssuerError as error:
+        db.session.rollback()
+        fail(error)
 
 
 @click.command("init")
@@ -68,13 +82,8 @@ def frameworks_import(path: Path) -> None:
     """Import a framework export (JSON). Importing the same file twice changes nothing."""
     from issuer.frameworks import catalogue
 
-    try:
+    with committed():
         result = catalogue.import_framework(db.session, catalogue.parse_framework(path))
-        db.session.commit()
-    except IssuerError as error:
-        db.session.rollback()
-        fail(error)
-        return
     fw = result.framework
     if result.created:
         click.echo(f"Imported {fw.name} {fw.version}: {len(fw.levels)} levels, "
@@ -153,13 +162,8 @@ def keys_revoke(kid: str, reason: str) -> None:
     verifies any more. A current key is replaced at once. Prints every credential it signed."""
     from issuer.issuance import reissue
 
-    try:
+    with committed():
         revoked = reissue.revoke_key(db.session, kid, reason=reason)
-        db.session.commit()
-    except IssuerError as error:
-        db.session.rollback()
-        fail(error)
-        return
     key = revoked.key
     click.echo(f"Revoked {key.algorithm} key {key.kid}: it is no longer in the DID document or the JWKS.")
     if revoked.replacement is not None:
@@ -195,13 +199,8 @@ def users_add(email: str, name: str, role: str) -> None:
 
     generated = sys.stdin.isatty()
     password = directory.generate_password() if generated else sys.stdin.readline().rstrip("\r\n")
-    try:
+    with committed():
         user = directory.create_user(db.session, email=email, name=name, role=role, password=password)
-        db.session.commit()
-    except IssuerError as error:
-        db.session.rollback()
-        fail(error)
-        return
     click.echo(f"Created {user.role.value} {user.email}.")
     if generated:
         click.echo(f"Password (shown once): {password}")
@@ -215,14 +214,11 @@ def users_deactivate(email: str) -> None:
     from issuer.accounts import directory
     from issuer.platform import audit
 
-    try:
+    with committed():
         user = directory.get_user_by_email(db.session, email)
-    except IssuerError as error:
-        fail(error)
-        return
-    user.active = False
-    audit.record(db.session, "account.deactivated", actor=None, subject_type="user", subject_id=user.id, via="cli")
-    db.session.commit()
+        user.active = False
+        audit.record(db.session, "account.deactivated", actor=None, subject_type="user", subject_id=user.id,
+                     via="cli")
     click.echo(f"Deactivated {user.email}.")
 
 
@@ -234,13 +230,9 @@ def assign_command(supervisor_email: str, therapist_email: str) -> None:
     """Assign a therapist to a supervisor."""
     from issuer.accounts import directory
 
-    try:
+    with committed():
         assignments.assign(db.session, supervisor=directory.get_user_by_email(db.session, supervisor_email),
                         therapist=directory.get_user_by_email(db.session, therapist_email))
-        db.session.commit()
-    except IssuerError as error:
-        db.session.rollback()
-        fail(error)
     click.echo(f"Assigned {therapist_email} to {supervisor_email}.")
 
 
@@ -264,7 +256,7 @@ def complete_command(supervisor_email: str, therapist_email: str, level: str, *,
     from issuer.learning import record_book
     from issuer.models import utcnow
 
-    try:
+    with committed():  # the notice to the therapist goes with it
         supervisor = directory.get_user_by_email(db.session, supervisor_email)
         therapist = directory.get_user_by_email(db.session, therapist_email)
         fw = catalogue.find_framework(db.session, framework_slug)
@@ -281,11 +273,6 @@ def complete_command(supervisor_email: str, therapist_email: str, level: str, *,
                                                statement=statement, observed_on=utcnow().date(),
                                                note="Recorded from the command line.")
         credential = completion.complete_level(db.session, supervisor=supervisor, therapist=therapist, level=match)
-        db.session.commit()  # the notice to the therapist goes with it
-    except IssuerError as error:
-        db.session.rollback()
-        fail(error)
-        return
     click.echo(str(credential.id))
 
 
@@ -347,14 +334,9 @@ def _status_command(action: str) -> click.Command:
     def command(credential_id: str, reason: str) -> None:
         from issuer.issuance import revocation
 
-        try:
+        with committed():
             credential = revocation.get(db.session, credential_id)
             revocation.change(db.session, credential, action=action, reason=reason, actor=None)
-            db.session.commit()
-        except IssuerError as error:
-            db.session.rollback()
-            fail(error)
-            return
         click.echo(f"Credential {credential.id} is now {credential.state}.")
 
     return command
@@ -372,13 +354,8 @@ def credentials_reissue(kid: str) -> None:
     the old ones (which are revoked). Each therapist is told. Running it again re-issues nothing twice."""
     from issuer.issuance import reissue
 
-    try:
+    with committed():  # the notices go with it
         result = reissue.reissue(db.session, kid)
-        db.session.commit()  # the notices go with it
-    except IssuerError as error:
-        db.session.rollback()
-        fail(error)
-        return
     for old, new in result.reissued:
         click.echo(f"{old.id} -> {new.id}\t{new.therapist.email}\t{new.level.label}")
     for old in result.skipped:
@@ -399,14 +376,9 @@ def credentials_clr(therapist_email: str, *, as_jwt: bool) -> None:
     from issuer.issuance import clr
     from issuer.models import utcnow
 
-    try:
+    with committed():
         therapist = directory.get_user_by_email(db.session, therapist_email)
         signed = clr.signed_clr(db.session, therapist, now=utcnow())
-        db.session.commit()
-    except IssuerError as error:
-        db.session.rollback()
-        fail(error)
-        return
     click.echo(signed.jwt if as_jwt else signed.document_text)
 
 
@@ -427,14 +399,9 @@ def trust_add(issuer_id: str, name: str, url: str | None, did_document: Path | N
     """Recognise ISSUER_ID (a DID or https URL, exactly as its credentials carry it)."""
     from issuer.verification import trust
 
-    try:
+    with committed():
         document = did_document.read_bytes()[:trust.MAX_DID_DOCUMENT_BYTES + 1] if did_document else None
         entry = trust.add(db.session, issuer_id=issuer_id, name=name, url=url, did_document=document)
-        db.session.commit()
-    except IssuerError as error:
-        db.session.rollback()
-        fail(error)
-        return
     click.echo(f"Trusted {entry.issuer_id} as {entry.name}.")
 
 
@@ -445,13 +412,8 @@ def trust_remove(issuer_id: str) -> None:
     """Stop recognising ISSUER_ID: its credentials no longer verify here."""
     from issuer.verification import trust
 
-    try:
+    with committed():
         trust.remove(db.session, issuer_id=issuer_id)
-        db.session.commit()
-    except IssuerError as error:
-        db.session.rollback()
-        fail(error)
-        return
     click.echo(f"Removed {issuer_id} from the trust list.")
 
 
@@ -488,13 +450,8 @@ def trust_import(path: Path, registry_name: str | None) -> None:
     except OSError as error:
         click.echo(f"Error: cannot read {path}: {error.strerror}", err=True)
         sys.exit(1)
-    try:
+    with committed():
         result = trust.import_registry(db.session, data, registry=registry_name or path.stem)
-        db.session.commit()
-    except IssuerError as error:
-        db.session.rollback()
-        fail(error)
-        return
     click.echo(f"Registry {result.registry}: {result.added} added, {result.updated} updated, "
                f"{result.unchanged} unchanged.")
 
@@ -520,12 +477,8 @@ def _resign_status_lists(*, every: bool) -> None:
 @with_appcontext
 def status_lists_resign(*, every: bool) -> None:
     """Sign the status lists that need it, in one transaction. Idempotent; `issuer init` runs it."""
-    try:
+    with committed():
         _resign_status_lists(every=every)
-    except IssuerError as error:
-        db.session.rollback()
-        fail(error)
-        return
     click.echo("Status lists are signed.")
 
 
