@@ -32,6 +32,7 @@ misspelt term "defined". Keys that are already absolute IRIs or compact IRIs
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import math
@@ -40,10 +41,10 @@ import secrets
 from collections.abc import Callable, Hashable, Mapping
 from typing import Any, TypeVar
 
+from frozendict import frozendict
 from pyld import jsonld
 from pyld.context_resolver import ContextResolver
 from pyld.identifier_issuer import IdentifierIssuer
-from frozendict import frozendict
 
 from issuer.credentials import rdfc
 from issuer.credentials.cache import BoundedCache
@@ -92,13 +93,15 @@ class _SafeProcessor(jsonld.JsonLdProcessor):  # type: ignore[misc]
     strong references so an ``id()`` is never reused while cached.
     """
 
-    def __init__(self, memo: BoundedCache[Any, Any] | None = None, expansions: BoundedCache[Any, Any] | None = None) -> None:
+    def __init__(
+        self, memo: BoundedCache[Any, Any] | None = None, expansions: BoundedCache[Any, Any] | None = None
+    ) -> None:
         super().__init__(on_property_dropped=self._record_drop)
         self.dropped: list[str | None] = []
         self._memo = memo
         self._expansions = expansions
 
-    def _expand(  # noqa: PLR0913 - pyld's signature
+    def _expand(  # pyld's signature
         self,
         active_ctx: Any,
         active_property: Any,
@@ -145,7 +148,7 @@ class _SafeProcessor(jsonld.JsonLdProcessor):  # type: ignore[misc]
             cache.put(key, (active_ctx, type_scoped_ctx, result), size=_expansion_size(text))
         return result
 
-    def _expand_by_shape(  # noqa: PLR0913
+    def _expand_by_shape(  # _expand's arguments, as pyld passes them
         self,
         cache: BoundedCache[Any, Any],
         active_ctx: Any,
@@ -193,7 +196,7 @@ class _SafeProcessor(jsonld.JsonLdProcessor):  # type: ignore[misc]
             )
         return _fill(template, values)
 
-    def _process_context(  # noqa: PLR0913 - pyld's signature
+    def _process_context(  # pyld's signature
         self,
         active_ctx: Any,
         local_ctx: Any,
@@ -286,7 +289,7 @@ def _is_template(expanded: Any, count: int) -> bool:
     """Whether each of ``count`` placeholders appears once, as the whole ``@value`` of a value object."""
     seen: list[int] = []
 
-    def walk(value: Any, key: str | None) -> bool:
+    def walk(value: Any, key: str | None) -> bool:  # noqa: PLR0911 (one answer per JSON type)
         kind = type(value)
         if kind is str:
             if _PLACEHOLDER not in value:
@@ -355,9 +358,11 @@ class _NamingProcessor(jsonld.JsonLdProcessor):  # type: ignore[misc]
         self.last_key: str | None = None
         self.found: str | None = None
 
+    _VOCAB = 1  # pyld's _expand_iri(active_ctx, value, base, vocab, ...): the position of vocab in ``args``
+
     def _expand_iri(self, active_ctx: Any, value: Any, *args: Any, **kwargs: Any) -> Any:
         result = super()._expand_iri(active_ctx, value, *args, **kwargs)
-        if kwargs.get("vocab") or (len(args) >= 2 and args[1]):
+        if kwargs.get("vocab") or (len(args) > self._VOCAB and args[self._VOCAB]):
             self.last_key = value
         return result
 
@@ -368,10 +373,8 @@ class _NamingProcessor(jsonld.JsonLdProcessor):  # type: ignore[misc]
 
 def _find_null_mapped_term(input_: Any, options: Any) -> str:
     namer = _NamingProcessor()
-    try:
+    with contextlib.suppress(Exception):  # diagnosis only; the caller raises anyway
         namer.expand(input_, options)
-    except Exception:  # noqa: BLE001 - diagnosis only; the caller raises anyway
-        pass
     return namer.found or "(unnamed)"
 
 
@@ -607,7 +610,6 @@ def _rdf(
             deserializer.add(expanded)
         except _OutsideSubset:
             return _pyld_dataset(processor, expanded, options)
-        return deserializer
     except UndefinedTermError:
         raise
     except Exception as error:  # pyld raises JsonLdError wrapping the loader's error
@@ -615,6 +617,8 @@ def _rdf(
         if unknown is not None:
             raise UnknownContextError(unknown.url) from None
         raise CanonicalizationError(f"JSON-LD processing failed: {_describe(error)}") from error
+    else:
+        return deserializer
 
 
 def _pyld_dataset(processor: jsonld.JsonLdProcessor, expanded: list[Any], options: dict[str, Any]) -> rdfc.Dataset:
@@ -728,19 +732,19 @@ class _Deserializer:
             raise _OutsideSubset
         if not node_id.startswith("_:"):
             return node_id
-        label = self.blank_nodes.get(node_id)
-        if label is None:
-            label = self.blank_nodes[node_id] = self._label(None)
-        return label
+        known = self.blank_nodes.get(node_id)
+        if known is None:
+            known = self.blank_nodes[node_id] = self._label(None)
+        return known
 
-    def _node(self, element: Any, referrer: dict[Hashable, _Term] | None) -> None:
+    def _node(self, element: Any, referrer: dict[Hashable, _Term] | None) -> None:  # noqa: PLR0912 (per keyword)
         """Add a node object's triples; ``referrer`` holds the objects of the property that points at it."""
         if type(element) is not dict or "@value" in element or "@list" in element or "@set" in element:
             raise _OutsideSubset
         label = self._label(element.get("@id"))
         properties = self.nodes.setdefault(label, {})
         if referrer is not None:
-            key = ("@id", label)
+            key: Hashable = ("@id", label)
             if key not in referrer:
                 referrer[key] = ("blank node" if label.startswith("_:") else "IRI", label, "", None)
         for name in sorted(element):
@@ -769,7 +773,10 @@ class _Deserializer:
                     self._node(value, objects)
 
 
-def _literal(value_object: dict[str, Any]) -> tuple[Hashable, _Term]:
+_DOUBLE_FROM = 1e21  # JSON-LD writes a number this large or larger as an xsd:double, integral or not
+
+
+def _literal(value_object: dict[str, Any]) -> tuple[Hashable, _Term]:  # noqa: PLR0911 (one per kind of literal)
     """pyld's duplicate key for a value object, and the literal pyld's ``_object_to_rdf`` makes of it."""
     if not _VALUE_KEYS.issuperset(value_object):
         raise _OutsideSubset
@@ -791,14 +798,14 @@ def _literal(value_object: dict[str, Any]) -> tuple[Hashable, _Term]:
     if kind is bool:
         return key, ("literal", "true" if value else "false", datatype or _XSD_BOOLEAN, None)
     if kind is int:
-        if abs(value) >= 1e21:
+        if abs(value) >= _DOUBLE_FROM:
             raise _OutsideSubset
         if datatype == _XSD_DOUBLE:
             return key, ("literal", _xsd_double(float(value)), _XSD_DOUBLE, None)
         return key, ("literal", str(value), datatype or _XSD_INTEGER, None)
     if not math.isfinite(value):
         raise _OutsideSubset
-    if not value.is_integer() or datatype == _XSD_DOUBLE or abs(value) >= 1e21:
+    if not value.is_integer() or datatype == _XSD_DOUBLE or abs(value) >= _DOUBLE_FROM:
         return key, ("literal", _xsd_double(value), datatype or _XSD_DOUBLE, None)
     return key, ("literal", str(int(value)), datatype or _XSD_INTEGER, None)
 
@@ -816,10 +823,13 @@ def _xsd_double(value: float) -> str:
     return f"{mantissa}E{int(exponent)}"
 
 
+_MAX_CAUSES = 4  # the error and the causes behind it that a message names
+
+
 def _describe(error: BaseException) -> str:
     messages: list[str] = []
     seen: BaseException | None = error
-    while seen is not None and len(messages) < 4:
+    while seen is not None and len(messages) < _MAX_CAUSES:
         text = seen.args[0] if seen.args else type(seen).__name__
         messages.append(str(text))
         seen = seen.__cause__

@@ -176,7 +176,7 @@ def sign(
     proof = {key: value for key, value in config.items() if key != "@context"}
     proof["proofValue"] = "z" + b58encode(signature)
     signed = unsecured_document(document)
-    signed["proof"] = _proofs(document) + [proof]
+    signed["proof"] = [*_proofs(document), proof]
     return signed
 
 

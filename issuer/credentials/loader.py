@@ -77,7 +77,7 @@ class OfflineDocumentLoader:
         """Every URL this loader serves."""
         return frozenset(self._documents)
 
-    def __call__(self, url: str, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    def __call__(self, url: str, options: Mapping[str, Any] | None = None) -> dict[str, Any]:  # noqa: ARG002 (pyld's)
         """Return the pyld RemoteDocument for ``url``.
 
         Raises:

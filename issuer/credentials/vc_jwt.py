@@ -18,7 +18,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
@@ -66,7 +66,7 @@ def parse_datetime(value: Any, field: str) -> datetime:
         ValueError: not a string, unparseable, or without a time zone.
     """
     if not isinstance(value, str):
-        raise ValueError(f"{field} must be a dateTime string")
+        raise ValueError(f"{field} must be a dateTime string")  # noqa: TRY004 (callers catch ValueError for any bad value)
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
@@ -189,10 +189,13 @@ def encode(
     return token
 
 
+_JWS_PARTS = 3  # a compact JWS: header.payload.signature
+
+
 def read_header_unchecked(token: str) -> dict[str, Any] | None:
     """The JOSE header as JSON, without any check (``None`` if it is not base64url JSON)."""
     try:
-        header = _b64url_json(token.split(".")[0], "header")
+        header = _b64url_json(token.split(".", maxsplit=1)[0], "header")
     except ProofError:
         return None
     return header if isinstance(header, dict) else None
@@ -205,7 +208,7 @@ def read_payload_unchecked(token: str) -> Any:
         ProofError: not base64url JSON.
     """
     parts = token.split(".")
-    if len(parts) != 3:
+    if len(parts) != _JWS_PARTS:
         raise ProofError("not a compact JWS (expected header.payload.signature)")
     return _b64url_json(parts[1], "payload")
 
@@ -221,7 +224,7 @@ def read_header(token: str) -> dict[str, Any]:
     if not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH:
         raise ProofError("a JWT must be a string of at most 1 MB")
     parts = token.strip().split(".")
-    if len(parts) != 3 or not all(parts[:2]):
+    if len(parts) != _JWS_PARTS or not all(parts[:2]):
         raise ProofError("not a compact JWS (expected header.payload.signature)")
     header = _b64url_json(parts[0], "header")
     if not isinstance(header, dict):
@@ -299,7 +302,9 @@ def check_claims(payload: Mapping[str, Any], credential: Mapping[str, Any]) -> N
         except ValueError as error:
             raise ProofError(str(error)) from None
         if payload.get(claim) != expected:
-            raise ProofError(f"{claim} {payload.get(claim)!r} does not match {field} {credential[field]!r} ({expected})")
+            raise ProofError(
+                f"{claim} {payload.get(claim)!r} does not match {field} {credential[field]!r} ({expected})"
+            )
 
 
 def decode_and_verify(
@@ -352,7 +357,7 @@ def decode_and_verify(
     credential = credential_from_payload(payload)
     check_claims(payload, credential)
     if check_times:
-        current = now.astimezone(timezone.utc).timestamp()
+        current = now.astimezone(UTC).timestamp()
         skew = max_clock_skew.total_seconds()
         if isinstance(payload.get("nbf"), (int, float)) and payload["nbf"] > current + skew:
             raise ProofError("the JWT is not yet valid (nbf is in the future)")
