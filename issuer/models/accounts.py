@@ -18,7 +18,7 @@ class Role(enum.StrEnum):
     THERAPIST = "therapist"
 
 
-class User(UserMixin, Base):  # type: ignore[misc]  # flask_login ships no type information
+class User(UserMixin, Base):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
