@@ -142,8 +142,9 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
 
     def query_authorization_code(self, code: str, client: ClientMixin) -> OAuthAuthorizationCode | None:
         client_id = cast("OAuthClient", client).id  # Authlib passes the client that query_client returned
+        # Locked until the transaction ends: a concurrent redemption of the same code waits, then finds it deleted.
         item = db.session.scalars(select(OAuthAuthorizationCode).filter_by(
-            code_hash=secret_hash(code), client_id=client_id)).one_or_none()
+            code_hash=secret_hash(code), client_id=client_id).with_for_update()).one_or_none()
         return item if item is not None and not item.is_expired() else None
 
     def delete_authorization_code(self, authorization_code: OAuthAuthorizationCode) -> None:
@@ -161,7 +162,9 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
 
     # The stubs say a TokenMixin is returned, but Authlib takes None as "no such token" (invalid_grant).
     def authenticate_refresh_token(self, refresh_token: str) -> OAuthToken | None:  # type: ignore[override]
-        token = token_by_refresh_token(refresh_token)
+        # Locked until the transaction ends: a concurrent redemption waits, then reads it revoked (rotation).
+        token = db.session.scalars(select(OAuthToken).filter_by(refresh_token_hash=secret_hash(refresh_token))
+                                   .with_for_update().execution_options(populate_existing=True)).one_or_none()
         return token if token is not None and token.is_refresh_token_valid() else None
 
     def authenticate_user(self, refresh_token: OAuthToken) -> User | None:

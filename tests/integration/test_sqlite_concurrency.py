@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from flask import Flask
@@ -25,8 +26,12 @@ from issuer.cli import complete_command
 from issuer.extensions import db
 from issuer.learning import record_book
 from issuer.models import AuditEvent, Credential, Framework, LevelCompletion, User, utcnow
+from issuer.models.oauth import CredentialOffer, OAuthAuthorizationCode, OAuthToken, secret_hash
+from issuer.protocols import oid4vci
+from issuer.protocols.oauth import PRE_AUTHORIZED_GRANT_TYPE as PRE_AUTH
 from tests.conftest import PASSWORD, AuthActions, fresh_app, make_test_config
-from tests.integration.helpers import seed_people
+from tests.integration.helpers import issue, seed_people
+from tests.integration.test_obapi import REDIRECT_URI, approve, authorize_url, basic, pkce, register
 
 #: Connections enough for every thread at once (the default pool has 5, and 10 more on demand).
 POOL = {"pool_size": 40, "max_overflow": 10, "pool_timeout": 300}
@@ -239,3 +244,134 @@ def test_a_command_that_waits_too_long_for_the_write_lock_says_so_without_a_trac
     again = app.test_cli_runner().invoke(args=["complete", "sup@example.test", "ther@example.test", seeded["label"]])
     assert again.exit_code == 0, again.output
     assert count(app, Credential) == 1
+
+
+# --- token redemptions: each code or refresh token is spent once, whoever races for it --------------------------
+def app_for(request: pytest.FixtureRequest, backend: str) -> Flask:
+    app: Flask = request.getfixturevalue("sqlite_app" if backend == "sqlite" else "postgres_app")
+    return app
+
+
+def token_rows(app: Flask) -> list[OAuthToken]:
+    with app.app_context():
+        rows = list(db.session.scalars(select(OAuthToken).order_by(OAuthToken.id)))
+        db.session.expunge_all()
+        return rows
+
+
+def consented_code(app: Flask) -> tuple[dict[str, Any], str, str]:
+    """A registered client, and an authorization code the therapist granted it: (registration, code, verifier)."""
+    seed_people(app)
+    browser = app.test_client()
+    registered = register(browser)
+    AuthActions(browser).login("ther@example.test")
+    verifier, challenge = pkce()
+    response = approve(browser, authorize_url(registered, challenge))
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return registered, parse_qs(urlsplit(response.headers["Location"]).query)["code"][0], verifier
+
+
+def race_token_requests(app: Flask, threads: int, form: dict[str, str],
+                        headers: dict[str, str] | None = None) -> list[tuple[int, Any]]:
+    clients = [app.test_client() for _ in range(threads)]
+
+    def attempt(n: int) -> tuple[int, Any]:
+        response = clients[n].post("/oauth/token", data=form, headers=headers or {})
+        return response.status_code, response.get_json()
+
+    outcomes = race(threads, attempt)
+    assert not [o for o in outcomes if not isinstance(o, tuple)], outcomes
+    assert not [o for o in outcomes if o[0] >= 500], outcomes
+    return outcomes
+
+
+def assert_one_winner(outcomes: list[tuple[int, Any]]) -> dict[str, Any]:
+    """Exactly one 200 with a token; every other answer is RFC 6749's 400 invalid_grant."""
+    assert sorted(status for status, _ in outcomes) == [200] + [400] * (len(outcomes) - 1), outcomes
+    for status, body in outcomes:
+        if status == 400:
+            assert body["error"] == "invalid_grant", body
+    winner: dict[str, Any] = next(body for status, body in outcomes if status == 200)
+    assert winner["access_token"]
+    return winner
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_twenty_concurrent_redemptions_of_one_authorization_code_yield_one_token(
+        request: pytest.FixtureRequest, backend: str) -> None:
+    app = app_for(request, backend)
+    registered, code, verifier = consented_code(app)
+    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI,
+            "code_verifier": verifier}
+
+    winner = assert_one_winner(race_token_requests(
+        app, 20, form, basic(registered["client_id"], registered["client_secret"])))
+
+    rows = token_rows(app)
+    assert [row.access_token_hash for row in rows] == [secret_hash(winner["access_token"])]
+    assert rows[0].refresh_token_hash == secret_hash(winner["refresh_token"])
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(OAuthAuthorizationCode)) == 0
+    # The token works: the winner's access token reads the profile.
+    response = app.test_client().get("/ims/ob/v3p0/profile",
+                                     headers={"Authorization": f"Bearer {winner['access_token']}"})
+    assert response.status_code == 200, response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_twenty_concurrent_redemptions_of_one_refresh_token_yield_one_new_pair(
+        request: pytest.FixtureRequest, backend: str) -> None:
+    app = app_for(request, backend)
+    registered, code, verifier = consented_code(app)
+    credentials = basic(registered["client_id"], registered["client_secret"])
+    first = app.test_client().post("/oauth/token", headers=credentials, data={
+        "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI, "code_verifier": verifier})
+    assert first.status_code == 200, first.get_data(as_text=True)
+    original = first.get_json()
+
+    winner = assert_one_winner(race_token_requests(
+        app, 20, {"grant_type": "refresh_token", "refresh_token": original["refresh_token"]}, credentials))
+
+    assert winner["refresh_token"] != original["refresh_token"]
+    rows = token_rows(app)
+    assert len(rows) == 2  # the original, and the one new pair
+    old, new = rows
+    assert old.access_token_hash == secret_hash(original["access_token"])
+    assert old.revoked_at is not None
+    assert (new.access_token_hash, new.refresh_token_hash) == (secret_hash(winner["access_token"]),
+                                                               secret_hash(winner["refresh_token"]))
+    assert new.revoked_at is None
+    # The rotated-out refresh token stays spent; the new one works once more.
+    client = app.test_client()
+    again = client.post("/oauth/token", headers=credentials,
+                        data={"grant_type": "refresh_token", "refresh_token": original["refresh_token"]})
+    assert (again.status_code, again.get_json()["error"]) == (400, "invalid_grant")
+    onward = client.post("/oauth/token", headers=credentials,
+                         data={"grant_type": "refresh_token", "refresh_token": winner["refresh_token"]})
+    assert onward.status_code == 200, onward.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_twenty_concurrent_redemptions_of_one_pre_authorized_code_yield_one_token(
+        request: pytest.FixtureRequest, backend: str) -> None:
+    app = app_for(request, backend)
+    people = seed_people(app)
+    credential_id = issue(app, people)
+    with app.test_request_context():
+        credential = db.session.get_one(Credential, credential_id)
+        _offer, document = oid4vci.create_offer(db.session, credential, now=utcnow())
+        db.session.commit()
+    code = document["grants"][PRE_AUTH]["pre-authorized_code"]
+
+    winner = assert_one_winner(race_token_requests(app, 20, {"grant_type": PRE_AUTH, "pre-authorized_code": code}))
+
+    rows = token_rows(app)
+    assert [row.access_token_hash for row in rows] == [secret_hash(winner["access_token"])]
+    with app.app_context():
+        offer = db.session.scalars(select(CredentialOffer)).one()
+        assert offer.redeemed_at is not None
+        assert rows[0].offer_id == offer.id
+    response = app.test_client().post("/oid4vci/credential",
+                                      json={"credential_configuration_id": oid4vci.CONFIG_LDP_VC},
+                                      headers={"Authorization": f"Bearer {winner['access_token']}"})
+    assert response.status_code == 200, response.get_data(as_text=True)
