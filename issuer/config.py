@@ -54,6 +54,8 @@ def load_settings(instance_path: str) -> dict[str, Any]:
         "ISSUER_TRUSTED_PROXIES": int(os.environ.get("ISSUER_TRUSTED_PROXIES", "0")),
         # Verifications of pasted or uploaded input per client address, shared by every worker ("0" turns it off).
         "ISSUER_VERIFY_RATE_LIMIT": os.environ.get("ISSUER_VERIFY_RATE_LIMIT", "60/minute"),
+        # Dynamic client registrations (POST /oauth/register, open to anyone) per client address ("0": off).
+        "ISSUER_REGISTER_RATE_LIMIT": os.environ.get("ISSUER_REGISTER_RATE_LIMIT", "10/hour"),
         # Argon2id cost for password hashes; the defaults are RFC 9106's second recommendation (argon2-cffi's own).
         # Hashes record their parameters, so changing these keeps old hashes valid and upgrades them at next sign-in.
         "ISSUER_ARGON2_TIME_COST": int(os.environ.get("ISSUER_ARGON2_TIME_COST", ARGON2_TIME_COST)),

@@ -12,6 +12,8 @@ use; behind a TLS proxy set ``ISSUER_TRUSTED_PROXIES`` so requests are seen as h
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
 import secrets
 from collections.abc import Collection
 from typing import Any, cast
@@ -25,6 +27,7 @@ from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7591 import (
     ClientRegistrationEndpoint,
     InvalidClientMetadataError,
+    InvalidRedirectURIError,
 )
 from authlib.oauth2.rfc7636 import CodeChallenge
 from flask import Flask, current_app
@@ -225,8 +228,64 @@ def _loopback(host: str | None) -> bool:
     return host in ("localhost", "127.0.0.1", "::1")
 
 
+#: Caps on what an open registration may store: at most this many redirect URIs, list items, characters in any
+#: one value (``client_name`` has its own, smaller cap), and bytes of metadata in all.
+MAX_REDIRECT_URIS = 10
+MAX_LIST_ITEMS = 10
+MAX_FIELD_CHARS = 2000
+MAX_CLIENT_NAME_CHARS = 100
+MAX_METADATA_BYTES = 16 * 1024
+#: Links shown on the consent page: https only (a ``javascript:`` or ``data:`` link never reaches the page).
+HTTPS_ONLY_FIELDS = ("client_uri", "logo_uri", "policy_uri", "tos_uri", "jwks_uri")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _check_sizes(data: dict[str, Any]) -> None:
+    """Refuse oversized metadata before anything reads it: the whole, every list, every text."""
+    if len(json.dumps(data)) > MAX_METADATA_BYTES:
+        raise InvalidClientMetadataError(f"client metadata larger than {MAX_METADATA_BYTES} bytes")
+    for field, value in data.items():
+        items = value if isinstance(value, list) else [value]
+        if isinstance(value, list) and len(value) > MAX_LIST_ITEMS:
+            raise InvalidClientMetadataError(f"{field} has more than {MAX_LIST_ITEMS} items")
+        for item in items:
+            if isinstance(item, str) and len(item) > MAX_FIELD_CHARS:
+                raise InvalidClientMetadataError(f"{field} is longer than {MAX_FIELD_CHARS} characters")
+
+
+def _check_redirect_uris(uris: Any) -> None:
+    if not uris:
+        raise InvalidRedirectURIError("redirect_uris is required")
+    if not isinstance(uris, list) or not all(isinstance(uri, str) for uri in uris):
+        raise InvalidRedirectURIError("redirect_uris must be a list of URIs")
+    if len(uris) > MAX_REDIRECT_URIS:
+        raise InvalidRedirectURIError(f"at most {MAX_REDIRECT_URIS} redirect URIs")
+    for number, uri in enumerate(uris, start=1):  # named by number: RFC 6749 allows no quote in a description
+        parts = urlsplit(uri)
+        secure = parts.scheme == "https" or (parts.scheme == "http" and _loopback(parts.hostname))
+        if parts.fragment or not secure or not parts.hostname or _CONTROL.search(uri) or " " in uri:
+            raise InvalidRedirectURIError(f"redirect URI number {number} must be https (or http on loopback, "
+                                          "for native apps), without fragment, spaces or control characters")
+
+
+def _check_links(data: dict[str, Any]) -> None:
+    for field in HTTPS_ONLY_FIELDS:
+        value = data.get(field)
+        if value is None:
+            continue
+        parts = urlsplit(value) if isinstance(value, str) else None
+        if parts is None or parts.scheme != "https" or not parts.hostname or _CONTROL.search(value) or " " in value:
+            raise InvalidClientMetadataError(f"{field} must be an https URL")
+    name = data.get("client_name")
+    if name is not None and (not isinstance(name, str) or len(name) > MAX_CLIENT_NAME_CHARS or _CONTROL.search(name)):
+        raise InvalidClientMetadataError(
+            f"client_name must be text of at most {MAX_CLIENT_NAME_CHARS} characters, without control characters")
+
+
 class ClientRegistration(ClientRegistrationEndpoint):
-    """RFC 7591, as OB 3.0 profiles it: open registration (no initial access token), answered with 201."""
+    """RFC 7591, as OB 3.0 profiles it: open registration (no initial access token), answered with 201.
+
+    Open to anyone, so bounded: a rate limit per address (the view), caps on sizes, https links only."""
 
     def authenticate_token(self, _request: Any) -> bool:
         return True  # OB 3.0: dynamic registration needs no initial access token
@@ -235,16 +294,12 @@ class ClientRegistration(ClientRegistrationEndpoint):
         return authorization_server_metadata()
 
     def extract_client_metadata(self, request: Any) -> dict[str, Any]:
+        data = request.payload.data
+        if isinstance(data, dict):  # Authlib itself refuses anything else
+            _check_redirect_uris(data.get("redirect_uris"))
+            _check_sizes(data)
+            _check_links(data)
         metadata: dict[str, Any] = super().extract_client_metadata(request)
-        uris = metadata.get("redirect_uris") or []
-        if not uris:
-            raise InvalidClientMetadataError("redirect_uris is required")
-        for uri in uris:
-            parts = urlsplit(uri)
-            secure = parts.scheme == "https" or (parts.scheme == "http" and _loopback(parts.hostname))
-            if parts.fragment or not secure:
-                raise InvalidClientMetadataError(
-                    f"redirect URI {uri!r} must be https (or http on loopback), without fragment")
         metadata.setdefault("grant_types", ["authorization_code"])
         metadata.setdefault("response_types", ["code"])
         metadata.setdefault("token_endpoint_auth_method", "client_secret_basic")

@@ -17,6 +17,7 @@ from wtforms import SubmitField
 
 from issuer.api.auth import read_json
 from issuer.errors import IssuerError, error_response
+from issuer.platform.ratelimit import rate_limited
 from issuer.protocols import oauth
 
 bp = Blueprint("oauth", __name__)
@@ -38,7 +39,15 @@ def _http_error(error: HTTPException) -> Response:
 
 @bp.errorhandler(IssuerError)
 def _issuer_error(error: IssuerError) -> Response:
-    return error_response(error.status_code, error.code, error.message)
+    if request.endpoint == "oauth.register":  # RFC 7591 3.2.2's shape, JSON whatever the client accepts
+        response = Response(json.dumps({"error": error.code, "error_description": error.message}),
+                            status=error.status_code, mimetype="application/json")
+    else:
+        response = error_response(error.status_code, error.code, error.message)
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after is not None:  # a rate limit (registration)
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 class ConsentForm(FlaskForm):
@@ -76,6 +85,7 @@ def token() -> ResponseReturnValue:
 
 
 @bp.post("/oauth/register")
+@rate_limited("register", "ISSUER_REGISTER_RATE_LIMIT")
 def register() -> ResponseReturnValue:
     """RFC 7591 dynamic client registration (OB 3.0: no initial access token; 201)."""
     try:

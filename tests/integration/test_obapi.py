@@ -142,7 +142,7 @@ def test_registration_refuses_plain_http_redirects_and_unknown_scopes(client: Fl
     response = client.post("/oauth/register", json={"client_name": "x", "redirect_uris": ["http://evil.example/cb"],
                                                     "scope": READ})
     assert response.status_code == 400
-    assert response.get_json()["error"] == "invalid_client_metadata"
+    assert response.get_json()["error"] == "invalid_redirect_uri"
     response = client.post("/oauth/register", json={"client_name": "x", "redirect_uris": [REDIRECT_URI],
                                                     "scope": "https://example.org/everything"})
     assert response.status_code == 400
