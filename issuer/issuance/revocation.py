@@ -1,8 +1,16 @@
-"""Revoking (permanent) and suspending (reversible) credentials, with reasons, audited."""
+"""Revoking (permanent) and suspending (reversible) credentials, with reasons, audited.
+
+Each change locks the credential's row before checking the transition (``SELECT … FOR UPDATE`` on PostgreSQL; on
+SQLite the writing transaction already holds the database's write lock), so of concurrent changes one wins and the
+others see its result (409). Each change writes exactly one audit event. Revoked and suspended never hold together:
+revoking a suspended credential clears its suspension, and its suspension bit, in the same transaction.
+"""
 
 from __future__ import annotations
 
 import uuid
+
+from sqlalchemy import select
 
 from issuer.accounts import assignments
 from issuer.errors import Conflict, InvalidInput
@@ -34,12 +42,18 @@ def change(session: SessionLike, credential: Credential, *, action: str, reason:
         raise InvalidInput("give a reason")
     if len(reason) > MAX_REASON_LENGTH:
         raise InvalidInput(f"the reason is longer than {MAX_REASON_LENGTH} characters")
+    credential = lock(session, credential)
     if credential.revoked_at is not None:
         raise Conflict("this credential is revoked; revocation is permanent")
     now = utcnow()
+    details: dict[str, object] = {}
     if action == "revoke":
         status_lists.set_bit(session, credential_id=credential.id, purpose="revocation", value=True, now=now)
         credential.revoked_at, credential.revocation_reason = now, reason
+        if credential.suspended_at is not None:  # revoked and suspended never hold together
+            status_lists.set_bit(session, credential_id=credential.id, purpose="suspension", value=False, now=now)
+            credential.suspended_at, credential.suspension_reason = None, None
+            details["suspension_cleared"] = True
     elif action == "suspend":
         if credential.suspended_at is not None:
             raise Conflict("this credential is already suspended")
@@ -53,9 +67,17 @@ def change(session: SessionLike, credential: Credential, *, action: str, reason:
     credential.status_changed_by_id = actor.id if actor else None
     audit.record(session, {"revoke": "credential.revoked", "suspend": "credential.suspended",
                            "unsuspend": "credential.unsuspended"}[action],
-                 actor=actor, subject_type="credential", subject_id=credential.id, reason=reason)
+                 actor=actor, subject_type="credential", subject_id=credential.id, reason=reason, **details)
     session.flush()
     return credential
+
+
+def lock(session: SessionLike, credential: Credential) -> Credential:
+    """Lock ``credential``'s row for this transaction and read its status afresh (another transaction may have
+    changed it since it was loaded). Pending changes are flushed first, so they are kept."""
+    session.flush()
+    return session.scalars(select(Credential).where(Credential.id == credential.id).with_for_update(of=Credential)
+                           .execution_options(populate_existing=True)).one()
 
 
 def get(session: SessionLike, credential_id: str) -> Credential:
