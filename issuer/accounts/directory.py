@@ -8,7 +8,7 @@ from typing import cast
 
 from argon2 import PasswordHasher
 from flask import Flask, current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.local import LocalProxy
 
@@ -75,6 +75,17 @@ def create_user(session: SessionLike, *, email: str, name: str, role: Role | str
         raise Conflict(f"an account for {email} already exists") from None
     audit.record(session, "account.created", actor=actor, subject_type="user", subject_id=user.id, role=role.value)
     return user
+
+
+def set_password(session: SessionLike, user: User, password: str, *, actor: User | None) -> None:
+    """Give ``user`` a new password and end every session of the account (on every device). Flushes only."""
+    password_hash = hash_password(password)
+    session.execute(update(User).where(User.id == user.id)
+                    .values(password_hash=password_hash, session_epoch=User.session_epoch + 1)
+                    .execution_options(synchronize_session=False))
+    session.expire(user, ["password_hash", "session_epoch"])
+    audit.record(session, "account.password_changed", actor=actor, subject_type="user", subject_id=user.id)
+    session.flush()
 
 
 def get_user_by_email(session: SessionLike, email: str) -> User:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 
 from issuer.accounts.directory import password_hasher
 from issuer.errors import IssuerError
@@ -79,3 +79,15 @@ def authenticate(session: SessionLike, *, email: str, password: str, address: st
     session.execute(delete(LoginAttempt).where(LoginAttempt.email == email))
     audit.record(session, "login.succeeded", actor=user, subject_type="user", subject_id=user.id)
     return user
+
+
+def end_sessions(session: SessionLike, user: User) -> None:
+    """End every session of ``user`` (sign-out, password change): sessions signed in before carry an older epoch.
+
+    One UPDATE adding 1, so concurrent sign-outs each move the epoch on. Flushes only.
+    """
+    session.execute(update(User).where(User.id == user.id)
+                    .values(session_epoch=User.session_epoch + 1)
+                    .execution_options(synchronize_session=False))
+    session.expire(user, ["session_epoch"])
+    audit.record(session, "login.signed_out", actor=user, subject_type="user", subject_id=user.id)

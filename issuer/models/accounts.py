@@ -36,6 +36,9 @@ class User(UserMixin, Base):
     did: Mapped[str | None] = mapped_column(String(500))
     #: Salt of the hashed e-mail identifier in this therapist's credentials.
     recipient_salt: Mapped[str] = mapped_column(String(64))
+    #: Bumped by sign-out and password change: a session cookie carries the epoch it was signed in at, and one
+    #: from an older epoch no longer signs anyone in (every session of the account ends on the server).
+    session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
 
     @property
     def is_active(self) -> bool:  # Flask-Login: deactivated accounts cannot log in

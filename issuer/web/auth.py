@@ -7,7 +7,7 @@ from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
@@ -22,6 +22,8 @@ from issuer.platform import transactions
 
 bp = Blueprint("auth", __name__)
 F = TypeVar("F", bound=Callable[..., Any])
+#: The account's session epoch at sign-in, in the signed session cookie.
+EPOCH_KEY = "session_epoch"
 
 
 @login_manager.user_loader
@@ -30,7 +32,12 @@ def load_user(user_id: str) -> User | None:
         user = db.session.get(User, int(user_id))
     except ValueError:
         return None
-    return user if user is not None and user.active else None
+    if user is None or not user.active:
+        return None
+    # A cookie from before the last sign-out or password change names an older epoch: that session has ended.
+    if session.get(EPOCH_KEY) != user.session_epoch:
+        return None
+    return user
 
 
 login_manager.login_view = "auth.login"
@@ -101,6 +108,7 @@ def login() -> ResponseReturnValue:
             status = error.status_code
         else:
             login_user(user)
+            session[EPOCH_KEY] = user.session_epoch
             return redirect(safe_next(request.args.get("next")) or home_for(user))
     elif request.method == "POST":
         status = 400
@@ -110,6 +118,8 @@ def login() -> ResponseReturnValue:
 @bp.post("/logout")
 @login_required
 def logout() -> ResponseReturnValue:
+    logins.end_sessions(db.session, current_user)
     logout_user()
+    session.pop(EPOCH_KEY, None)
     flash("You are signed out.", "success")
     return redirect(url_for("public.index"))
