@@ -482,6 +482,33 @@ def status_lists_resign(*, every: bool) -> None:
     click.echo("Status lists are signed.")
 
 
+@click.command("worker")
+@click.option("--loop", is_flag=True, help="Keep polling for new rows instead of exiting when none is left.")
+@click.option("--interval", type=click.FloatRange(min=0.1), default=2.0, show_default=True,
+              help="Seconds between polls with --loop.")
+@with_appcontext
+def worker_command(*, loop: bool, interval: float) -> None:
+    """Issue the pending rows of bulk issuance jobs, one row per transaction; exit when none is left.
+
+    Safe to run several at once, and to stop at any moment: a row being issued when the worker stops is taken
+    again by the next one, and a level already complete is skipped, never issued twice.
+    """
+    import time
+
+    from issuer.issuance import jobs
+
+    while True:
+        try:
+            processed = jobs.run(db.session)
+        except IssuerError as error:
+            fail(error)
+        if processed:
+            click.echo(f"Processed {processed} bulk row(s).")
+        if not loop:
+            break
+        time.sleep(interval)
+
+
 def _writing(command: click.Command) -> None:
     """Run ``command`` (every command of a group) as work that writes: on SQLite its transactions begin
     ``IMMEDIATE`` and wait for concurrent writers (``issuer.platform.database.writing``)."""
@@ -518,7 +545,7 @@ def _writing(command: click.Command) -> None:
 
 
 _COMMANDS = (init_command, frameworks_group, keys_group, users_group, assign_command, complete_command, demo_command,
-             verify_command, credentials_group, trust_group, status_lists_group)
+             verify_command, credentials_group, trust_group, status_lists_group, worker_command)
 
 
 def init_app(app: Flask) -> None:

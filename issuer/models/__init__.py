@@ -6,6 +6,7 @@ from issuer.models.audit import AuditEvent
 from issuer.models.base import Base, utcnow
 from issuer.models.credentials import Credential, IssuedDocument
 from issuer.models.frameworks import Framework, Level, Statement
+from issuer.models.jobs import BulkJob, BulkJobRow
 from issuer.models.keys import IssuerKey
 from issuer.models.limits import RateWindow
 from issuer.models.oauth import CredentialOffer, HeldCredential, OAuthAuthorizationCode, OAuthClient, OAuthToken
@@ -18,6 +19,8 @@ __all__ = [
     "Assignment",
     "AuditEvent",
     "Base",
+    "BulkJob",
+    "BulkJobRow",
     "Credential",
     "CredentialOffer",
     "Framework",

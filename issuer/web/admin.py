@@ -13,12 +13,12 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  #
 
 from issuer.accounts import assignments as accounts_assignments
 from issuer.accounts import directory
-from issuer.errors import InvalidInput, IssuerError, NotFound
+from issuer.errors import InvalidInput, NotFound
 from issuer.extensions import db
 from issuer.frameworks import catalogue
 from issuer.identity import keystore
-from issuer.issuance import bulk, reissue
-from issuer.models import Assignment, AuditEvent, Framework, Role, User
+from issuer.issuance import bulk, jobs, reissue
+from issuer.models import Assignment, AuditEvent, BulkJob, Framework, Role, User
 from issuer.platform import audit, settings
 from issuer.verification import trust
 from issuer.web.auth import role_required
@@ -171,15 +171,19 @@ def frameworks_page() -> ResponseReturnValue:
 
 
 MAX_CSV_BYTES = 1024 * 1024
+RECENT_JOBS = 10
+#: Seconds between reloads of a job's page while its rows wait for the worker.
+JOB_REFRESH_SECONDS = 3
 
 
 @bp.route("/bulk", methods=["GET", "POST"])
 @role_required(Role.ADMIN)
 def bulk_issue() -> ResponseReturnValue:
-    """Upload a CSV, see the dry run with errors by line, then issue the good rows."""
+    """Upload a CSV and see the dry run with errors by line; "Issue" stores the rows as a job for the worker."""
     form = ConfirmForm()
     if request.method == "GET":
-        return render_template("admin/bulk.html", form=form, rows=None, text="")
+        recent = db.session.scalars(select(BulkJob).order_by(BulkJob.id.desc()).limit(RECENT_JOBS)).all()
+        return render_template("admin/bulk.html", form=form, rows=None, text="", jobs=recent)
     _valid(form)
     upload = request.files.get("file")
     if upload is not None and upload.filename:
@@ -193,23 +197,22 @@ def bulk_issue() -> ResponseReturnValue:
     except UnicodeDecodeError:
         raise InvalidInput("the CSV is not UTF-8 text") from None
     rows = bulk.check(db.session, bulk.parse(text))
-    issued = 0
     if request.form.get("action") == "issue":
-        for row in rows:
-            if row.status != "ok":
-                continue
-            try:
-                with db.session.begin_nested():  # a bad row is undone alone; the good ones commit with the request
-                    bulk.issue_row(db.session, row)
-                issued += 1
-            except IssuerError as error:
-                row.status, row.message = "error", error.message
-        audit.record(db.session, "bulk.issued", actor=current_user, subject_type="bulk", subject_id=None,
-                     issued=issued, rows=len(rows))
-    else:
-        db.session.rollback()  # the dry run wrote nothing; make sure of it
-    return render_template("admin/bulk.html", form=form, rows=rows, text=text, issued=issued,
-                           issuing=request.form.get("action") == "issue")
+        job = jobs.create_job(db.session, current_user, rows)
+        return redirect(url_for("admin.bulk_job", job_id=job.id), code=303)
+    db.session.rollback()  # the dry run wrote nothing; make sure of it
+    return render_template("admin/bulk.html", form=form, rows=rows, text=text)
+
+
+@bp.get("/bulk/jobs/<int:job_id>")
+@role_required(Role.ADMIN)
+def bulk_job(job_id: int) -> ResponseReturnValue:
+    """A job's rows and their states; the page reloads itself while rows wait for the worker."""
+    job = db.session.get(BulkJob, job_id)
+    if job is None:
+        raise NotFound("No such bulk issuance job.")
+    return render_template("admin/bulk_job.html", job=job, counts=jobs.counts(db.session, job.id),
+                           refresh=JOB_REFRESH_SECONDS)
 
 
 @bp.route("/settings", methods=["GET", "POST"])

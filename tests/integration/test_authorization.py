@@ -92,6 +92,8 @@ MATRIX = [
     ("GET", "/admin/audit", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 200}),
     ("GET", "/admin/bulk", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 200}),
     ("POST", "/admin/bulk", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 400}),
+    ("GET", "/admin/bulk/jobs/{t}",  # no job has this id: the admin is told so, everyone else is refused first
+     {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 404}),
 ]
 #: Routes anyone may use (sign-in, the public verifier): not part of the matrix.
 PUBLIC_ENDPOINTS = {"auth.login", "auth.logout", "credentials.verify_submit"}
