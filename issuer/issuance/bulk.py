@@ -3,7 +3,8 @@
 Columns (header required): ``therapist_email, level, completion_date, supervisor_email``.
 Each row is its own issuance (completion, credential, status entries, audit
 event); a row already issued is reported as such, so uploading the same file
-again issues nothing twice.
+again issues nothing twice. The rows are issued in the background, one per
+transaction, by ``issuer worker`` (``issuer.issuance.jobs``).
 """
 
 from __future__ import annotations

@@ -236,6 +236,22 @@ def post_assignment(app: Flask, email: str) -> bool:
     return True
 
 
+def test_oversized_fields_are_failed_rows_not_errors(app: Flask) -> None:
+    seed_people(app)
+    long = "x" * 5000
+    text = ("therapist_email,level,completion_date,supervisor_email\n"
+            f"{long}@example.test,{long},{long},{long}\n"
+            "ther@example.test,Emerging,2025-03-01,sup@example.test\n")
+    job_id = start_job(app, text)
+    assert [s for _, s, _ in row_states(app, job_id)] == ["failed", "pending"]
+    with app.app_context():
+        stored = db.session.scalars(select(BulkJobRow).filter_by(job_id=job_id, line=2)).one()
+        assert stored.message.startswith(f"no account for {long[:100]}")
+        assert len(stored.level) == 200
+    assert app.test_cli_runner().invoke(args=["worker"]).exit_code == 0
+    assert [s for _, s, _ in row_states(app, job_id)] == ["failed", "issued"]
+
+
 def test_a_missing_job_is_404(app: Flask) -> None:
     seed_people(app)
     client, _ = admin_client(app)
