@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
+from werkzeug.test import TestResponse
 
 from issuer import create_app
-from issuer.accounts import directory
+from issuer.accounts import directory, logins
 from issuer.extensions import db
-from issuer.models import AuditEvent, User
-from tests.conftest import AuthActions, MakeUser
+from issuer.models import AuditEvent, User, utcnow
+from tests.conftest import PASSWORD, AuthActions, MakeUser
 
 
 def test_password_is_stored_as_argon2id(app: Flask, make_user: MakeUser) -> None:
@@ -56,14 +58,78 @@ def test_logout_without_csrf_token_is_refused(auth: AuthActions, client: FlaskCl
     assert client.get("/me").status_code == 200
 
 
-def test_sixth_failed_attempt_on_an_account_is_rate_limited(auth: AuthActions, make_user: MakeUser) -> None:
+def test_sixth_failed_attempt_on_an_account_from_one_address_waits(auth: AuthActions, make_user: MakeUser,
+                                                                   frozen_clock: list[dt.datetime]) -> None:
     make_user("t@example.test")
     codes = [auth.login("t@example.test", "wrong password!").status_code for _ in range(6)]
     assert codes == [401] * 5 + [429]
-    limited = auth.login("t@example.test")  # even the right password waits
+    limited = auth.login("t@example.test")  # from the address that failed, even the right password waits
     assert limited.status_code == 429
     assert "Too many failed sign-in attempts for this account" in limited.get_data(as_text=True)
-    assert int(limited.headers["Retry-After"]) > 0
+    assert int(limited.headers["Retry-After"]) == 2
+
+
+def _login_from(client: FlaskClient, address: str, email: str, password: str = PASSWORD) -> TestResponse:
+    token = AuthActions(client).csrf("/login")
+    return client.post("/login", data={"email": email, "password": password, "csrf_token": token},
+                       environ_base={"REMOTE_ADDR": address})
+
+
+@pytest.fixture
+def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> list[dt.datetime]:
+    """The sign-in clock, moved by the test (the delays are checked without waiting)."""
+    clock = [utcnow()]
+    monkeypatch.setattr(logins, "utcnow", lambda: clock[0])
+    return clock
+
+
+def test_delays_grow_for_the_failing_pair_and_end_after_the_wait(app: Flask, make_user: MakeUser,
+                                                                  frozen_clock: list[dt.datetime]) -> None:
+    make_user("t@example.test")
+    attacker = app.test_client()
+    for _ in range(5):
+        assert _login_from(attacker, "203.0.113.9", "t@example.test", "wrong password!").status_code == 401
+    waits = []
+    for _ in range(4):
+        limited = _login_from(attacker, "203.0.113.9", "t@example.test", "wrong password!")
+        assert limited.status_code == 429
+        wait = int(limited.headers["Retry-After"])
+        waits.append(wait)
+        frozen_clock[0] += dt.timedelta(seconds=wait - 1)
+        assert _login_from(attacker, "203.0.113.9", "t@example.test", "wrong password!").status_code == 429
+        frozen_clock[0] += dt.timedelta(seconds=1)  # the wait is over: one more try, which fails again
+        assert _login_from(attacker, "203.0.113.9", "t@example.test", "wrong password!").status_code == 401
+    assert waits == [2, 4, 8, 16]
+    assert logins.pair_delay(40) == logins.MAX_DELAY  # capped
+
+
+def test_an_attacker_failing_elsewhere_cannot_lock_the_owner_out(app: Flask, make_user: MakeUser,
+                                                                 frozen_clock: list[dt.datetime]) -> None:
+    make_user("owner@example.test", "admin")
+    attacker, owner = app.test_client(), app.test_client()
+    codes = [_login_from(attacker, "198.51.100.7", "owner@example.test", "wrong password!").status_code
+             for _ in range(15)]
+    assert codes[:5] == [401] * 5
+    assert set(codes[5:]) == {429}
+    assert _login_from(attacker, "198.51.100.7", "owner@example.test").status_code == 429  # right password, too
+    signed_in = _login_from(owner, "192.0.2.44", "owner@example.test")
+    assert signed_in.status_code == 302
+    home = owner.get(signed_in.headers["Location"], environ_base={"REMOTE_ADDR": "192.0.2.44"})
+    assert home.status_code == 200
+    assert "/admin/" in signed_in.headers["Location"]
+    # the owner's success forgives only the owner's address: the attacker still waits
+    assert _login_from(attacker, "198.51.100.7", "owner@example.test", "wrong password!").status_code == 429
+
+
+def test_many_attackers_on_one_account_each_wait_alone(app: Flask, make_user: MakeUser,
+                                                       frozen_clock: list[dt.datetime]) -> None:
+    make_user("t@example.test")
+    for n in range(10):
+        client = app.test_client()
+        for _ in range(5):
+            assert _login_from(client, f"203.0.113.{n}", "t@example.test", "wrong password!").status_code == 401
+        assert _login_from(client, f"203.0.113.{n}", "t@example.test", "wrong password!").status_code == 429
+    assert _login_from(app.test_client(), "192.0.2.1", "t@example.test").status_code == 302
 
 
 def test_rate_limit_per_address_covers_many_accounts(auth: AuthActions, make_user: MakeUser) -> None:
