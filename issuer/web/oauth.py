@@ -81,7 +81,10 @@ def authorize() -> ResponseReturnValue:
 
 @bp.post("/oauth/token")
 def token() -> ResponseReturnValue:
-    return _answer(oauth.authorization_server().create_token_response())
+    response = _answer(oauth.authorization_server().create_token_response())
+    response.headers["Cache-Control"] = "no-store"  # access and refresh tokens (RFC 6749 5.1), errors alike
+    response.headers["Pragma"] = "no-cache"
+    return response
 
 
 @bp.post("/oauth/register")
@@ -93,7 +96,10 @@ def register() -> ResponseReturnValue:
     except IssuerError as error:  # RFC 7591 3.2.2 error shape
         return Response(json.dumps({"error": "invalid_client_metadata", "error_description": error.message}),
                         status=error.status_code, mimetype="application/json")
-    return _answer(oauth.authorization_server().create_endpoint_response("client_registration"))
+    response = _answer(oauth.authorization_server().create_endpoint_response("client_registration"))
+    response.headers["Cache-Control"] = "no-store"  # the client's secret, shown once (RFC 7591 3.2.1)
+    response.headers["Pragma"] = "no-cache"
+    return response
 
 
 @bp.post("/oauth/revoke")

@@ -87,7 +87,10 @@ def tokens() -> ResponseReturnValue:
     if form.validate_on_submit():
         secret = api_tokens.create_api_token(db.session, user=current_user, name=form.name.data or "").secret
     rows = db.session.scalars(select(ApiToken).filter_by(user_id=current_user.id).order_by(ApiToken.id.desc())).all()
-    return render_template("therapist/tokens.html", form=form, tokens=rows, secret=secret, revoke_form=ConfirmForm())
+    response = Response(render_template("therapist/tokens.html", form=form, tokens=rows, secret=secret,
+                                        revoke_form=ConfirmForm()))
+    response.headers["Cache-Control"] = "private, no-store"  # a new token is shown once: never kept by any cache
+    return response
 
 
 @bp.post("/account/tokens/<int:token_id>/revoke")

@@ -1,4 +1,5 @@
-"""Sign-out and password change end every session of the account on the server, not only the one cookie."""
+"""Sign-out and password change end every session of the account on the server, not only the one cookie; pages
+and answers that show a secret once are never stored by a cache."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from issuer.accounts import directory
 from issuer.extensions import db
 from issuer.models import User
 from tests.conftest import AuthActions, MakeUser
+from tests.integration.test_obapi import REDIRECT_URI, basic, get_tokens, register
 
 
 def _cookie(client: FlaskClient) -> str:
@@ -83,3 +85,39 @@ def test_a_cookie_forged_without_the_epoch_signs_nobody_in(app: Flask, auth: Aut
     with client.session_transaction() as stored:
         stored.pop("session_epoch")
     assert client.get("/me").status_code == 302
+
+
+# Secrets shown once are never kept by a cache (issue 18, item 8).
+
+
+def test_the_page_showing_a_new_api_token_is_never_stored(auth: AuthActions, client: FlaskClient,
+                                                          make_user: MakeUser) -> None:
+    make_user("t@example.test")
+    auth.login("t@example.test")
+    created = auth.post("/account/tokens", {"name": "backpack"})
+    assert created.status_code == 200
+    assert 'id="new-token"' in created.get_data(as_text=True)
+    assert "no-store" in created.headers["Cache-Control"]
+    assert "no-store" in client.get("/account/tokens").headers["Cache-Control"]
+
+
+def test_oauth_client_registration_and_tokens_are_never_stored(client: FlaskClient, auth: AuthActions,
+                                                               people: dict[str, int]) -> None:
+    registered = register(client)  # the client secret, shown once
+    assert registered["client_secret"]
+    again = client.post("/oauth/register", json={"client_name": "Other", "redirect_uris": [REDIRECT_URI],
+                                                 "token_endpoint_auth_method": "client_secret_basic"})
+    assert again.status_code == 201
+    assert again.headers["Cache-Control"] == "no-store"
+    assert again.headers["Pragma"] == "no-cache"
+    registered, tokens = get_tokens(client, auth)
+    refresh = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
+    refreshed = client.post("/oauth/token", data=refresh,
+                            headers=basic(registered["client_id"], registered["client_secret"]))
+    assert refreshed.status_code == 200
+    assert refreshed.get_json()["access_token"]
+    assert refreshed.headers["Cache-Control"] == "no-store"
+    refused = client.post("/oauth/token", data={"grant_type": "refresh_token", "refresh_token": "not a token"},
+                          headers=basic(registered["client_id"], registered["client_secret"]))
+    assert refused.status_code == 400
+    assert refused.headers["Cache-Control"] == "no-store"
