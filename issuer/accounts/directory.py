@@ -20,6 +20,9 @@ from issuer.platform.database import SessionLike
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 10
 MAX_EMAIL_LENGTH = 320  # RFC 3696 (errata 1690): 64 for the local part, @, 255 for the domain
+MAX_NAME_LENGTH = 200  # the size of the users.name column
+#: Refused in names (they end up in signed credentials and on every page): C0 and C1 controls and DEL.
+NAME_CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 #: Where each app keeps its hasher (built from its config on first use).
 HASHER_KEY = "issuer.password_hasher"
@@ -54,12 +57,23 @@ def generate_password() -> str:
     return secrets.token_urlsafe(12)
 
 
-def create_user(session: SessionLike, *, email: str, name: str, role: Role | str, password: str,
-                actor: User | None = None) -> User:
-    email = normalise_email(email)
+def check_name(name: str) -> str:
+    """A person's name, stripped; refused when empty, too long or holding a control character."""
     name = name.strip()
     if not name:
         raise InvalidInput("a name is required")
+    if len(name) > MAX_NAME_LENGTH:
+        raise InvalidInput(f"the name is longer than {MAX_NAME_LENGTH} characters")
+    found = NAME_CONTROL_CHARACTERS.search(name)
+    if found:
+        raise InvalidInput(f"the name contains the control character U+{ord(found.group()):04X}; remove it")
+    return name
+
+
+def create_user(session: SessionLike, *, email: str, name: str, role: Role | str, password: str,
+                actor: User | None = None) -> User:
+    email = normalise_email(email)
+    name = check_name(name)
     try:
         role = Role(role)
     except ValueError:

@@ -34,6 +34,19 @@ SUPPORTED_SCHEMA_VERSIONS = ("1.0",)
 SOC_PATTERN = re.compile(r"^\d{2}-\d{4}(\.\d{2})?$")
 #: A framework file is a few KB; the admin upload is capped lower (2 MB), the CLI reads up to this.
 MAX_FRAMEWORK_FILE_BYTES = 8 * 1024 * 1024
+#: The sizes of the columns that keep them (``issuer.models.frameworks``).
+MAX_TITLE_CHARS = 300
+MAX_VERSION_CHARS = 50
+MAX_LABEL_CHARS = 100
+MAX_LEVEL_KEY_CHARS = 50
+MAX_SLUG_CHARS = 200
+MAX_EXPORTED_AT_CHARS = 40
+#: Characters refused anywhere in a framework file (keys and values): C0 controls but tab, line feed and carriage
+#: return, DEL, and C1 controls. The texts end up in signed credentials, where they could not be signed.
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+#: ``sources`` values rendered as links on public pages: http(s) addresses only.
+LINK_SOURCES = ("crosswalk",)
+_WEB_ADDRESS = re.compile(r"https?://[^\s/?#@]+(?:[/?#]\S*)?", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -116,7 +129,8 @@ class _Reader:
             raise self.fail(where, f"must be an object, not {type(value).__name__}")
         return value
 
-    def text(self, parent: dict[str, Any], key: str, where: str, *, required: bool = True) -> str:
+    def text(self, parent: dict[str, Any], key: str, where: str, *, required: bool = True,
+             max_chars: int | None = None) -> str:
         if key not in parent:
             if required:
                 raise self.fail(where, "is missing")
@@ -126,6 +140,8 @@ class _Reader:
             raise self.fail(where, f"must be a string, not {type(value).__name__}")
         if required and not value.strip():
             raise self.fail(where, "must not be empty")
+        if max_chars is not None and len(value.strip()) > max_chars:
+            raise self.fail(where, f"is longer than {max_chars} characters")
         return value.strip()
 
 
@@ -148,6 +164,7 @@ def parse_framework_bytes(raw: bytes, *, source: str) -> ParsedFramework:
         raise r.fail("(file)", f"{problem}: {error}") from None
     if not isinstance(data, dict):
         raise r.fail("(top level)", "must be a JSON object")
+    _check_characters(r, data, "")
 
     schema_version = r.text(data, "schemaVersion", "schemaVersion")
     if schema_version not in SUPPORTED_SCHEMA_VERSIONS:
@@ -157,13 +174,21 @@ def parse_framework_bytes(raw: bytes, *, source: str) -> ParsedFramework:
     soc = r.text(occupation, "soc", "occupation.soc")
     if not SOC_PATTERN.match(soc):
         raise r.fail("occupation.soc", f"{soc!r} is not an O*NET-SOC code like 29-1129.02")
-    title = r.text(occupation, "title", "occupation.title")
+    title = r.text(occupation, "title", "occupation.title", max_chars=MAX_TITLE_CHARS)
     fw = r.obj(data, "framework", "framework")
-    version = r.text(fw, "version", "framework.version")
+    version = r.text(fw, "version", "framework.version", max_chars=MAX_VERSION_CHARS)
     description = r.text(fw, "description", "framework.description", required=False)
     context_covered = r.text(fw, "contextCovered", "framework.contextCovered", required=False)
     sources = r.obj(data, "sources", "sources")
+    _check_sources(r, sources)
     attribution = r.text(data, "attribution", "attribution")
+
+    slug = f"{slugify(title)}-{slugify(version)}"
+    if len(slug) > MAX_SLUG_CHARS:
+        raise r.fail("occupation.title", f"with the version makes an address longer than {MAX_SLUG_CHARS} characters")
+    exported_at = data.get("exportedAt")
+    if isinstance(exported_at, str) and len(exported_at) > MAX_EXPORTED_AT_CHARS:
+        raise r.fail("exportedAt", f"is longer than {MAX_EXPORTED_AT_CHARS} characters")
 
     levels_obj = r.obj(fw, "levels", "framework.levels")
     if not levels_obj:
@@ -193,14 +218,45 @@ def parse_framework_bytes(raw: bytes, *, source: str) -> ParsedFramework:
     )
 
 
+def _check_characters(r: _Reader, value: Any, where: str) -> None:
+    """Refuse a control character anywhere in the decoded file, naming the field (the depth is bounded by
+    ``jsonparse``, so the recursion is too)."""
+    if isinstance(value, str):
+        found = CONTROL_CHARACTERS.search(value)
+        if found:
+            raise r.fail(where or "(top level)", f"contains the control character U+{ord(found.group()):04X}")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            path = f"{where}.{key}" if where else key
+            _check_characters(r, key, path)
+            _check_characters(r, item, path)
+    elif isinstance(value, list):
+        for n, item in enumerate(value):
+            _check_characters(r, item, f"{where}[{n}]")
+
+
+def _check_sources(r: _Reader, sources: dict[str, Any]) -> None:
+    """``sources.crosswalk`` is shown as a link: an http(s) address or nothing; any other value that holds an
+    address (``scheme://``) must be http(s) too."""
+    for key, value in sources.items():
+        if key in LINK_SOURCES and not isinstance(value, str):
+            raise r.fail(f"sources.{key}", f"must be a string, not {type(value).__name__}")
+        if not isinstance(value, str):
+            continue
+        text = value.strip()
+        if (key in LINK_SOURCES or "://" in text or text.lower().startswith(("javascript:", "data:", "vbscript:"))) \
+                and text and _WEB_ADDRESS.fullmatch(text) is None:
+            raise r.fail(f"sources.{key}", "must be an http or https address")
+
+
 def _parse_level(r: _Reader, key: str, level: Any, position: int) -> ParsedLevel:
     """``framework.levels.<key>`` of an export: its label and its statements, in order."""
     where = f"framework.levels.{key}"
-    if not re.fullmatch(r"[a-z][a-z0-9_-]*", key):
-        raise r.fail(where, "level keys must be lower-case words")
+    if not re.fullmatch(r"[a-z][a-z0-9_-]*", key) or len(key) > MAX_LEVEL_KEY_CHARS:
+        raise r.fail(where, f"level keys must be lower-case words of at most {MAX_LEVEL_KEY_CHARS} characters")
     if not isinstance(level, dict):
         raise r.fail(where, f"must be an object, not {type(level).__name__}")
-    label = r.text(level, "label", f"{where}.label")
+    label = r.text(level, "label", f"{where}.label", max_chars=MAX_LABEL_CHARS)
     statements_raw = level.get("statements")
     if "statements" not in level:
         raise r.fail(f"{where}.statements", "is missing")
@@ -237,6 +293,12 @@ def import_framework(session: SessionLike, parsed: ParsedFramework) -> ImportRes
     existing = session.scalars(
         select(Framework).filter_by(soc_code=parsed.soc_code, version=parsed.version)
     ).one_or_none()
+    if existing is None:
+        taken = session.scalars(select(Framework).filter_by(slug=parsed.slug)).one_or_none()
+        if taken is not None:  # another SOC code with the same title and version
+            raise Conflict(
+                f"framework {parsed.soc_code} version {parsed.version} would have the address {parsed.slug!r}, "
+                f"already used by framework {taken.soc_code} version {taken.version}; change its title or version")
     if existing is not None:
         if existing.content_sha256 != parsed.content_sha256:
             raise Conflict(

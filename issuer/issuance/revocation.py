@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from issuer.accounts import assignments
 from issuer.errors import Conflict, InvalidInput
+from issuer.learning.record_book import signable_text
 from issuer.models import Credential, Role, User, utcnow
 from issuer.platform import audit
 from issuer.platform.database import SessionLike
@@ -35,7 +36,7 @@ def may_change_status(session: SessionLike, user: User, credential: Credential) 
 
 def change(session: SessionLike, credential: Credential, *, action: str, reason: str, actor: User | None) -> Credential:
     """Apply ``action`` with ``reason``; flips the status-list bit and re-signs the list. Flushes only."""
-    reason = (reason or "").strip()
+    reason = signable_text(reason, "the reason")  # stripped; a control character refused with a message
     if action not in ACTIONS:
         raise InvalidInput(f"unknown action {action!r}; use revoke, suspend or unsuspend")
     if not reason:

@@ -7,6 +7,7 @@ shows who recorded what, when, and why anything was withdrawn.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -41,11 +42,28 @@ class EvidenceUpload:
     data: bytes
 
 
+#: RFC 3986 (2, 3): a URI is ASCII letters, digits, ``-._~``, the reserved characters and %-escapes, nothing else:
+#: no space, no control character, no quote or angle bracket, no unescaped non-ASCII character.
+_URI_CHARACTERS = re.compile(r"(?:[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})*")
+_HOST_PORT = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]+)(?::[0-9]*)?")
+
+
 def _check_url(url: str) -> str:
+    """An http(s) URI as RFC 3986 writes it, or a clear refusal (it becomes the evidence's ``id`` in credentials,
+    which must be signed: a space or a newline there would break every completion of the level)."""
     url = url.strip()
+    if len(url) > MAX_EVIDENCE_URL:
+        raise InvalidInput(f"the evidence URL is longer than {MAX_EVIDENCE_URL} characters")
+    if _URI_CHARACTERS.fullmatch(url) is None:
+        raise InvalidInput("the evidence URL contains a space, a control character or another character a URL "
+                           "cannot hold (RFC 3986); percent-encode it or copy the address again")
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > MAX_EVIDENCE_URL:
-        raise InvalidInput("evidence URL must be an http(s) address")
+    if parts.scheme.lower() not in ("http", "https") or _HOST_PORT.fullmatch(parts.netloc.rpartition("@")[2]) is None:
+        raise InvalidInput("the evidence URL must be an http(s) address with a host name")
+    try:
+        parts.port  # noqa: B018 (read for its check: a port past 65535 raises)
+    except ValueError:
+        raise InvalidInput("the evidence URL has an invalid port") from None
     return url
 
 
@@ -153,7 +171,7 @@ def met_statements(session: SessionLike, therapist: User,
 def undo_mark(session: SessionLike, *, supervisor: User, therapist: User, mark_id: int, reason: str) -> StatementMark:
     """Withdraw a ``met`` mark with a reason, as a new record. Flushes; the caller commits."""
     require_assignment(session, supervisor=supervisor, therapist=therapist)
-    reason = (reason or "").strip()
+    reason = signable_text(reason, "the reason")
     if not reason:
         raise InvalidInput("say why the mark is withdrawn")
     if len(reason) > MAX_NOTE:

@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 from flask import current_app, url_for
 from sqlalchemy import select
 
+from issuer.accounts import directory
 from issuer.credentials.credential import identity_hash
 from issuer.identity.profile import base_url
 from issuer.issuance.signing import serialize
@@ -360,4 +361,6 @@ def update_profile(user: User, body: Any) -> None:
     if name is not None:
         if not isinstance(name, str) or not name.strip() or len(name.strip()) > MAX_PROFILE_NAME:
             raise ObApiError(400, f"'name' must be a non-empty string of at most {MAX_PROFILE_NAME} characters.")
+        if directory.NAME_CONTROL_CHARACTERS.search(name.strip()):
+            raise ObApiError(400, "'name' must not contain control characters.")
         user.name = name.strip()
