@@ -21,6 +21,7 @@ from issuer.errors import Conflict, InvalidInput, IssuerError
 from issuer.extensions import db
 from issuer.models import IdempotencyKey, Role, User, utcnow
 from issuer.platform import database
+from issuer.verification import inputs
 
 F = TypeVar("F", bound=Callable[..., Any])
 MAX_IDEMPOTENCY_KEY = 200
@@ -96,7 +97,7 @@ def read_json(*, max_bytes: int = jsonparse.MAX_BYTES) -> Any:
         raise PayloadTooLarge(f"the body is larger than {max_bytes:,} bytes")
     raw = request.get_data(cache=True)  # cached: the idempotency fingerprint reads it again
     try:
-        return jsonparse.loads(raw, max_bytes=max_bytes)
+        return jsonparse.loads(inputs.utf8_bytes(raw), max_bytes=max_bytes)  # RFC 8259 8.1: a BOM may be ignored
     except JSONInputError as error:
         refusal = PayloadTooLarge if error.reason == "too_large" else InvalidInput
         raise refusal(f"the body is not acceptable JSON: {error}", reason=error.reason) from None

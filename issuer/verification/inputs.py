@@ -11,6 +11,28 @@ from issuer import badges
 from issuer.errors import InvalidInput
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+UTF8_BOM = b"\xef\xbb\xbf"
+#: The one answer every verify endpoint gives to UTF-16 (or UTF-32) text, whatever the text is (JSON, JWT, SVG).
+UTF16_REFUSED = "the input is UTF-16 (or UTF-32) text; save or send it as UTF-8"
+
+
+def utf8_bytes(raw: bytes) -> bytes:
+    """The one rule for text encodings at every verify endpoint: a UTF-8 byte order mark is skipped, UTF-16 and
+    UTF-32 text (with a byte order mark, or ASCII with every other byte zero) are refused with ``UTF16_REFUSED``.
+
+    :raise InvalidInput: the text is UTF-16 or UTF-32.
+    """
+    if raw.startswith(UTF8_BOM):
+        return raw[len(UTF8_BOM):]
+    wide_ascii = len(raw) >= 2 and (raw[0] == 0) != (raw[1] == 0) and 0x20 <= max(raw[0], raw[1]) < 0x7F  # noqa: PLR2004 (printable ASCII)
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or wide_ascii:
+        raise InvalidInput(UTF16_REFUSED)
+    return raw
+
+
+def utf8_text(text: str) -> str:
+    """Pasted text under the same rule: a leading byte order mark (U+FEFF) is skipped."""
+    return text.removeprefix("\ufeff")
 
 
 def extract_credential(raw: bytes, *, filename: str = "") -> str:
@@ -24,6 +46,7 @@ def extract_credential(raw: bytes, *, filename: str = "") -> str:
     try:
         if raw.startswith(PNG_SIGNATURE) or name.endswith(".png"):
             return badges.unbake_png(raw)
+        raw = utf8_bytes(raw)  # a UTF-8 BOM skipped, UTF-16 refused: JSON, JWT and SVG alike
         head = raw[:2048].lstrip().lower()
         xml_svg = head.startswith(b"<?xml") and b"<svg" in raw[:4096].lower()
         if name.endswith(".svg") or head.startswith(b"<svg") or xml_svg:

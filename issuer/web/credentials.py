@@ -262,7 +262,7 @@ def verify_submit() -> ResponseReturnValue:
 
 def read_submitted_credential() -> str:
     """The pasted text, or the uploaded file (a baked PNG or SVG is unbaked first)."""
-    pasted = (request.form.get("credential") or "").strip()
+    pasted = inputs.utf8_text(request.form.get("credential") or "").strip()
     upload = request.files.get("file")
     if upload is not None and upload.filename:
         raw = upload.read(MAX_VERIFY_BYTES + 1)

@@ -267,7 +267,7 @@ UNREADABLE: list[tuple[str, Callable[[Issued], bytes | str], str, int, str, str]
     ("lone-surrogate", lambda i: lone_surrogate(i.text), "application/json", 400, "format", "lone UTF-16 surrogate"),
     ("jwt-lone-surrogate", jwt_lone_surrogate, "text/plain", 400, "format", "lone UTF-16 surrogate"),
     ("jwt-garbage-header", lambda i: "!!!." + i.jwt.split(".", 1)[1], "text/plain", 400, "format", "not a compact JWS"),
-    ("not-utf8", lambda i: b"\xff\xfe{" + b"\x00" * 10, "application/json", 400, "message", "not a credential"),
+    ("not-utf8", lambda i: b"\xff\xfe{" + b"\x00" * 10, "application/json", 400, "message", "UTF-16"),  # a UTF-16 BOM
 ]
 
 
