@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import inspect, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -340,8 +341,12 @@ def import_framework(session: SessionLike, parsed: ParsedFramework) -> ImportRes
                 )
             )
         framework.levels.append(level)
-    session.add(framework)
-    session.flush()
+    try:
+        with session.begin_nested():  # flushed here: a concurrent import of the same slug or version loses cleanly
+            session.add(framework)
+    except IntegrityError:
+        raise Conflict(f"framework {parsed.soc_code} version {parsed.version} (address {parsed.slug!r}) was "
+                       "imported at the same time by someone else; reload to see it") from None
     return ImportResult(framework, created=True)
 
 

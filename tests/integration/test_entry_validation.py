@@ -6,6 +6,9 @@ from __future__ import annotations
 import copy
 import io
 import json
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,7 +24,31 @@ from issuer.issuance import completion, revocation
 from issuer.learning import record_book
 from issuer.models import Credential, Framework, StatementMark, User, utcnow
 from issuer.protocols import obapi
-from tests.conftest import SEED_FRAMEWORK, AuthActions
+from tests.conftest import SEED_FRAMEWORK, AuthActions, fresh_app, make_test_config
+from tests.integration.helpers import seed_people
+
+#: Connections enough for every thread of a race at once.
+POOL = {"pool_size": 20, "max_overflow": 10, "pool_timeout": 120}
+
+
+def race(count: int, attempt: Callable[[int], Any]) -> list[Any]:
+    """``attempt(n)`` in ``count`` threads released together; what each returned, or the error it raised."""
+    barrier = threading.Barrier(count)
+    outcomes: list[Any] = [None] * count
+
+    def run(n: int) -> None:
+        try:
+            barrier.wait(timeout=60)
+            outcomes[n] = attempt(n)
+        except BaseException as error:  # noqa: BLE001 (recorded, and asserted by the caller)
+            outcomes[n] = error
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
 
 
 def seed() -> dict[str, Any]:
@@ -285,3 +312,46 @@ def test_a_profile_name_with_a_control_character_is_refused(app: Flask, people: 
         with pytest.raises(obapi.ObApiError):
             obapi.update_profile(user, {"type": ["Profile"], "name": "Evil\u001b[2J"})
         assert user.name == before
+
+
+# --- concurrent framework imports ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def racing_app(request: pytest.FixtureRequest, keys_dir: Path, tmp_path: Path) -> Iterator[Flask]:
+    """An app whose pool has a connection for every thread: on a SQLite file, or on PostgreSQL."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'race.sqlite3'}"
+    else:
+        url = request.getfixturevalue("postgres_server_url")
+    with fresh_app({**make_test_config(url, keys_dir, tmp_path), "SQLALCHEMY_ENGINE_OPTIONS": POOL}) as app:
+        seed_people(app)
+        yield app
+
+
+def test_concurrent_colliding_imports_give_one_framework_and_409s(racing_app: Flask) -> None:
+    """Another SOC code with the same title and version, uploaded by several admins at once: one is imported, every
+    other answer is a 409 with a message; none is a 5xx (an IntegrityError at the flush included)."""
+    count_ = 6
+    bodies = []
+    for n in range(count_):
+        data = seed()
+        data["occupation"]["soc"] = f"29-1129.{n + 10}"
+        data["framework"]["version"] = "v.77.01"  # not the seed's: the racers collide with each other only
+        bodies.append(json.dumps(data).encode())
+    clients = []
+    for _ in range(count_):
+        client = racing_app.test_client()
+        auth = AuthActions(client)
+        assert auth.login("admin@example.test").status_code == 302
+        clients.append((client, auth, auth.csrf("/admin/frameworks")))
+
+    def attempt(n: int) -> Any:
+        client, _auth, token = clients[n]
+        return client.post("/admin/frameworks", data={"csrf_token": token, "file": (io.BytesIO(bodies[n]), "f.json")},
+                           content_type="multipart/form-data")
+
+    outcomes = race(count_, attempt)
+    statuses = sorted(outcome.status_code for outcome in outcomes)
+    assert statuses == [302] + [409] * (count_ - 1), [o.get_data(as_text=True)[:300] for o in outcomes]
+    assert count(racing_app, Framework) == 2  # the seed's and the one that won
