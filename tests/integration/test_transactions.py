@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from issuer.accounts import api_tokens
 from issuer.extensions import db
-from issuer.issuance import notices, revocation
+from issuer.issuance import bulk, jobs, notices, revocation
 from issuer.learning import record_book
 from issuer.models import ApiToken, AuditEvent, Credential, Framework, StatementMark, StatusList, User, utcnow
 from issuer.platform import database
@@ -255,13 +255,16 @@ def test_a_commit_that_fails_is_a_clear_answer_and_keeps_nothing(
 @pytest.fixture
 def seeded(app: Flask, people: dict[str, int], issued: uuid.UUID, tokens: dict[str, str]) -> dict[str, Any]:
     """Real ids for every GET route's arguments: an issued credential, its lists, a therapist with a public
-    profile, the framework, a mark, an achievement."""
+    profile, the framework, a mark, an achievement, a bulk issuance job."""
     with app.app_context():
-        credential = db.session.get(Credential, issued)
+        credential = db.session.get_one(Credential, issued)
         credential.public = True
-        therapist = db.session.get(User, people["therapist"])
+        therapist = db.session.get_one(User, people["therapist"])
         therapist.handle, therapist.public_profile = "taylor", True
         framework = db.session.scalars(select(Framework)).one()
+        row = bulk.Row(line=2, therapist_email="ther@example.test", level="Developing", completion_date="",
+                       supervisor_email="sup@example.test", status="ok")
+        job = jobs.create_job(db.session, db.session.get_one(User, people["admin"]), [row])
         db.session.commit()
         return {
             "credential_id": str(issued),
@@ -272,6 +275,7 @@ def seeded(app: Flask, people: dict[str, int], issued: uuid.UUID, tokens: dict[s
             "slug": framework.slug,
             "handle": "taylor",
             "filename": "site.css",
+            "job_id": str(job.id),
         }
 
 
