@@ -10,8 +10,7 @@ from http import HTTPStatus
 from typing import Any, TypeVar
 
 from flask import Response, g, request
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from issuer.accounts import api_tokens
@@ -130,23 +129,24 @@ def idempotent(view: F) -> F:
             request.method.encode() + request.path.encode() + b"\0" + request.get_data()
         ).hexdigest()
         stored = db.session.scalars(select(IdempotencyKey).filter_by(user_id=user.id, key=key)).one_or_none()
-        if stored is not None:
+        if stored is not None:  # a replay writes nothing
+            return _replayed(stored, fingerprint)
+        # Claim the key before the work, in the work's transaction: a concurrent call with the same key waits at
+        # this insert until the first one ends; if that one kept its answer, this call replays it, and if it failed
+        # (its transaction, claim included, rolled back), this call does the work itself.
+        claimed = db.session.scalar(
+            database.insert_or_ignore(db.session, IdempotencyKey).values(
+                user_id=user.id, key=key, request_hash=fingerprint, status_code=0, body="", created_at=utcnow(),
+            ).returning(IdempotencyKey.id)
+        )
+        if claimed is None:
+            stored = db.session.scalars(select(IdempotencyKey).filter_by(user_id=user.id, key=key)).one()
             return _replayed(stored, fingerprint)
         response = view(*args, **kwargs)
-        # An error answer keeps nothing.
+        # An error answer keeps nothing: the request boundary rolls it back, claim included.
         if isinstance(response, Response) and response.status_code < HTTPStatus.BAD_REQUEST:
-            # In the work's transaction: the request's one commit keeps both, or neither.
-            db.session.add(IdempotencyKey(user_id=user.id, key=key, request_hash=fingerprint,
-                                          status_code=response.status_code, body=response.get_data(as_text=True),
-                                          created_at=utcnow()))
-            try:
-                db.session.flush()
-            except IntegrityError:
-                # A concurrent call with this key stored it first (its flush waited for that commit): undo this
-                # work and answer as that call did.
-                db.session.rollback()
-                stored = db.session.scalars(select(IdempotencyKey).filter_by(user_id=user.id, key=key)).one()
-                return _replayed(stored, fingerprint)
+            db.session.execute(update(IdempotencyKey).where(IdempotencyKey.id == claimed).values(
+                status_code=response.status_code, body=response.get_data(as_text=True)))
         return response
 
     return wrapped  # type: ignore[return-value]

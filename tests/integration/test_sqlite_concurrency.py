@@ -115,6 +115,28 @@ def test_thirty_concurrent_api_completions_issue_one_credential_and_answer_409_t
         assert str(db.session.scalars(select(Credential.id)).one()) == winner["id"]
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_concurrent_requests_with_one_idempotency_key_all_get_the_one_stored_answer(
+        request: pytest.FixtureRequest, backend: str) -> None:
+    """The key is stored with the work: every racer gets the winner's 201, none a 409 or a 5xx."""
+    app: Flask = request.getfixturevalue("sqlite_app" if backend == "sqlite" else "postgres_app")
+    seeded = ready_to_complete(app)
+    url = f"/api/v1/therapists/{seeded['people']['therapist']}/levels/{seeded['level']}/complete"
+    headers = {"Authorization": f"Bearer {seeded['token']}", "Idempotency-Key": "complete-emerging-once"}
+    clients = [app.test_client() for _ in range(20)]
+
+    def attempt(n: int) -> tuple[int, Any]:
+        response = clients[n].post(url, headers=headers)
+        return response.status_code, response.get_json()
+
+    outcomes = race(20, attempt)
+
+    assert not [o for o in outcomes if not isinstance(o, tuple)], outcomes
+    assert [status for status, _ in outcomes] == [201] * 20, [body for status, body in outcomes if status != 201]
+    assert len({body["id"] for _, body in outcomes}) == 1
+    assert count(app, Credential) == 1
+
+
 def test_twenty_concurrent_api_reads_with_one_token_all_succeed(sqlite_app: Flask) -> None:
     """A read that notes its token's use writes beside the request: concurrent ones must not fail on each other."""
     app = sqlite_app
