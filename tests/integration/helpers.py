@@ -1,8 +1,11 @@
-"""Shared set-up for integration tests: people, an issued credential."""
+"""Shared set-up for integration tests: people, an issued credential, threads released together."""
 
 from __future__ import annotations
 
+import threading
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 from flask import Flask
 from sqlalchemy import select
@@ -48,3 +51,23 @@ def issue(app: Flask, people: dict[str, int], level_index: int = 0) -> uuid.UUID
         credential = completion.complete_level(db.session, supervisor=sup, therapist=ther, level=level)
         db.session.commit()
         return credential.id
+
+
+def race(count: int, attempt: Callable[[int], Any]) -> list[Any]:
+    """Run ``attempt(n)`` in ``count`` threads released together; what each returned, or the error it raised."""
+    barrier = threading.Barrier(count)
+    outcomes: list[Any] = [None] * count
+
+    def run(n: int) -> None:
+        try:
+            barrier.wait(timeout=120)
+            outcomes[n] = attempt(n)
+        except BaseException as error:  # noqa: BLE001 (recorded, and asserted by the caller)
+            outcomes[n] = error
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes

@@ -6,8 +6,7 @@ from __future__ import annotations
 import copy
 import io
 import json
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,30 +24,12 @@ from issuer.learning import record_book
 from issuer.models import Credential, Framework, StatementMark, User, utcnow
 from issuer.protocols import obapi
 from tests.conftest import SEED_FRAMEWORK, AuthActions, fresh_app, make_test_config
-from tests.integration.helpers import seed_people
+from tests.integration.helpers import race, seed_people
 
 #: Connections enough for every thread of a race at once.
 POOL = {"pool_size": 20, "max_overflow": 10, "pool_timeout": 120}
 
 
-def race(count: int, attempt: Callable[[int], Any]) -> list[Any]:
-    """``attempt(n)`` in ``count`` threads released together; what each returned, or the error it raised."""
-    barrier = threading.Barrier(count)
-    outcomes: list[Any] = [None] * count
-
-    def run(n: int) -> None:
-        try:
-            barrier.wait(timeout=60)
-            outcomes[n] = attempt(n)
-        except BaseException as error:  # noqa: BLE001 (recorded, and asserted by the caller)
-            outcomes[n] = error
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return outcomes
 
 
 def seed() -> dict[str, Any]:

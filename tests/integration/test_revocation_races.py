@@ -4,7 +4,6 @@ never hold together (revoking a suspended credential clears the suspension and i
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,7 +20,7 @@ from issuer.extensions import db
 from issuer.issuance import revocation
 from issuer.models import AuditEvent, Credential, StatusEntry, StatusList, User
 from tests.conftest import fresh_app, make_test_config
-from tests.integration.helpers import issue, seed_people
+from tests.integration.helpers import issue, race, seed_people
 
 POOL = {"pool_size": 20, "max_overflow": 10, "pool_timeout": 300}
 STATUS_EVENTS = ("credential.revoked", "credential.suspended", "credential.unsuspended")
@@ -40,24 +39,6 @@ def race_app(request: pytest.FixtureRequest) -> Flask:
     return app
 
 
-def race(count: int, attempt: Callable[[int], Any]) -> list[Any]:
-    """Run ``attempt(n)`` in ``count`` threads released together; what each returned, or the error it raised."""
-    barrier = threading.Barrier(count)
-    outcomes: list[Any] = [None] * count
-
-    def run(n: int) -> None:
-        try:
-            barrier.wait(timeout=120)
-            outcomes[n] = attempt(n)
-        except BaseException as error:  # noqa: BLE001 (recorded and asserted by the caller)
-            outcomes[n] = error
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return outcomes
 
 
 def issued_with_token(app: Flask) -> tuple[uuid.UUID, str]:

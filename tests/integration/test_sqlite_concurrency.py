@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -30,7 +30,7 @@ from issuer.models.oauth import CredentialOffer, OAuthAuthorizationCode, OAuthTo
 from issuer.protocols import oid4vci
 from issuer.protocols.oauth import PRE_AUTHORIZED_GRANT_TYPE as PRE_AUTH
 from tests.conftest import PASSWORD, AuthActions, fresh_app, make_test_config
-from tests.integration.helpers import issue, seed_people
+from tests.integration.helpers import issue, race, seed_people
 from tests.integration.test_obapi import REDIRECT_URI, approve, authorize_url, basic, pkce, register
 
 #: Connections enough for every thread at once (the default pool has 5, and 10 more on demand).
@@ -45,24 +45,6 @@ def sqlite_app(keys_dir: Path, tmp_path: Path) -> Iterator[Flask]:
         yield app
 
 
-def race(count: int, attempt: Callable[[int], Any]) -> list[Any]:
-    """Run ``attempt(n)`` in ``count`` threads released together; what each returned, or the error it raised."""
-    barrier = threading.Barrier(count)
-    outcomes: list[Any] = [None] * count
-
-    def run(n: int) -> None:
-        try:
-            barrier.wait(timeout=120)
-            outcomes[n] = attempt(n)
-        except BaseException as error:  # noqa: BLE001 - recorded and asserted by the caller
-            outcomes[n] = error
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return outcomes
 
 
 def ready_to_complete(app: Flask) -> dict[str, Any]:
