@@ -37,21 +37,23 @@ def issuance_message(credential: Credential) -> Message:
     """
     base = current_app.config["ISSUER_BASE_URL"]
     level = credential.level
-    message = MIMEText(
+    return _message(credential, f"Your {level.framework.title}: {level.label} credential", (
         f"Dear {credential.therapist.name},\n\n"
         f"{credential.issued_by.name} has recorded that you completed the {level.label} level of the "
         f"{level.framework.name} {level.framework.version}, and {current_app.config['ISSUER_NAME']} has issued you "
         f"a signed Open Badges 3.0 credential.\n\n"
         f"See it, share it or add it to LinkedIn: {base}/credentials/{credential.id}\n"
         f"Anyone can verify it at: {base}/verify/{credential.id}\n\n"
-        f"{level.framework.attribution_line}\n",
-        "plain",
-        "utf-8",
-    )
+        f"{level.framework.attribution_line}\n"
+    ))
+
+
+def _message(credential: Credential, subject: str, body: str) -> Message:
+    """A plain-text UTF-8 notice from this service to the credential's therapist."""
+    message = MIMEText(body, "plain", "utf-8")
     message["From"] = current_app.config["ISSUER_EMAIL"]
     message["To"] = credential.therapist.email
     # typeshed types a MIMEText's headers as str; email takes a Header too, and encodes it (RFC 2047) when sent.
-    subject = f"Your {level.framework.title}: {level.label} credential"
     message["Subject"] = Header(subject, "utf-8")  # type: ignore[assignment]
     return message
 
@@ -86,22 +88,15 @@ def reissue_message(credential: Credential, old: Credential) -> Message:
     """The notice that a credential was signed again (its key was revoked): the new copy replaces the old one."""
     base = current_app.config["ISSUER_BASE_URL"]
     level = credential.level
-    message = MIMEText(
+    return _message(credential, f"A new copy of your {level.framework.title}: {level.label} credential", (
         f"Dear {credential.therapist.name},\n\n"
         f"{current_app.config['ISSUER_NAME']} has withdrawn one of the keys it signs credentials with, so your "
         f"{level.label} credential of the {level.framework.name} {level.framework.version} has been issued again "
         f"with a new key. Nothing about your achievement has changed.\n\n"
         f"Your new copy: {base}/credentials/{credential.id}\n"
         f"The old copy ({base}/credentials/{old.id}) no longer verifies. If you saved it in a wallet, shared it "
-        f"or added it to LinkedIn, please replace it with the new copy.\n",
-        "plain",
-        "utf-8",
-    )
-    message["From"] = current_app.config["ISSUER_EMAIL"]
-    message["To"] = credential.therapist.email
-    subject = f"A new copy of your {level.framework.title}: {level.label} credential"
-    message["Subject"] = Header(subject, "utf-8")  # type: ignore[assignment]  # a Header: see ``issuance_message``
-    return message
+        f"or added it to LinkedIn, please replace it with the new copy.\n"
+    ))
 
 
 def notify_reissued(session: SessionLike, credential: Credential, old: Credential) -> None:
