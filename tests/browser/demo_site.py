@@ -1,0 +1,132 @@
+"""The app on a loopback socket with the demo data of `make run`, and a little more to show on every page.
+
+Used by the accessibility sweep (tests/browser/test_accessibility.py) and by `make screenshots`
+(tests/browser/screenshots.py): one server per process, started once.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import select
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from issuer import create_app
+from issuer.extensions import db
+from tests.conftest import CHEAP_ARGON2  # cheap password hashing: the site is thrown away with its directory
+
+
+@dataclass
+class DemoSite:
+    url: str
+    app: Flask
+    accounts: dict[str, tuple[str, str]]  # role -> (email, password)
+    ids: dict[str, str]  # URL argument name -> a real value (credential_id, therapist_id, …)
+    more: dict[str, str] = field(default_factory=dict)  # other ids: revoked_credential_id, …
+    server: BaseWSGIServer | None = None
+    thread: threading.Thread | None = None
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+        if self.thread is not None:
+            self.thread.join(timeout=5)
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """No line per request: a sweep makes hundreds."""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start(tmp: Path, *, argon2: dict[str, Any] | None = None) -> DemoSite:
+    """Initialise like `make run` (schema, keys, frameworks, demo accounts), add demo records, and serve."""
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    keys_dir = tmp / "keys"
+    keys_dir.mkdir(mode=0o700)
+    app = create_app({
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / 'demo.sqlite3'}", "ISSUER_BASE_URL": base,
+        "ISSUER_KEYS_DIR": str(keys_dir), "ISSUER_KEY_PASSPHRASE": None, "SECRET_KEY": os.urandom(16).hex(),
+        "ISSUER_UPLOADS_DIR": str(tmp / "uploads"), "ISSUER_OUTBOX_DIR": str(tmp / "outbox"),
+        "ISSUER_VERIFY_RATE_LIMIT": "0", **(argon2 if argon2 is not None else CHEAP_ARGON2),
+    })
+    app.instance_path = str(tmp / "instance")
+    with app.test_request_context():
+        accounts, ids, more = _populate(app)
+    server = make_server("127.0.0.1", port, app, threaded=True, request_handler=_QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    return DemoSite(url=base, app=app, accounts=accounts, ids=ids, more=more, server=server, thread=thread)
+
+
+def _populate(app: Flask) -> tuple[dict[str, tuple[str, str]], dict[str, str], dict[str, str]]:
+    from issuer.accounts import api_tokens, demo
+    from issuer.frameworks import catalogue
+    from issuer.identity import keystore
+    from issuer.issuance import bulk, completion, jobs, revocation
+    from issuer.learning import record_book
+    from issuer.models import Credential, Framework, Role, StatementMark, StatusList, User, utcnow
+
+    session = db.session
+    db.create_all()
+    keystore.ensure_keys(session)
+    for path in catalogue.framework_files(app.config["ISSUER_FRAMEWORKS_DIR"]):
+        catalogue.import_framework(session, catalogue.parse_framework(path))
+    created = demo.create_demo_accounts(session)
+    session.commit()
+    accounts = {role: (email, password) for role, email, password in created}
+
+    users = {user.role: user for user in session.scalars(select(User))}
+    admin, supervisor, therapist = users[Role.ADMIN], users[Role.SUPERVISOR], users[Role.THERAPIST]
+    therapist.handle, therapist.public_profile = "taylor", True
+    framework = session.scalars(select(Framework)).first()
+    assert framework is not None
+    levels = framework.levels
+    today = utcnow().date()
+
+    def complete(level_index: int) -> uuid.UUID:
+        level = levels[level_index]
+        for n, statement in enumerate(level.statements):
+            record_book.mark_statement(session, supervisor=supervisor, therapist=therapist, statement=statement,
+                                       observed_on=today, note=f"Observed in session {n + 1}.")
+        return completion.complete_level(session, supervisor=supervisor, therapist=therapist, level=level).id
+
+    active = complete(0)  # Emerging: a current credential
+    revoked = complete(1)  # Developing: issued, then revoked
+    revocation.change(session, session.get_one(Credential, revoked), action="revoke",
+                      reason="Issued to the wrong person.", actor=supervisor)
+    for n, statement in enumerate(levels[2].statements[:3]):  # Proficient: three of ten shown so far
+        record_book.mark_statement(session, supervisor=supervisor, therapist=therapist, statement=statement,
+                                   observed_on=today, note=f"Seen in group session {n + 1}.")
+    api_tokens.create_api_token(session, user=therapist, name="Portfolio sync")
+    row = bulk.Row(line=2, therapist_email=therapist.email, level=levels[3].label, completion_date="",
+                   supervisor_email=supervisor.email, status="ok")
+    job = jobs.create_job(session, admin, [row])
+    session.commit()
+
+    status_list = session.scalars(select(StatusList)).first()
+    mark = session.scalars(select(StatementMark)).first()
+    assert status_list is not None
+    assert mark is not None
+    ids = {
+        "credential_id": str(active), "therapist_id": str(therapist.id), "mark_id": str(mark.id),
+        "achievement_id": str(levels[0].achievement_id), "slug": framework.slug, "handle": "taylor",
+        "job_id": str(job.id), "list_id": str(status_list.public_id), "filename": "site.css",
+    }
+    more = {"revoked_credential_id": str(revoked),
+            "statement_achievement_id": str(levels[0].statements[0].achievement_id)}
+    return accounts, ids, more
+
