@@ -61,7 +61,21 @@ def load_settings(instance_path: str) -> dict[str, Any]:
         "ISSUER_ARGON2_TIME_COST": int(os.environ.get("ISSUER_ARGON2_TIME_COST", ARGON2_TIME_COST)),
         "ISSUER_ARGON2_MEMORY_COST": int(os.environ.get("ISSUER_ARGON2_MEMORY_COST", ARGON2_MEMORY_COST)),
         "ISSUER_ARGON2_PARALLELISM": int(os.environ.get("ISSUER_ARGON2_PARALLELISM", ARGON2_PARALLELISM)),
+        # The time zone calendar dates are read in: validity months, a cycle's days, "expires on" (an IANA name).
+        "ISSUER_TIMEZONE": checked_timezone(os.environ.get("ISSUER_TIMEZONE") or "UTC"),
     }
+
+
+def checked_timezone(name: str) -> str:
+    """``name`` if it is an IANA time zone this machine knows; a clear error at start-up otherwise."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise RuntimeError(f"ISSUER_TIMEZONE={name!r} is not a known IANA time zone "
+                           "(e.g. UTC, America/Chicago)") from error
+    return name
 
 
 def cookie_settings(base_url: str) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from issuer.models.jobs import BulkJob, BulkJobRow
 from issuer.models.keys import IssuerKey
 from issuer.models.limits import RateWindow
 from issuer.models.oauth import CredentialOffer, HeldCredential, OAuthAuthorizationCode, OAuthClient, OAuthToken
+from issuer.models.policies import ReminderNotice, ValidityPolicy
 from issuer.models.records import LevelCompletion, Setting, StatementMark
 from issuer.models.status import StatusEntry, StatusList
 from issuer.models.trust import TrustedIssuer
@@ -35,6 +36,7 @@ __all__ = [
     "OAuthClient",
     "OAuthToken",
     "RateWindow",
+    "ReminderNotice",
     "Role",
     "Setting",
     "Statement",
@@ -43,5 +45,6 @@ __all__ = [
     "StatusList",
     "TrustedIssuer",
     "User",
+    "ValidityPolicy",
     "utcnow",
 ]

@@ -17,7 +17,8 @@ from issuer.models.records import LevelCompletion
 class Credential(Base):
     __tablename__ = "credentials"
     # One current credential per therapist and level, enforced by the database. A credential re-signed after a key
-    # compromise supersedes the old one (which is revoked and keeps its row), so the rule covers current ones only.
+    # compromise supersedes the old one (which is revoked and keeps its row), and so does a renewal (which leaves the
+    # old one valid until its validUntil), so the rule covers current ones only.
     __table_args__ = (
         Index("uq_credentials_current_therapist_level", "therapist_id", "level_id", unique=True,
               sqlite_where=text("superseded_at IS NULL"), postgresql_where=text("superseded_at IS NULL")),
@@ -50,6 +51,8 @@ class Credential(Base):
     #: The credential this one re-signs (after the old one's key was revoked), and when this one was superseded.
     replaces_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("credentials.id"), index=True)
     superseded_at: Mapped[dt.datetime | None]
+    #: The credential of the previous validity cycle that this one renews (``issuer.recertification.renewal``).
+    renews_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("credentials.id"), index=True)
 
     therapist: Mapped[User] = relationship(foreign_keys=[therapist_id])
     issued_by: Mapped[User] = relationship(foreign_keys=[issued_by_id])

@@ -1,0 +1,2 @@
+"""Keeping credentials current: validity policies, expiry reminders, renewals, continuing-education credits and
+supervised hours (issue 19)."""
