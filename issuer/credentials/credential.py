@@ -28,6 +28,13 @@ IDENTITY_HASH_PREFIX = "sha256$"
 
 _URN_UUID = re.compile(r"^urn:uuid:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _URL = re.compile(r"^https?://[^\s/?#]+[^\s]*$")
+#: A subject id: a DID (W3C DID 1.0 ``did:method:method-specific-id``, no path or fragment), a urn:uuid or an
+#: http(s) URL.
+_SUBJECT_ID = re.compile(
+    r"(?:did:[a-z0-9]+:(?:[A-Za-z0-9._%-]*:)*[A-Za-z0-9._%-]+"
+    r"|urn:uuid:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+    r"|https?://[^\s/?#]+[^\s]*)"
+)
 
 
 def format_datetime(value: datetime) -> str:
@@ -72,6 +79,7 @@ def build_achievement_credential(  # noqa: PLR0912, PLR0913 (one keyword and one
     salt: str,
     recipient_did: str | None,
     name: str,
+    subject_id: str | None = None,
     valid_from: datetime,
     valid_until: datetime | None,
     evidence: Sequence[Mapping[str, Any]],
@@ -83,9 +91,11 @@ def build_achievement_credential(  # noqa: PLR0912, PLR0913 (one keyword and one
 ) -> dict[str, Any]:
     """Build an unsigned OpenBadgeCredential (OB 3.0 AchievementCredential).
 
-    The recipient is identified by a hashed, salted e-mail IdentityObject (OB 3.0
-    "IdentityObject"; the form the 1EdTech conformance test expects), plus the
-    subject ``id`` when the recipient has a DID.
+    The recipient is identified by ``credentialSubject.id`` (a DID the holder
+    proved they control, else the recipient's stable ``urn:uuid:``; OB 3.0
+    section 8.2.4.1 makes it the VC-JWT's required ``sub``) and by a hashed,
+    salted e-mail IdentityObject (OB 3.0 "IdentityObject"; the form the 1EdTech
+    conformance test expects, and what an employer's e-mail check compares).
 
     Args:
         credential_id: ``urn:uuid:...`` or an http(s) URL.
@@ -93,8 +103,11 @@ def build_achievement_credential(  # noqa: PLR0912, PLR0913 (one keyword and one
         achievement: the OB 3.0 Achievement, embedded as given (deep-copied).
         recipient_email: the e-mail to hash into the identifier (hashed as given).
         salt: the salt for the identity hash; published in the identifier.
-        recipient_did: the subject ``id``, or ``None`` to identify by e-mail hash only.
+        recipient_did: a DID the holder proved they control; when given it is the subject ``id``.
         name: credential name (wallets show it).
+        subject_id: the subject ``id`` when no ``recipient_did`` is given: the recipient's
+            stable ``urn:uuid:``. ``None`` with no DID leaves the subject without an
+            ``id`` (e-mail hash only; its VC-JWT then has no ``sub``).
         valid_from: aware datetime; ``validFrom``.
         valid_until: aware datetime or ``None``; ``validUntil``.
         evidence: Evidence objects (omitted when empty).
@@ -119,6 +132,9 @@ def build_achievement_credential(  # noqa: PLR0912, PLR0913 (one keyword and one
         raise ValueError("issuer must be a Profile object with an id")
     if not isinstance(achievement, Mapping) or not achievement.get("id"):
         raise ValueError("achievement must be an Achievement object with an id")
+    subject_id = recipient_did or subject_id
+    if subject_id is not None and not _SUBJECT_ID.fullmatch(subject_id):
+        raise ValueError(f"the subject id must be a DID, a urn:uuid or an http(s) URL, got {subject_id!r}")
     if not recipient_email or not salt:
         raise ValueError("recipient_email and salt are both required for the hashed identifier")
     if valid_until is not None and format_datetime(valid_until) <= format_datetime(valid_from):
@@ -131,8 +147,8 @@ def build_achievement_credential(  # noqa: PLR0912, PLR0913 (one keyword and one
         )
 
     subject: dict[str, Any] = {}
-    if recipient_did:
-        subject["id"] = recipient_did
+    if subject_id:
+        subject["id"] = subject_id
     subject["type"] = ["AchievementSubject"]
     subject["identifier"] = [
         {

@@ -110,13 +110,24 @@ def did_document(did: str, keys: Mapping[str, KeyMaterial]) -> dict[str, Any]:
     }
 
 
+#: The ``alg`` of an Ed25519 key in the JWK Set: RFC 8037's ``EdDSA``. RFC 9864's fully-specified ``Ed25519`` is
+#: newer and unknown to PyJWT, which silently drops a key whose ``alg`` it does not know from a ``PyJWKSet`` (and to
+#: any client that matches ``alg`` against the RFC 8037 name); joserfc and panva/jose read both names. python-jose
+#: has no Ed25519 support under either name; it still reads the RSA keys of the set.
+JWKS_EDDSA = "EdDSA"
+
+
 def jwks(keys: Mapping[str, KeyMaterial], *, did: str | None = None) -> dict[str, Any]:
-    """A JWK Set of the public keys, ``kid`` = ``did#kid`` when ``did`` is given (as in JWT headers)."""
+    """A JWK Set of the public keys, ``kid`` = ``did#kid`` when ``did`` is given (as in JWT headers).
+
+    Each key says what it verifies (``alg``: ``RS256`` for RSA, ``EdDSA`` for Ed25519, see ``JWKS_EDDSA``) and
+    ``use: "sig"``.
+    """
     out = []
     for kid, material in keys.items():
         key = _public_key(material)
         jwk: dict[str, Any] = public_jwk(key, kid=f"{did}#{kid}" if did else kid)
-        jwk["alg"] = "Ed25519" if isinstance(key, ed25519.Ed25519PublicKey) else "RS256"  # RFC 9864 names
+        jwk["alg"] = JWKS_EDDSA if isinstance(key, ed25519.Ed25519PublicKey) else "RS256"
         jwk["use"] = "sig"
         out.append(jwk)
     return {"keys": out}

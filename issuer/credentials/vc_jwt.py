@@ -8,9 +8,11 @@ id), ``jti`` (credential id), ``sub`` (credentialSubject.id), ``nbf``
 a minimum"; Ed25519 (RFC 9864's fully-specified name) is also produced and read.
 The JWS itself is joserfc's.
 
-``sub``: our hashed-email subjects have no ``id``, so ``sub`` is omitted then
-(rather than invented); a verifier then finds the recipient in
-``credentialSubject.identifier``. When the subject has an ``id``, ``sub`` is it.
+``sub``: this service's credentials always name their subject (the therapist's
+stable ``urn:uuid:``, or a DID the holder proved), so ``sub`` is always there. A
+credential whose subject has no ``id`` (one sent to the VC-API, or issued
+before subjects had ids) gets no ``sub`` rather than an invented one; a
+verifier then finds the recipient in ``credentialSubject.identifier``.
 """
 
 from __future__ import annotations

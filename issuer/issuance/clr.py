@@ -54,6 +54,7 @@ def build_clr(session: SessionLike, therapist: User, *, now: dt.datetime) -> dic
                 associations.append({"type": "Association", "associationType": "isChildOf",
                                      "sourceId": achievement["id"], "targetId": level_id})
     subject: dict[str, Any] = {
+        "id": therapist.subject_urn,  # the id every level credential inside names too
         "type": ["ClrSubject"],
         "identifier": [{
             "type": "IdentityObject", "identityType": "emailAddress", "hashed": True,
@@ -61,8 +62,6 @@ def build_clr(session: SessionLike, therapist: User, *, now: dt.datetime) -> dic
         }],
         "verifiableCredential": [json.loads(c.document) for c in credentials],
     }
-    if therapist.did:
-        subject["id"] = therapist.did
     if statement_achievements:
         subject["achievement"] = statement_achievements
     if associations:

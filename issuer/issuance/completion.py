@@ -232,7 +232,8 @@ def complete_level(
             achievement=parts.achievement,
             recipient_email=therapist.email,
             salt=therapist.recipient_salt,
-            recipient_did=therapist.did,
+            recipient_did=None,  # the profile's DID is not proved: the subject is the stable urn:uuid
+            subject_id=therapist.subject_urn,
             name=f"{parts.framework_title}: {parts.label}",
             description=f"{therapist.name} has shown every competency of the {parts.label} level of the "
                         f"{parts.framework_name} {parts.framework_version}.",

@@ -6,7 +6,8 @@ credential keeps verifying. It answers with every credential the key signed: the
 Integrity proof is ``Credential.key_id``; the RSA key of its VC-JWT is the ``kid`` in the token's header.
 
 ``reissue`` signs each of those credentials again as a new credential (a new id and its own status-list entries;
-the same subject, achievement, evidence, ``validFrom`` and ``awardedDate``), linked to the old one by
+the same subject, achievement, evidence, ``validFrom`` and ``awardedDate``; a subject issued without an ``id``
+gets the therapist's stable ``urn:uuid:``), linked to the old one by
 ``replaces_id``, revokes the old one and marks it superseded, and tells the therapist. A credential already
 superseded is not signed twice, so running it again does nothing. Both flush only: the caller commits once.
 """
@@ -171,6 +172,10 @@ def _reissue_one(session: SessionLike, old: Credential, *, key: IssuerKey, reaso
         document: dict[str, Any] = copy.deepcopy(original)
         document["id"] = completion.credential_url(new_id)
         document["credentialStatus"] = status[0]
+        subject = document.get("credentialSubject")
+        if isinstance(subject, dict) and "id" not in subject:
+            # issued before subjects had ids: the copy names the therapist's stable id (the VC-JWT's sub)
+            document["credentialSubject"] = {"id": old.therapist.subject_urn, **subject}
         return document
 
     # The old one stops being current first: one current credential per (therapist, level) is a unique index.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import uuid
 
 from flask_login import UserMixin
 from sqlalchemy import Enum, ForeignKey, Index, String, UniqueConstraint
@@ -32,13 +33,23 @@ class User(UserMixin, Base):
     #: Public profile at /u/<handle>, opt-in.
     handle: Mapped[str | None] = mapped_column(String(64), unique=True)
     public_profile: Mapped[bool] = mapped_column(default=False)
-    #: A DID the therapist controls, used as credentialSubject.id when given.
+    #: This person's stable credentialSubject.id, as ``urn:uuid:<subject_id>`` (``subject_urn``): made at account
+    #: creation and never changed, so every credential of one therapist names the same subject (OB 3.0 8.2.4.1: the
+    #: VC-JWT ``sub``). Random, so it tells nothing about the account.
+    subject_id: Mapped[uuid.UUID] = mapped_column(unique=True, default=uuid.uuid4)
+    #: A DID the therapist says is theirs (profile; the OB API Profile id). Not proved, so never a credential's
+    #: subject: credentials name a DID only when a wallet proved it holds its key (OpenID4VCI holder binding).
     did: Mapped[str | None] = mapped_column(String(500))
     #: Salt of the hashed e-mail identifier in this therapist's credentials.
     recipient_salt: Mapped[str] = mapped_column(String(64))
     #: Bumped by sign-out and password change: a session cookie carries the epoch it was signed in at, and one
     #: from an older epoch no longer signs anyone in (every session of the account ends on the server).
     session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
+
+    @property
+    def subject_urn(self) -> str:
+        """The stable ``credentialSubject.id`` of this person's credentials (``urn:uuid:…``)."""
+        return f"urn:uuid:{self.subject_id}"
 
     @property
     def is_active(self) -> bool:  # Flask-Login: deactivated accounts cannot log in

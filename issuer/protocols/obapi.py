@@ -308,7 +308,8 @@ def hold_credential(session: SessionLike, user: User, data: str | dict[str, Any]
 def subject_refusal(user: User, credential: dict[str, Any]) -> str | None:
     """Why ``credential`` is not ``user``'s (None when it is).
 
-    Its ``credentialSubject`` must be one object that names the user: its ``id`` is the user's DID or profile id,
+    Its ``credentialSubject`` must be one object that names the user: its ``id`` is the user's DID, profile id or
+    stable subject id (``urn:uuid:``, as this service's credentials name the therapist),
     or one of its ``identifier`` IdentityObjects is the user's e-mail address (OB 3.0 ``identityHash``: hashed
     with the salt the credential publishes, as ``issuer.credentials.credential`` builds it, or in clear).
     """
@@ -316,7 +317,7 @@ def subject_refusal(user: User, credential: dict[str, Any]) -> str | None:
     if not isinstance(subject, dict):
         return "The credential must have one credentialSubject object."
     subject_id = subject.get("id")
-    if isinstance(subject_id, str) and subject_id in {user.did, profile_of(user)["id"]} - {None, ""}:
+    if isinstance(subject_id, str) and subject_id in {user.did, user.subject_urn, profile_of(user)["id"]} - {None, ""}:
         return None
     identifiers = subject.get("identifier")
     for identity in identifiers if isinstance(identifiers, list) else [identifiers]:

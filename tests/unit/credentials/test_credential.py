@@ -75,6 +75,29 @@ def test_built_credential_has_the_ob3_shape(make_credential: MakeCredential) -> 
     assert validate(credential) == []
 
 
+def test_subject_id_names_the_subject_and_a_proved_did_takes_its_place(make_credential: MakeCredential) -> None:
+    stable = "urn:uuid:0b5e3c1a-58f4-4f3e-9d7c-2a4b6c8d0e1f"
+    credential = make_credential(subject_id=stable)
+    assert credential["credentialSubject"]["id"] == stable
+    assert credential["credentialSubject"]["identifier"][0]["identityType"] == "emailAddress"  # kept for e-mail checks
+    assert validate(credential) == []
+    holder = ("did:jwk:eyJrdHkiOiJPS1AiLCJjcnYiOiJFZDI1NTE5IiwieCI6IjExcVlBWUt4Q3JmVlNfN1R5V1FIT2c3aGN2UGFwaU1s"
+              "cndJYWFQY0hVUm8ifQ")
+    bound = make_credential(subject_id=stable, recipient_did=holder)
+    assert bound["credentialSubject"]["id"] == holder
+    assert validate(bound) == []
+    assert "id" not in make_credential()["credentialSubject"]
+
+
+@pytest.mark.parametrize("bad", ["therapist@example.org", "urn:uuid:not-a-uuid", "did:example:x#key-1",
+                                 "urn:uuid:0b5e3c1a-58f4-4f3e-9d7c-2a4b6c8d0e1f\n", " did:example:x", "did:Example:x"])
+def test_a_subject_id_that_is_no_uri_is_refused(make_credential: MakeCredential, bad: str) -> None:
+    with pytest.raises(ValueError, match="subject id"):
+        make_credential(subject_id=bad)
+    with pytest.raises(ValueError, match="subject id"):
+        make_credential(recipient_did=bad)
+
+
 def test_dates_are_utc_without_microseconds_and_naive_dates_are_refused(make_credential: MakeCredential) -> None:
     local = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=timezone(timedelta(hours=2)))
     credential = make_credential(valid_from=local, valid_until=None, awarded_date=local)

@@ -77,9 +77,27 @@ def test_did_document_is_valid_json_ld() -> None:
 def test_jwks_carries_alg_use_and_full_kid(ed_key: Any, rsa_key: Any) -> None:
     keys = jwks({"ed-1": ed_key.public_key(), "rsa-1": rsa_key.public_key()}, did="did:web:example.org")["keys"]
     assert [(k["kid"], k["alg"], k["use"]) for k in keys] == [
-        ("did:web:example.org#ed-1", "Ed25519", "sig"),
+        ("did:web:example.org#ed-1", "EdDSA", "sig"),
         ("did:web:example.org#rsa-1", "RS256", "sig"),
     ]
+
+
+def test_every_jwks_key_is_kept_by_pyjwt_and_imported_by_joserfc(ed_key: Any, rsa_key: Any) -> None:
+    """PyJWT drops from a PyJWKSet any key whose ``alg`` it does not know (as it did RFC 9864's ``Ed25519``)."""
+    import jwt
+    from joserfc.jwk import JWKRegistry, KeySet
+
+    key_set = jwks({"ed-1": ed_key.public_key(), "rsa-1": rsa_key.public_key()}, did="did:web:example.org")
+    kept = jwt.PyJWKSet.from_dict(key_set)
+    assert [(k.key_id, k.algorithm_name) for k in kept.keys] == [
+        ("did:web:example.org#ed-1", "EdDSA"), ("did:web:example.org#rsa-1", "RS256")]
+    message = b"signed by the issuer"
+    ed_algorithm = jwt.algorithms.get_default_algorithms()["EdDSA"]
+    assert ed_algorithm.verify(message, kept["did:web:example.org#ed-1"].key, ed_key.sign(message))
+    imported = [JWKRegistry.import_key(jwk) for jwk in key_set["keys"]]
+    assert [(k.kid, k.alg, k.key_type) for k in imported] == [
+        ("did:web:example.org#ed-1", "EdDSA", "OKP"), ("did:web:example.org#rsa-1", "RS256", "RSA")]
+    assert len(KeySet.import_key_set({"keys": key_set["keys"]}).keys) == 2
 
 
 def test_resolver_uses_known_documents_did_key_and_the_fragment_shortcut(ed_key: Any) -> None:
