@@ -445,7 +445,9 @@ def _check_validity(credential: Mapping[str, Any], now: datetime, skew: timedelt
     if valid_from > dates.shift(now, skew):
         return Check("validity", False, f"not yet valid: {start_field} is {credential[start_field]}")
     if valid_until is not None and valid_until < dates.shift(now, -skew):
-        return Check("validity", False, f"expired: {end_field} was {credential[end_field]}")
+        # VC 2.0 4.9: past validUntil the credential is not valid. The date is the instant's own (UTC) date.
+        return Check("validity", False, f"Expired on {valid_until.date().isoformat()} "
+                                        f"({end_field} was {credential[end_field]})")
     until = f" until {credential[end_field]}" if valid_until is not None else ""
     return Check("validity", True, f"valid from {credential[start_field]}{until}")
 

@@ -33,6 +33,7 @@ from issuer.platform import audit
 from issuer.platform.cache import LRUCache, app_cache
 from issuer.platform.database import SessionLike, insert_or_ignore
 from issuer.platform.settings import override_allowed
+from issuer.recertification import policy
 from issuer.status_lists import lists as status_lists
 
 #: How far the application clock may drift from the database's before issuing stops.
@@ -222,10 +223,12 @@ def complete_level(
         winner = session.scalar(_ISSUED, {"therapist_id": therapist.id, "level_id": level.id})
         raise AlreadyIssued(winner, level)
 
+    # The level's validity policy (issuer.recertification.policy): validUntil is validFrom plus its calendar months.
+    valid_until = policy.valid_until_for(policy.policy_for(session, level), now)
     credential_id = uuid.uuid4()
     credential = sign_and_record(
         session, credential_id=credential_id, therapist=therapist, level=level, completion_id=completion_id,
-        issued_by=supervisor, valid_from=now, valid_until=None, now=now,
+        issued_by=supervisor, valid_from=now, valid_until=valid_until, now=now,
         build=lambda status: signing.build_achievement_credential(
             credential_id=credential_url(credential_id),
             issuer=profile,
@@ -238,7 +241,7 @@ def complete_level(
             description=f"{therapist.name} has shown every competency of the {parts.label} level of the "
                         f"{parts.framework_name} {parts.framework_version}.",
             valid_from=now,
-            valid_until=None,
+            valid_until=valid_until,
             evidence=evidence_for(parts, met, supervisor, justification),
             credential_status=status,
             awarded_date=awarded or now,

@@ -159,7 +159,8 @@ def _inner_credentials(credential: dict[str, Any] | None) -> list[Any] | None:
     return inner if isinstance(inner, list) else ([inner] if inner is not None else [])
 
 
-def _verify_inner(session: SessionLike, inner: list[Any], *, depth: int) -> tuple[CheckView, list[Answer]]:
+def _verify_inner(session: SessionLike, inner: list[Any], *, depth: int,
+                  now: datetime | None = None) -> tuple[CheckView, list[Answer]]:
     """CLR 2.0: each credential inside keeps its own proof; every one must verify too."""
     if depth >= 1:
         return CheckView("credentials", False, "credentials nested inside a nested credential are not accepted"), []
@@ -167,7 +168,7 @@ def _verify_inner(session: SessionLike, inner: list[Any], *, depth: int) -> tupl
         return CheckView("credentials", False, f"more than {MAX_INNER_CREDENTIALS} credentials inside; not checked"), []
     failed, answers = [], []
     for n, item in enumerate(inner, start=1):
-        answer = _answer(session, item, depth=depth + 1)
+        answer = _answer(session, item, depth=depth + 1, now=now)
         answers.append(answer)
         if not answer.verification.verified:
             name = item.get("name") if isinstance(item, dict) else None
@@ -193,7 +194,7 @@ def _verify_now(session: SessionLike, data: str | bytes | dict[str, Any], *, key
     if inner is not None and not verified:
         checks.append(CheckView("credentials", None, "not checked: the outer credential does not verify"))
     elif inner is not None:
-        check, answers = _verify_inner(session, inner, depth=depth)
+        check, answers = _verify_inner(session, inner, depth=depth, now=now)
         checks.append(check)
         verified = verified and bool(check.ok)
         for answer in answers:
@@ -211,10 +212,11 @@ def _verify_now(session: SessionLike, data: str | bytes | dict[str, Any], *, key
     return Answer(verification, keys, tuple(seen.items()), until)
 
 
-def _answer(session: SessionLike, data: str | bytes | dict[str, Any], *, depth: int) -> Answer:
+def _answer(session: SessionLike, data: str | bytes | dict[str, Any], *, depth: int,
+            now: datetime | None = None) -> Answer:
     cache = _answers()
     key = ("input", digest(data))
-    now = datetime.now(UTC)
+    now = now or datetime.now(UTC)
     cached = cache.get(key)
     with reading(session) as connection:
         keys, lists = _current_state(connection, cached)
@@ -225,17 +227,19 @@ def _answer(session: SessionLike, data: str | bytes | dict[str, Any], *, depth: 
     return answer
 
 
-def answer(session: SessionLike, data: str | bytes | dict[str, Any]) -> Answer:
+def answer(session: SessionLike, data: str | bytes | dict[str, Any], *, now: datetime | None = None) -> Answer:
     """``verify_any``'s answer with what it rests on, for a caller that keeps the response
     (``issuer.platform.replay``)."""
-    return _answer(session, data, depth=0)
+    return _answer(session, data, depth=0, now=now)
 
 
-def verify_any(session: SessionLike, data: str | bytes | dict[str, Any]) -> Verification:
+def verify_any(session: SessionLike, data: str | bytes | dict[str, Any], *,
+               now: datetime | None = None) -> Verification:
     """Run the full verifier on any credential (cached, see above: one query when the answer is reused).
 
-    Never raises."""
-    return answer(session, data).verification
+    ``now``: the instant to verify at (default: the clock); a cached answer is reused only before its next validity
+    date, so an answer for one instant never stands for another past that date. Never raises."""
+    return answer(session, data, now=now).verification
 
 
 def verify_stored(session: SessionLike, credential: Credential) -> Verification:
@@ -298,7 +302,8 @@ def _issued_state(
     return (record, *_read_state(rows))
 
 
-def verify_issued(session: SessionLike, credential_id: uuid.UUID) -> IssuedVerification | None:
+def verify_issued(session: SessionLike, credential_id: uuid.UUID, *,
+                  now: datetime | None = None) -> IssuedVerification | None:
     """Verify a credential issued here, by id, for the public verification page; None if there is no such credential.
 
     One query reads everything that decides the answer: the row's status, the state of the credential's own two
@@ -310,7 +315,7 @@ def verify_issued(session: SessionLike, credential_id: uuid.UUID) -> IssuedVerif
     if state is None:
         return None
     record, keys, lists = state
-    now = datetime.now(UTC)
+    now = now or datetime.now(UTC)
     cache = _answers()
     cached = cache.get(("issued", credential_id))
     if cached is None or not cached.holds(keys, lists, now):

@@ -86,3 +86,19 @@ class TrustForm(FlaskForm):
 class RegistryForm(FlaskForm):
     registry = StringField("Registry name", validators=[DataRequired(), Length(max=200)])
     file = FileField("Issuer registry (registry.json, Digital Credentials Consortium format)")
+
+
+class PolicyForm(FlaskForm):
+    """A validity policy (issuer.recertification.policy_store checks the values and names what is wrong)."""
+
+    validity_months = StringField("Validity (months; empty: credentials do not expire)",
+                                  validators=[Length(max=10)])
+    required_credits = StringField("Continuing-education credits required for renewal (empty: none)",
+                                   validators=[Length(max=20)])
+    category_minimums = StringField("Minimum credits per category (e.g. ethics: 3, research: 2)",
+                                    validators=[Length(max=2000)])
+    minutes_per_credit = StringField("Minutes per credit", default="50", validators=[Length(max=10)])
+    supervised_hours = StringField("Supervised clinical hours required to complete the level (empty: none)",
+                                   validators=[Length(max=10)])
+    reminder_days = StringField("Reminder lead times (days before expiry, e.g. 90, 30, 7)", default="90,30,7",
+                                validators=[Length(max=100)])

@@ -300,7 +300,7 @@ def test_expired_and_not_yet_valid_with_clock_skew(signed: dict[str, Any], resol
     early = verify(signed, document_loader=document_loader, resolver=resolver, now=valid_from - timedelta(minutes=6))
     assert "not yet valid" in early.check("validity").message
     late = verify(signed, document_loader=document_loader, resolver=resolver, now=valid_until + timedelta(minutes=6))
-    assert "expired" in late.check("validity").message
+    assert late.check("validity").message.startswith("Expired on ")
     assert verify(
         signed, document_loader=document_loader, resolver=resolver, now=valid_until + timedelta(minutes=4)
     ).verified
