@@ -22,6 +22,8 @@ from issuer.status_lists import lists as status_lists
 
 ACTIONS = ("revoke", "suspend", "unsuspend")
 MAX_REASON_LENGTH = 2000
+#: A public reason is a short line on a public page.
+MAX_PUBLIC_REASON_LENGTH = 300
 
 
 def may_change_status(session: SessionLike, user: User, credential: Credential) -> bool:
@@ -34,15 +36,27 @@ def may_change_status(session: SessionLike, user: User, credential: Credential) 
             and assignments.is_assigned(session, supervisor=user, therapist=credential.therapist))
 
 
-def change(session: SessionLike, credential: Credential, *, action: str, reason: str, actor: User | None) -> Credential:
-    """Apply ``action`` with ``reason``; flips the status-list bit and re-signs the list. Flushes only."""
+def change(
+    session: SessionLike, credential: Credential, *, action: str, reason: str, actor: User | None,
+    public_reason: str | None = None,
+) -> Credential:
+    """Apply ``action`` with ``reason``; flips the status-list bit and re-signs the list. Flushes only.
+
+    ``reason`` stays private (the audit log, the people who manage the credential); ``public_reason``, when the
+    issuer gives one, is shown on the public pages next to the date. Lifting a suspension clears both.
+    """
     reason = signable_text(reason, "the reason")  # stripped; a control character refused with a message
+    public_reason = signable_text(public_reason or "", "the public reason") or None
     if action not in ACTIONS:
         raise InvalidInput(f"unknown action {action!r}; use revoke, suspend or unsuspend")
     if not reason:
         raise InvalidInput("give a reason")
     if len(reason) > MAX_REASON_LENGTH:
         raise InvalidInput(f"the reason is longer than {MAX_REASON_LENGTH} characters")
+    if public_reason is not None and action == "unsuspend":
+        raise InvalidInput("lifting a suspension takes no public reason")
+    if public_reason is not None and len(public_reason) > MAX_PUBLIC_REASON_LENGTH:
+        raise InvalidInput(f"the public reason is longer than {MAX_PUBLIC_REASON_LENGTH} characters")
     credential = lock(session, credential)
     if credential.revoked_at is not None:
         raise Conflict("this credential is revoked; revocation is permanent")
@@ -51,24 +65,29 @@ def change(session: SessionLike, credential: Credential, *, action: str, reason:
     if action == "revoke":
         status_lists.set_bit(session, credential_id=credential.id, purpose="revocation", value=True, now=now)
         credential.revoked_at, credential.revocation_reason = now, reason
+        credential.revocation_public_reason = public_reason
         if credential.suspended_at is not None:  # revoked and suspended never hold together
             status_lists.set_bit(session, credential_id=credential.id, purpose="suspension", value=False, now=now)
             credential.suspended_at, credential.suspension_reason = None, None
+            credential.suspension_public_reason = None
             details["suspension_cleared"] = True
     elif action == "suspend":
         if credential.suspended_at is not None:
             raise Conflict("this credential is already suspended")
         status_lists.set_bit(session, credential_id=credential.id, purpose="suspension", value=True, now=now)
         credential.suspended_at, credential.suspension_reason = now, reason
+        credential.suspension_public_reason = public_reason
     else:
         if credential.suspended_at is None:
             raise Conflict("this credential is not suspended")
         status_lists.set_bit(session, credential_id=credential.id, purpose="suspension", value=False, now=now)
         credential.suspended_at, credential.suspension_reason = None, None
+        credential.suspension_public_reason = None
     credential.status_changed_by_id = actor.id if actor else None
     audit.record(session, {"revoke": "credential.revoked", "suspend": "credential.suspended",
                            "unsuspend": "credential.unsuspended"}[action],
-                 actor=actor, subject_type="credential", subject_id=credential.id, reason=reason, **details)
+                 actor=actor, subject_type="credential", subject_id=credential.id, reason=reason,
+                 **({"public_reason": public_reason} if public_reason else {}), **details)
     session.flush()
     return credential
 

@@ -38,9 +38,13 @@ class Credential(Base):
     valid_until: Mapped[dt.datetime | None]
     public: Mapped[bool] = mapped_column(default=True)
     revoked_at: Mapped[dt.datetime | None]
+    #: The reason given at revocation or suspension: private (the audit log and the people who manage it).
     revocation_reason: Mapped[str | None] = mapped_column(Text)
     suspended_at: Mapped[dt.datetime | None]
     suspension_reason: Mapped[str | None] = mapped_column(Text)
+    #: A reason the issuer chose to publish with the revocation or suspension (public pages show it); optional.
+    revocation_public_reason: Mapped[str | None] = mapped_column(Text)
+    suspension_public_reason: Mapped[str | None] = mapped_column(Text)
     status_changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     key_id: Mapped[str] = mapped_column(String(100))
     #: SHA-256 (hex) of the signed document in canonical JSON (``issuer.credentials.digest``): what the verifier

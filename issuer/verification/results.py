@@ -86,3 +86,75 @@ class Verification:
             "warnings": list(self.warnings),
             "errors": list(self.errors),
         }
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why a credential did not verify, in plain words, and what the person checking it can do next.
+
+    Written for an employer, not a cryptographer: it never repeats what the credential says of itself (a forged
+    title must not become a heading); the technical checks stay available below it.
+    """
+
+    headline: str
+    next_step: str
+
+
+_ASK_AGAIN = "Ask the candidate for a fresh verification link or the credential file as the issuer sent it."
+_CONTACT = "If in doubt, contact the issuer directly; do not rely on this credential meanwhile."
+
+
+def _failed(verification: Verification, name: str) -> CheckView | None:
+    return next((c for c in verification.checks if c.name == name and c.ok is False), None)
+
+
+def explain(verification: Verification) -> Failure | None:  # noqa: PLR0911, PLR0912 (one answer per kind of failure)
+    """The plain-words reason ``verification`` failed (the most fundamental failure first); None if verified."""
+    if verification.verified:
+        return None
+    if not verification.readable or _failed(verification, "format"):
+        return Failure("This is not a credential we can read",
+                       "Check that you pasted the whole credential, or uploaded the badge image or file the "
+                       "candidate received. " + _ASK_AGAIN)
+    issuer, proof = _failed(verification, "issuer"), _failed(verification, "proof")
+    if issuer is not None and issuer.message.startswith("Not issued by this service"):
+        return Failure("This credential has been altered since it was issued, or was never issued here",
+                       "Its content does not match any credential this service issued. " + _ASK_AGAIN + " " + _CONTACT)
+    if proof is not None and "revoked" in proof.message and "key" in proof.message:
+        return Failure("It was signed with a key the issuer has withdrawn",
+                       "The issuer has re-issued the credentials that key signed. Ask the candidate for the "
+                       "re-issued credential. " + _CONTACT)
+    if proof is not None:
+        return Failure("This credential has been altered since it was issued",
+                       "Its signature does not match its content. " + _ASK_AGAIN + " " + _CONTACT)
+    if issuer is not None:
+        return Failure("Not issued by this service or a recognised issuer",
+                       "Whoever signed it is not an issuer this service knows, so nothing in it can be relied on. "
+                       "Ask the candidate who issued it and check with that organisation directly.")
+    if _failed(verification, "schema") or _failed(verification, "context"):
+        return Failure("This is not a well-formed Open Badges credential",
+                       "It is missing parts every credential must have, or has parts no standard defines. "
+                       + _ASK_AGAIN)
+    status = _failed(verification, "status")
+    if status is not None and "revoked" in status.message:
+        return Failure("The issuer has revoked this credential",
+                       "It no longer certifies anything. Ask the candidate about it, or contact the issuer.")
+    if status is not None and "suspended" in status.message:
+        return Failure("The issuer has suspended this credential",
+                       "It does not certify anything while suspended. Contact the issuer to learn when it may be "
+                       "reinstated.")
+    if status is not None:
+        return Failure("Its revocation status could not be confirmed",
+                       "Try again later; if it persists, contact the issuer.")
+    validity = _failed(verification, "validity")
+    if validity is not None and validity.message.startswith("expired"):
+        return Failure("This credential has expired",
+                       "It was valid once but no longer is. Ask the candidate for their renewed credential.")
+    if validity is not None:
+        return Failure("This credential is not valid yet, or its dates cannot be read",
+                       "Ask the candidate for a credential that is valid today.")
+    if _failed(verification, "credentials"):
+        return Failure("A credential inside this record does not verify",
+                       "Open the technical checks below to see which one. " + _ASK_AGAIN)
+    return Failure("This credential could not be fully checked",
+                   "Open the technical checks below for details. " + _CONTACT)

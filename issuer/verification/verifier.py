@@ -73,7 +73,9 @@ _CURRENT_STATE = (
 #: For a credential issued here: its row's status, its own status lists' state and the key epoch, in one query.
 _ISSUED_STATE = (
     select(Credential.public, Credential.revoked_at, Credential.suspended_at,
-           Credential.recipient_name.label("therapist_name"), _KEY_EPOCH, *_LIST_STATE)
+           Credential.recipient_name.label("therapist_name"), Credential.level_id, Credential.issued_at,
+           Credential.valid_until, Credential.revocation_public_reason, Credential.suspension_public_reason,
+           _KEY_EPOCH, *_LIST_STATE)
     .select_from(Credential)
     .join(_KEY_EPOCH, true())
     .outerjoin(StatusEntry, StatusEntry.credential_id == Credential.id)
@@ -263,6 +265,12 @@ class IssuedRecord:
     revoked_at: datetime | None
     suspended_at: datetime | None
     therapist_name: str
+    level_id: int | None = None
+    issued_at: datetime | None = None
+    valid_until: datetime | None = None
+    #: The reasons the issuer chose to publish (never the private ones).
+    revocation_public_reason: str | None = None
+    suspension_public_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -298,7 +306,10 @@ def _issued_state(
         return None
     first = rows[0]
     record = IssuedRecord(id=credential_id, public=first.public, revoked_at=first.revoked_at,
-                          suspended_at=first.suspended_at, therapist_name=first.therapist_name)
+                          suspended_at=first.suspended_at, therapist_name=first.therapist_name,
+                          level_id=first.level_id, issued_at=first.issued_at, valid_until=first.valid_until,
+                          revocation_public_reason=first.revocation_public_reason,
+                          suspension_public_reason=first.suspension_public_reason)
     return (record, *_read_state(rows))
 
 

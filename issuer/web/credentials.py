@@ -28,7 +28,9 @@ from issuer.models import Credential, Level, Role, User
 from issuer.platform import replay
 from issuer.platform.database import read_only
 from issuer.platform.ratelimit import rate_limited
-from issuer.verification import inputs, verifier
+from issuer.verification import card as cards
+from issuer.verification import inputs, recipient, verifier
+from issuer.verification.standing import Standing, standing_of
 from issuer.web.forms import ConfirmForm, ReasonForm
 from issuer.web.negotiation import prefers_json
 
@@ -36,6 +38,8 @@ bp = Blueprint("credentials", __name__)
 
 #: Largest credential (pasted or uploaded) the public verifier reads.
 MAX_VERIFY_BYTES = 1024 * 1024
+#: A verified pasted credential up to this size rides along in the recipient check form (larger: paste it again).
+MAX_RESUBMIT_CHARS = 256 * 1024
 STATIC_MAX_AGE = 3600
 
 
@@ -94,13 +98,28 @@ def page(credential_id: uuid.UUID) -> ResponseReturnValue:
     credential = get_credential(credential_id)
     document = json.loads(credential.document)
     result = verifier.verify_stored(db.session, credential)
+    is_owner = current_user.is_authenticated and current_user.id == credential.therapist_id
     return render_template(
         "credentials/page.html", credential=credential, document=document, result=result,
+        standing=standing_of(credential), is_owner=is_owner,
         verification_url=verification_url(credential), linkedin=linkedin_urls(credential, document),
-        framework=credential.level.framework,
+        page_url=f"{base_url()}/credentials/{credential.id}", framework=credential.level.framework,
         can_manage=revocation.may_change_status(db.session, current_user, credential)
         if current_user.is_authenticated else False, reason_form=ReasonForm(), visibility_form=ConfirmForm(),
     )
+
+
+def unavailable(credential: Credential, standing: Standing, artifact: str) -> Response:
+    """The page that stands in for an artifact a revoked, suspended or expired credential no longer gets.
+
+    410 Gone when it will not come back (revoked, expired), 409 Conflict while suspended (lifting the suspension
+    brings it back).
+    """
+    status = 409 if standing.kind == "suspended" else 410
+    response = Response(render_template("credentials/unavailable.html", credential=credential, standing=standing,
+                                        artifact=artifact), status=status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/credentials/<uuid:credential_id>.<ext>")
@@ -114,6 +133,9 @@ def download(credential_id: uuid.UUID, ext: str) -> ResponseReturnValue:
             response.mimetype = "application/ld+json"
     elif ext == "jwt":
         response = Response(credential.jwt, mimetype="text/plain")
+    elif ext in ("png", "svg") and not (standing := standing_of(credential)).current:
+        # A baked badge is an image people look at, not a document a verifier reads: it would show no status.
+        return unavailable(credential, standing, "baked badge")
     elif ext == "png":
         png = level_images.level_badge_png(credential.level)
         response = Response(badges.bake_png(png, credential.document), mimetype="image/png")
@@ -141,10 +163,17 @@ def qr(credential_id: uuid.UUID, ext: str) -> ResponseReturnValue:
 @bp.get("/credentials/<uuid:credential_id>/certificate")
 def certificate(credential_id: uuid.UUID) -> ResponseReturnValue:
     credential = get_credential(credential_id)
-    return render_template("credentials/certificate.html", credential=credential,
-                           document=json.loads(credential.document), framework=credential.level.framework,
-                           verification_url=verification_url(credential),
-                           qr_svg=badges.qr_svg_inline(verification_url(credential)))
+    standing = standing_of(credential)
+    if standing.kind == "revoked":
+        # Revocation is permanent: a printed copy could only mislead, so there is no certificate at all.
+        return unavailable(credential, standing, "certificate")
+    response = Response(render_template(
+        "credentials/certificate.html", credential=credential, standing=standing,
+        document=json.loads(credential.document), framework=credential.level.framework,
+        verification_url=verification_url(credential), qr_svg=badges.qr_svg_inline(verification_url(credential))))
+    if not standing.current:
+        response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.post("/credentials/<uuid:credential_id>/visibility")
@@ -173,7 +202,8 @@ def change_status(credential_id: uuid.UUID, action: str) -> ResponseReturnValue:
     form = ReasonForm()
     if not form.validate_on_submit():
         raise InvalidInput("Give a reason for the change.")
-    revocation.change(db.session, credential, action=action, reason=form.reason.data or "", actor=current_user)
+    revocation.change(db.session, credential, action=action, reason=form.reason.data or "", actor=current_user,
+                      public_reason=(form.public_reason.data or None) if action != "unsuspend" else None)
     flash(f"The credential is now {credential.state}.", "success")
     return redirect(url_for(".page", credential_id=credential.id))
 
@@ -194,9 +224,12 @@ def profile(handle: str) -> ResponseReturnValue:
     if user is None or not user.public_profile or not user.active or user.role is not Role.THERAPIST:
         raise NotFound("No public profile at that address.")
     credentials = db.session.scalars(
-        select(Credential).filter_by(therapist_id=user.id, public=True).order_by(Credential.issued_at)
+        select(Credential).filter_by(therapist_id=user.id, public=True, revoked_at=None).order_by(Credential.issued_at)
     ).all()
-    return render_template("credentials/profile.html", person=user, credentials=credentials)
+    # Revoked credentials are left out (revocation is permanent, and a credential re-signed after a key compromise
+    # would otherwise show twice); suspended and expired ones are listed, marked as such.
+    listed = [(credential, standing_of(credential)) for credential in credentials]
+    return render_template("credentials/profile.html", person=user, listed=listed)
 
 
 def _same_for_every_visitor() -> bool:
@@ -239,8 +272,61 @@ def verify_stored(credential_id: uuid.UUID) -> ResponseReturnValue:
 
 
 def _render_verification(found: verifier.IssuedVerification, *, show_name: bool) -> str:
-    return render_template("credentials/verify_result.html", result=found.verification,
-                           credential=found.record, show_name=show_name)
+    page_url = url_for(".page", credential_id=found.record.id) if show_name else None
+    card = cards.for_issued(db.session, found.verification, record=found.record, show_name=show_name,
+                            page_url=page_url)
+    return render_template("credentials/verify_result.html", result=found.verification, card=card,
+                           credential=found.record, recipient_url=url_for(".recipient_form",
+                                                                          credential_id=found.record.id))
+
+
+@bp.get("/verify/<uuid:credential_id>/recipient")
+def recipient_form(credential_id: uuid.UUID) -> ResponseReturnValue:
+    return _recipient_page(credential_id)
+
+
+@bp.post("/verify/<uuid:credential_id>/recipient")
+@rate_limited("verify", "ISSUER_VERIFY_RATE_LIMIT")
+def recipient_check(credential_id: uuid.UUID) -> ResponseReturnValue:
+    """The recipient check of a credential issued here: the employer types the candidate's e-mail address.
+
+    The address is compared with the credential's salted hash and forgotten: never stored, logged or cached.
+    """
+    return _recipient_page(credential_id)
+
+
+def _recipient_page(credential_id: uuid.UUID) -> ResponseReturnValue:
+    found = verifier.verify_issued(db.session, credential_id)
+    if found is None:
+        raise NotFound("No credential with that id was issued here.")
+    credential = get_credential(credential_id, for_page=False)
+    show_name = credential.public or viewer_may_see_private(credential)
+    card = cards.for_issued(db.session, found.verification, record=found.record, show_name=show_name,
+                            page_url=url_for(".page", credential_id=credential_id) if show_name else None)
+    answer, error, status = None, None, 200
+    typed = ""
+    if request.method == "POST":
+        if not ConfirmForm().validate_on_submit():
+            raise InvalidInput("The form expired; reload the page and try again.")
+        try:
+            email = read_one_email()
+            typed = email
+            answer = recipient.check(json.loads(credential.document), email)
+        except InvalidInput as refused:
+            error, status = refused.message, 400
+    response = Response(render_template(
+        "credentials/recipient.html", card=card, credential_id=credential_id, form=ConfirmForm(), answer=answer,
+        error=error, typed=typed), status=status)
+    response.headers["Cache-Control"] = "private, no-store"  # the answer concerns one visitor's typed address
+    return response
+
+
+def read_one_email() -> str:
+    """The one ``email`` field of the form, normalised. :raise InvalidInput: missing, repeated or not an address."""
+    values = request.form.getlist("email")
+    if len(values) > 1:
+        raise InvalidInput("Type one e-mail address.")
+    return recipient.read_email(values[0] if values else None)
 
 
 @bp.get("/verify")
@@ -257,7 +343,24 @@ def verify_submit() -> ResponseReturnValue:
     read_only(db.session)  # verifying writes nothing: no write lock to wait for on SQLite
     result = verifier.verify_any(db.session, data)
     status = 200 if result.readable else 400
-    return render_template("credentials/verify_result.html", result=result, credential=None, show_name=True), status
+    card = cards.for_pasted(db.session, result, data, verifier.read_document(data) if result.readable else None)
+    answer, error = None, None
+    if request.form.get("email", "").strip() or len(request.form.getlist("email")) > 1:
+        try:
+            email = read_one_email()
+            if card.trusted:
+                answer = recipient.check(verifier.read_document(data), email)
+            else:
+                answer = recipient.RecipientCheck("unknown", "Not checked: the credential itself did not verify, "
+                                                             "so who it names means nothing.")
+        except InvalidInput as refused:
+            error, status = refused.message, 400
+    response = Response(render_template(
+        "credentials/verify_result.html", result=result, card=card, credential=None, answer=answer, error=error,
+        form=ConfirmForm(), resubmit=data if card.trusted and len(data) <= MAX_RESUBMIT_CHARS else None),
+        status=status)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 def read_submitted_credential() -> str:

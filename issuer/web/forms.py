@@ -66,6 +66,7 @@ class ProfileForm(FlaskForm):
 
 class ReasonForm(FlaskForm):
     reason = TextAreaField("Reason", validators=[DataRequired(message="Give a reason."), Length(max=2000)])
+    public_reason = StringField("Public reason (optional)", validators=[Optional(), Length(max=300)])
 
 
 class SettingsForm(FlaskForm):

@@ -13,6 +13,7 @@ from issuer.accounts import api_tokens, assignments
 from issuer.errors import Conflict, InvalidInput
 from issuer.extensions import db
 from issuer.frameworks import catalogue
+from issuer.identity.profile import base_url
 from issuer.issuance import clr
 from issuer.learning import record_book
 from issuer.models import ApiToken, Credential, Role, User, utcnow
@@ -76,7 +77,9 @@ def profile() -> ResponseReturnValue:
                      public=current_user.public_profile)
         flash("Profile saved.", "success")
         return redirect(url_for(".profile"))
-    return render_template("therapist/profile.html", form=form)
+    public_url = (base_url() + url_for("credentials.profile", handle=current_user.handle)
+                  if current_user.public_profile and current_user.handle else None)
+    return render_template("therapist/profile.html", form=form, public_url=public_url)
 
 
 @bp.route("/account/tokens", methods=["GET", "POST"])
