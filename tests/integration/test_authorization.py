@@ -96,7 +96,7 @@ MATRIX = [
      {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 404}),
 ]
 #: Routes anyone may use (sign-in, the public verifier): not part of the matrix.
-PUBLIC_ENDPOINTS = {"auth.login", "auth.logout", "credentials.verify_submit"}
+PUBLIC_ENDPOINTS = {"auth.login", "auth.logout", "credentials.verify_submit", "credentials.recipient_check"}
 
 
 def test_matrix_covers_every_signed_in_route(app: Flask) -> None:
