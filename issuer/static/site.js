@@ -29,8 +29,9 @@ function collapsibleMenu() {
 // name from data-label. Templates may set data-label themselves; this fills in the ones they did not,
 // from the <th scope="col"> headers, and gives the cells explicit ARIA roles so screen readers keep the
 // table's rows and columns when CSS changes how it is displayed.
-function stackedTables() {
-  for (const table of document.querySelectorAll("main table")) {
+export function stackedTables(root = document.querySelector("main")) {
+  if (!root) return;
+  for (const table of root.querySelectorAll("table")) {
     if (table.dataset.stack && table.dataset.stack !== "cards") continue;  // e.g. data-stack="off"
     const head = table.tHead && table.tHead.rows[0];
     if (!head) continue;

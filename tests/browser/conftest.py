@@ -58,8 +58,19 @@ def live_server(tmp_path: Path) -> Iterator[dict[str, Any]]:
     thread.join(timeout=5)
 
 
-@pytest.fixture
-def browser_page() -> Iterator[Any]:
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The demo site (tests/browser/demo_site.py), one per test process: tests that use it change nothing."""
+    from tests.browser import demo_site
+
+    running = demo_site.start(tmp_path_factory.mktemp("demo"))
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """One headless chromium per test process, shared by every browser test (each gets its own context)."""
     if not (Path(CHROMIUM).exists() and shutil.which(CHROMIUM)):
         if IN_CI:
             pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (make browser-deps)")
@@ -72,7 +83,15 @@ def browser_page() -> Iterator[Any]:
             args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"],
         )
-        page = browser.new_page()
-        page.set_default_timeout(15_000)
-        yield page
+        yield browser
         browser.close()
+
+
+@pytest.fixture
+def browser_page(chromium: Any) -> Iterator[Any]:
+    """A page in a fresh context (its own cookies), closed after the test."""
+    context = chromium.new_context()
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()

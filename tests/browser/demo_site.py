@@ -6,6 +6,8 @@ Used by the accessibility sweep (tests/browser/test_accessibility.py) and by `ma
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
 import socket
 import threading
@@ -13,6 +15,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Flask
 from sqlalchemy import select
@@ -32,6 +35,16 @@ class DemoSite:
     more: dict[str, str] = field(default_factory=dict)  # other ids: revoked_credential_id, …
     server: BaseWSGIServer | None = None
     thread: threading.Thread | None = None
+
+    def sign_in(self, page: Any, role: str) -> None:
+        """Sign ``page`` in as the demo account of ``role`` through the sign-in form."""
+        email, password = self.accounts[role]
+        page.goto(self.url + "/login")
+        page.get_by_label("E-mail address").fill(email)
+        page.get_by_label("Password").fill(password)
+        with page.expect_navigation():
+            page.get_by_role("button", name="Sign in").click()
+        assert "/login" not in page.url, f"{role} could not sign in"
 
     def stop(self) -> None:
         if self.server is not None:
@@ -66,6 +79,7 @@ def start(tmp: Path, *, argon2: dict[str, Any] | None = None) -> DemoSite:
     app.instance_path = str(tmp / "instance")
     with app.test_request_context():
         accounts, ids, more = _populate(app)
+    more["authorize_query"] = _oauth_client(app)  # a request of its own, after the set-up's transaction
     server = make_server("127.0.0.1", port, app, threaded=True, request_handler=_QuietHandler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -129,4 +143,22 @@ def _populate(app: Flask) -> tuple[dict[str, tuple[str, str]], dict[str, str], d
     more = {"revoked_credential_id": str(revoked),
             "statement_achievement_id": str(levels[0].statements[0].achievement_id)}
     return accounts, ids, more
+
+
+def _oauth_client(app: Flask) -> str:
+    """Register an OAuth client (RFC 7591) and return the query of an authorization request for its consent page."""
+    redirect_uri = "https://backpack.example.test/callback"
+    scope = ("https://purl.imsglobal.org/spec/ob/v3p0/scope/credential.readonly "
+             "https://purl.imsglobal.org/spec/ob/v3p0/scope/profile.readonly")
+    response = app.test_client().post("/oauth/register", json={
+        "client_name": "Badge Backpack", "client_uri": "https://backpack.example.test/",
+        "redirect_uris": [redirect_uri],
+        "token_endpoint_auth_method": "client_secret_basic", "grant_types": ["authorization_code", "refresh_token"],
+        "response_types": ["code"], "scope": scope,
+    })
+    assert response.status_code == 201, response.get_data(as_text=True)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(b"demo verifier " * 4).digest()).rstrip(b"=").decode()
+    return urlencode({"response_type": "code", "client_id": response.get_json()["client_id"],
+                      "redirect_uri": redirect_uri, "scope": scope, "state": "demo",
+                      "code_challenge": challenge, "code_challenge_method": "S256"})
 
