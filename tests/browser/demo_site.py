@@ -139,6 +139,7 @@ def _populate(app: Flask) -> tuple[dict[str, tuple[str, str]], dict[str, str], d
         "credential_id": str(active), "therapist_id": str(therapist.id), "mark_id": str(mark.id),
         "achievement_id": str(levels[0].achievement_id), "slug": framework.slug, "handle": "taylor",
         "job_id": str(job.id), "list_id": str(status_list.public_id), "filename": "site.css",
+        "framework_id": str(framework.id), "level_id": str(levels[0].id),
     }
     more = {"revoked_credential_id": str(revoked),
             "statement_achievement_id": str(levels[0].statements[0].achievement_id)}

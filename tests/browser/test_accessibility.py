@@ -33,9 +33,9 @@ NOT_PAGES = {
 }
 NOT_PAGE_PREFIXES = ("api.", "obapi.")
 
-#: Who sees a route's page, by blueprint (anyone else: an anonymous visitor).
-ROLE_OF_BLUEPRINT = {"admin": "admin", "supervisor": "supervisor", "therapist": "therapist"}
-ROLE_OF_ENDPOINT = {"oid4vci.send_to_wallet": "therapist", "oauth.authorize": "therapist"}
+#: Who sees a route's page, by the start of its path (anyone else: an anonymous visitor).
+ROLE_OF_PATH = {"/admin/": "admin", "/supervisor/": "supervisor", "/me": "therapist", "/account/": "therapist",
+                "/oauth/authorize": "therapist"}
 
 
 @dataclass(frozen=True)
@@ -46,10 +46,12 @@ class View:
     role: str = "anonymous"
     variant: str = ""
     status: int = 200
+    rule: str = ""  # which of the endpoint's routes, when it has several (the first otherwise)
 
     @property
     def name(self) -> str:
-        return f"{self.role}:{self.endpoint}" + (f":{self.variant}" if self.variant else "")
+        return f"{self.role}:{self.endpoint}" + (f":{self.rule}" if self.rule else "") + (
+            f":{self.variant}" if self.variant else "")
 
 
 #: The same pages in other states, and pages reached by a form rather than a link.
@@ -70,14 +72,15 @@ MORE_VIEWS = [
 def _url_map_views() -> list[View]:
     app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "ISSUER_KEY_PASSPHRASE": None, "SECRET_KEY": "x"})
     views = []
-    for rule in sorted(app.url_map.iter_rules(), key=lambda rule: rule.endpoint):
+    rules = sorted(app.url_map.iter_rules(), key=lambda rule: (rule.endpoint, rule.rule))
+    several = {rule.endpoint for rule in rules if sum(other.endpoint == rule.endpoint for other in rules) > 1}
+    for rule in rules:
         if "GET" not in (rule.methods or ()) or rule.endpoint in NOT_PAGES:
             continue
         if rule.endpoint.startswith(NOT_PAGE_PREFIXES):
             continue
-        blueprint = rule.endpoint.partition(".")[0]
-        role = ROLE_OF_ENDPOINT.get(rule.endpoint, ROLE_OF_BLUEPRINT.get(blueprint, "anonymous"))
-        views.append(View(rule.endpoint, role))
+        role = next((role for start, role in ROLE_OF_PATH.items() if rule.rule.startswith(start)), "anonymous")
+        views.append(View(rule.endpoint, role, rule=rule.rule if rule.endpoint in several else ""))
     return views
 
 
@@ -94,7 +97,8 @@ def _url(app: Flask, site: demo_site.DemoSite, view: View) -> str:
         ids["achievement_id"] = site.more["statement_achievement_id"]
     elif view.variant == "missing":
         ids["slug"] = "no-such-framework"
-    rule = next(rule for rule in app.url_map.iter_rules() if rule.endpoint == view.endpoint)
+    rule = next(rule for rule in app.url_map.iter_rules()
+                if rule.endpoint == view.endpoint and rule.rule == (view.rule or rule.rule))
     missing = [name for name in rule.arguments if name not in ids]
     assert not missing, f"{view.endpoint}: add a value for {missing} to tests/browser/demo_site.py"
     values: dict[str, Any] = {name: ids[name] for name in rule.arguments}
