@@ -8,7 +8,15 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
 def init_app(app: Flask) -> None:
-    from issuer.api import auth, credentials, openapi, therapists, vcapi, verify  # noqa: F401  (routes register on import)
+    from issuer.api import (  # noqa: F401  (routes register on import)
+        auth,
+        credentials,
+        ledger,
+        openapi,
+        therapists,
+        vcapi,
+        verify,
+    )
     from issuer.extensions import csrf
 
     csrf.exempt(bp)  # token-authenticated; browsers never send our tokens on their own

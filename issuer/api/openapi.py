@@ -90,6 +90,7 @@ def document() -> dict[str, Any]:
                     "properties": {"reason": {"type": "string", "minLength": 1, "maxLength": 2000}}}}}},
                 "responses": {"200": _json({"$ref": "#/components/schemas/IssuedCredential"}, "New state"),
                               **_errors(400, 401, 403, 404, 409)}}} for action in ("revoke", "suspend", "unsuspend")},
+            **_ledger_paths(therapist_id, idem),
             "/openapi.json": {"get": {"operationId": "openapi", "summary": "This document", "security": [],
                                       "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1")}}},
         },
@@ -118,6 +119,62 @@ def document() -> dict[str, Any]:
                     "errors": {"type": "array", "items": {"type": "string"}}}},
             },
         },
+    }
+
+
+def _ledger_paths(therapist_id: dict[str, Any], idem: dict[str, Any]) -> dict[str, Any]:
+    """Continuing-education activities, supervised hours and cycle progress (``issuer.api.ledger``)."""
+    activity_id = {"name": "activity_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+    minutes = {"type": "integer", "minimum": 1, "maximum": 1440}
+    return {
+        "/therapists/{therapist_id}/activities": {
+            "get": {"operationId": "listActivities", "summary": "A therapist's continuing-education activities",
+                    "parameters": [therapist_id],
+                    "responses": {"200": _json({"type": "object"}, "The activities, newest first"),
+                                  **_errors(401, 404)}},
+            "post": {"operationId": "recordActivity",
+                     "summary": "Record a continuing-education activity (the therapist or an assigned supervisor)",
+                     "parameters": [therapist_id, idem],
+                     "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                         "type": "object", "required": ["title", "provider", "activityOn", "minutes", "category"],
+                         "properties": {
+                             "title": {"type": "string", "minLength": 1, "maxLength": 200},
+                             "provider": {"type": "string", "minLength": 1, "maxLength": 200},
+                             "activityOn": {"type": "string", "format": "date"}, "minutes": minutes,
+                             "category": {"type": "string"},
+                             "evidenceUrl": {"type": "string", "format": "uri", "maxLength": 2000},
+                             "evidenceNote": {"type": "string", "maxLength": 2000}}}}}},
+                     "responses": {"201": _json({"type": "object"}, "The activity, submitted"),
+                                   **_errors(400, 401, 403, 404, 409)}}},
+        **{f"/activities/{{activity_id}}/{action}": {"post": {
+            "operationId": f"{action}Activity",
+            "summary": f"{action.capitalize()} a submitted activity (an assigned supervisor or an administrator)",
+            "parameters": [activity_id, idem],
+            "requestBody": {"required": action == "return", "content": {"application/json": {"schema": {
+                "type": "object", **({"required": ["reason"]} if action == "return" else {}),
+                "properties": {"reason": {"type": "string", "maxLength": 2000}}}}}},
+            "responses": {"200": _json({"type": "object"}, "The activity, decided"),
+                          **_errors(400, 401, 403, 404, 409)}}} for action in ("approve", "return")},
+        "/therapists/{therapist_id}/hours": {
+            "get": {"operationId": "listSupervisedHours", "summary": "Supervised clinical sessions and their sum",
+                    "parameters": [therapist_id],
+                    "responses": {"200": _json({"type": "object"}, "Hours and sessions"), **_errors(401, 404)}},
+            "post": {"operationId": "logSupervisedSession", "summary": "Log a supervised session (assigned supervisor)",
+                     "parameters": [therapist_id, idem],
+                     "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                         "type": "object", "required": ["sessionOn", "minutes", "setting", "population"],
+                         "properties": {
+                             "sessionOn": {"type": "string", "format": "date"}, "minutes": minutes,
+                             "setting": {"type": "string", "minLength": 1, "maxLength": 100},
+                             "population": {"type": "string", "minLength": 1, "maxLength": 100},
+                             "note": {"type": "string", "maxLength": 2000}}}}}},
+                     "responses": {"201": _json({"type": "object"}, "The session"),
+                                   **_errors(400, 401, 403, 404, 409)}}},
+        "/therapists/{therapist_id}/progress": {"get": {
+            "operationId": "getCycleProgress", "summary": "Credits in the current re-certification cycle",
+            "parameters": [therapist_id],
+            "responses": {"200": _json({"type": "object"}, "Progress (cycle null: none open)"),
+                          **_errors(401, 404)}}},
     }
 
 

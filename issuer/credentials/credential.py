@@ -88,6 +88,8 @@ def build_achievement_credential(  # noqa: PLR0912, PLR0913 (one keyword and one
     awarded_date: datetime | None = None,
     description: str | None = None,
     image: Mapping[str, Any] | None = None,
+    activity_start_date: datetime | None = None,
+    activity_end_date: datetime | None = None,
 ) -> dict[str, Any]:
     """Build an unsigned OpenBadgeCredential (OB 3.0 AchievementCredential).
 
@@ -118,13 +120,16 @@ def build_achievement_credential(  # noqa: PLR0912, PLR0913 (one keyword and one
         awarded_date: aware datetime or ``None``; ``awardedDate``.
         description: optional credential description.
         image: optional Image object (``{"id": ..., "type": "Image"}``).
+        activity_start_date, activity_end_date: aware datetimes or ``None``; the AchievementSubject's
+            ``activityStartDate`` and ``activityEndDate`` (when the activity the achievement rests on began and
+            ended, e.g. the first and last supervised session).
 
     Returns:
         A new dict; nothing in it is shared with the arguments.
 
     Raises:
-        ValueError: malformed id, naive datetimes, validUntil before validFrom,
-            empty email/salt, or more than one credentialStatus entry.
+        ValueError: malformed id, naive datetimes, validUntil before validFrom, an activity ending before it
+            starts, empty email/salt, or more than one credentialStatus entry.
         TypeError: list arguments that are not lists of objects.
     """
     _require_credential_id(credential_id)
@@ -139,6 +144,9 @@ def build_achievement_credential(  # noqa: PLR0912, PLR0913 (one keyword and one
         raise ValueError("recipient_email and salt are both required for the hashed identifier")
     if valid_until is not None and format_datetime(valid_until) <= format_datetime(valid_from):
         raise ValueError("valid_until must be after valid_from")
+    if (activity_start_date is not None and activity_end_date is not None
+            and format_datetime(activity_end_date) < format_datetime(activity_start_date)):
+        raise ValueError("activity_end_date must not be before activity_start_date")
     statuses = _list_of_dicts("credential_status", credential_status)
     if len(statuses) > 1:
         raise ValueError(
@@ -160,6 +168,10 @@ def build_achievement_credential(  # noqa: PLR0912, PLR0913 (one keyword and one
         }
     ]
     subject["achievement"] = copy.deepcopy(dict(achievement))
+    if activity_start_date is not None:
+        subject["activityStartDate"] = format_datetime(activity_start_date)
+    if activity_end_date is not None:
+        subject["activityEndDate"] = format_datetime(activity_end_date)
     result_list = _list_of_dicts("results", results)
     if result_list:
         subject["result"] = result_list

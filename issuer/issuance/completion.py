@@ -28,12 +28,12 @@ from issuer.frameworks import achievements
 from issuer.identity.profile import base_url, issuer_profile
 from issuer.issuance import notices, signing
 from issuer.learning import record_book
-from issuer.models import Credential, Level, LevelCompletion, Role, User, utcnow
+from issuer.models import Credential, Level, LevelCompletion, Role, SupervisorQualification, User, utcnow
 from issuer.platform import audit
 from issuer.platform.cache import LRUCache, app_cache
 from issuer.platform.database import SessionLike, insert_or_ignore
 from issuer.platform.settings import override_allowed
-from issuer.recertification import policy
+from issuer.recertification import hours, policy, qualifications
 from issuer.status_lists import lists as status_lists
 
 #: How far the application clock may drift from the database's before issuing stops.
@@ -132,19 +132,21 @@ def level_parts(level: Level, profile: dict[str, Any]) -> LevelParts:
     return parts
 
 
-def evidence_for(parts: LevelParts, marks: dict[int, Any], supervisor: User,
-                 justification: str | None) -> list[dict[str, Any]]:
-    """One Evidence per statement met: what, when observed, and who attested it."""
+def evidence_for(parts: LevelParts, marks: dict[int, Any], supervisor: User, justification: str | None,
+                 held: dict[int, list[SupervisorQualification]] | None = None) -> list[dict[str, Any]]:
+    """One Evidence per statement met: what, when observed, and who attested it with their qualification on that
+    day (``held``: each supervisor's qualifications, ``recertification.qualifications.all_of``)."""
+    held = held or {}
     evidence = []
     for statement_id, statement_name in parts.statements:
         mark = marks.get(statement_id)
         if mark is None:
             continue
+        attested = qualifications.attestation(mark.supervisor.name, held.get(mark.supervisor_id, []), mark.observed_on)
         item: dict[str, Any] = {
             "type": ["Evidence"],
             "name": statement_name,
-            "description": f"Observed on {mark.observed_on.isoformat()}; "
-                           f"attested by {mark.supervisor.name} (clinical supervisor).",
+            "description": f"Observed on {mark.observed_on.isoformat()}; attested by {attested}.",
             "genre": "Supervisor observation",
             "audience": "Employers and credentialing bodies",
         }
@@ -209,6 +211,16 @@ def complete_level(
         if not override_allowed(session):
             raise InvalidInput("completing a level by override is not enabled by the administrator")
     justification = (record_book.signable_text(justification, "the justification") or None) if missing else None
+    terms = policy.policy_for(session, level)
+    required_minutes = terms.min_supervised_minutes
+    logged = hours.summary(session, therapist.id).minutes
+    if required_minutes is not None and logged < required_minutes:
+        existing = session.scalar(_ISSUED, {"therapist_id": therapist.id, "level_id": level.id})
+        if existing is not None:
+            raise AlreadyIssued(existing, level)
+        raise InvalidInput(f"{level.label} requires {hours.format_hours(required_minutes)} hours of supervised "
+                           f"clinical work; {hours.format_hours(logged)} are logged "
+                           f"({hours.format_hours(required_minutes - logged)} to go)")
 
     # The unique (therapist, level) constraint decides, also between concurrent requests: the insert of a level
     # already complete does nothing (after waiting for a winner still to commit) and the answer is 409, the
@@ -224,15 +236,25 @@ def complete_level(
         raise AlreadyIssued(winner, level)
 
     # The level's validity policy (issuer.recertification.policy): validUntil is validFrom plus its calendar months.
-    valid_until = policy.valid_until_for(policy.policy_for(session, level), now)
+    valid_until = policy.valid_until_for(terms, now)
     credential_id = uuid.uuid4()
+    held = qualifications.all_of(session, {supervisor.id, *(mark.supervisor_id for mark in met.values())})
+    evidence = evidence_for(parts, met, supervisor, justification, held)
+    achievement, results = parts.achievement, None
+    activity: tuple[dt.datetime | None, dt.datetime | None] = (None, None)
+    claim = hours.hours_claim(session, therapist.id, achievement_id=parts.achievement["id"],
+                              required_minutes=required_minutes)
+    if claim is not None:
+        achievement = {**parts.achievement, "resultDescription": [claim.result_description]}
+        results, activity = [claim.result], (claim.activity_start, claim.activity_end)
+        evidence.append(claim.evidence)
     credential = sign_and_record(
         session, credential_id=credential_id, therapist=therapist, level=level, completion_id=completion_id,
         issued_by=supervisor, valid_from=now, valid_until=valid_until, now=now,
         build=lambda status: signing.build_achievement_credential(
             credential_id=credential_url(credential_id),
             issuer=profile,
-            achievement=parts.achievement,
+            achievement=achievement,
             recipient_email=therapist.email,
             salt=therapist.recipient_salt,
             recipient_did=None,  # the profile's DID is not proved: the subject is the stable urn:uuid
@@ -242,7 +264,10 @@ def complete_level(
                         f"{parts.framework_name} {parts.framework_version}.",
             valid_from=now,
             valid_until=valid_until,
-            evidence=evidence_for(parts, met, supervisor, justification),
+            evidence=evidence,
+            results=results,
+            activity_start_date=activity[0],
+            activity_end_date=activity[1],
             credential_status=status,
             awarded_date=awarded or now,
         ),

@@ -67,6 +67,11 @@ def _check_url(url: str) -> str:
     return url
 
 
+def check_evidence_url(url: str) -> str:
+    """An evidence URL as the learning record accepts it (stripped), or a clear refusal (``InvalidInput``)."""
+    return _check_url(url)
+
+
 def _sniff(upload: EvidenceUpload) -> tuple[str, str]:
     if not upload.data:
         raise InvalidInput("the evidence file is empty")

@@ -8,6 +8,7 @@ from issuer.models.credentials import Credential, IssuedDocument
 from issuer.models.frameworks import Framework, Level, Statement
 from issuer.models.jobs import BulkJob, BulkJobRow
 from issuer.models.keys import IssuerKey
+from issuer.models.ledger import CreditActivity, SupervisedSession, SupervisorQualification
 from issuer.models.limits import RateWindow
 from issuer.models.oauth import CredentialOffer, HeldCredential, OAuthAuthorizationCode, OAuthClient, OAuthToken
 from issuer.models.policies import ReminderNotice, ValidityPolicy
@@ -24,6 +25,7 @@ __all__ = [
     "BulkJobRow",
     "Credential",
     "CredentialOffer",
+    "CreditActivity",
     "Framework",
     "HeldCredential",
     "IdempotencyKey",
@@ -43,6 +45,8 @@ __all__ = [
     "StatementMark",
     "StatusEntry",
     "StatusList",
+    "SupervisedSession",
+    "SupervisorQualification",
     "TrustedIssuer",
     "User",
     "ValidityPolicy",
