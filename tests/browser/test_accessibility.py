@@ -60,7 +60,7 @@ MORE_VIEWS = [
     View("credentials.page", "supervisor"),  # the issuer's view: suspend and revoke
     View("credentials.page", "anonymous", "revoked"),
     View("credentials.verify_stored", "anonymous", "revoked"),
-    View("credentials.certificate", "anonymous", "revoked"),
+    View("credentials.certificate", "anonymous", "revoked", status=410),  # no certificate: a page saying why
     View("public.achievement", "anonymous", "statement"),
     View("credentials.verify_form", "anonymous", "pasted"),  # the result of a pasted, genuine credential
     View("credentials.verify_form", "anonymous", "tampered"),  # the result of a forged one
