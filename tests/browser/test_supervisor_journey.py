@@ -35,7 +35,7 @@ def test_supervisor_completes_emerging_and_employer_verifies(live_server: dict[s
     page.wait_for_url(re.compile(r"/credentials/[0-9a-f-]{36}$"))
     assert "Music Therapists: Emerging" in page.content()
     assert "Taylor Therapist" in page.locator(".recipient").first.inner_text()
-    assert "Verified" in page.locator(".verdict").first.inner_text()
+    assert "Verified" in page.locator(".verdict").first.text_content()
 
     # The employer scans the QR code: decode it and follow its URL.
     qr_src = page.locator("img.qr").get_attribute("src")
@@ -50,13 +50,13 @@ def test_supervisor_completes_emerging_and_employer_verifies(live_server: dict[s
 
     employer = page.context.browser.new_page()
     employer.goto(verify_url)
-    assert "Verified" in employer.locator(".verdict").first.inner_text()
+    assert "Verified" in employer.locator(".verdict").first.text_content()
 
     # The supervisor revokes it; the employer's next scan shows it.
     page.get_by_label("Reason (revoke permanently)").fill("Issued to the wrong person.")
     page.get_by_role("button", name="Revoke permanently").click()
     page.wait_for_load_state()
     employer.goto(verify_url)
-    text = employer.locator("main").inner_text()
+    text = employer.locator("main").text_content()
     assert "Revoked on" in text
     assert "Not verified" in text
