@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from issuer.credentials.vc_jwt import parse_datetime
+
 #: Longest display field kept (a credential's name, id or dates), in characters.
 DISPLAY_LIMIT = 200
 
@@ -104,6 +106,14 @@ _ASK_AGAIN = "Ask the candidate for a fresh verification link or the credential 
 _CONTACT = "If in doubt, contact the issuer directly; do not rely on this credential meanwhile."
 
 
+def _expired_headline(valid_until: str | None) -> str:
+    try:
+        moment = parse_datetime(valid_until, "validUntil")
+    except (TypeError, ValueError):
+        return "This credential has expired"
+    return f"This credential expired on {moment.day} {moment:%B %Y}"
+
+
 def _failed(verification: Verification, name: str) -> CheckView | None:
     return next((c for c in verification.checks if c.name == name and c.ok is False), None)
 
@@ -147,9 +157,9 @@ def explain(verification: Verification) -> Failure | None:  # noqa: PLR0911, PLR
         return Failure("Its revocation status could not be confirmed",
                        "Try again later; if it persists, contact the issuer.")
     validity = _failed(verification, "validity")
-    if validity is not None and validity.message.startswith("expired"):
-        return Failure("This credential has expired",
-                       "It was valid once but no longer is. Ask the candidate for their renewed credential.")
+    if validity is not None and validity.message.lower().startswith("expired"):
+        return Failure(_expired_headline(verification.valid_until),
+                       "It was valid until then but no longer is. Ask the candidate for their renewed credential.")
     if validity is not None:
         return Failure("This credential is not valid yet, or its dates cannot be read",
                        "Ask the candidate for a credential that is valid today.")
