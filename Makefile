@@ -6,7 +6,7 @@ ISSUER := $(BIN)/issuer
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test test-fast browser-deps bench lint clean
+.PHONY: run test test-fast browser-deps bench lint clean screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ browser-deps:
 			echo "note: install Debian's chromium package (sudo apt-get install chromium) for the browser tests"; \
 		fi; \
 	fi
+
+## make screenshots: regenerate docs/screenshots/*.png (key pages at a desktop and a phone size; see README).
+screenshots: $(VENV)/.installed browser-deps
+	$(BIN)/python -m tests.browser.screenshots --out docs/screenshots
 
 ## make bench: the signing and verification benchmark.
 bench: $(VENV)/.installed
