@@ -42,7 +42,9 @@ def verify() -> ResponseReturnValue:
         "verified": result.verified,
         "checks": [c.name for c in result.checks if c.ok],
         "warnings": list(result.warnings) + [f"{c.name}: {c.message}" for c in result.checks if c.ok is None],
-        "errors": list(result.errors) + [f"{c.name}: {c.message}" for c in result.checks if c.ok is False],
+        # the verifier's errors already name its failed checks: each once
+        "errors": list(dict.fromkeys([*result.errors, *(f"{c.name}: {c.message}" for c in result.checks
+                                                         if c.ok is False)])),
     }
     response = jsonify(answer)
     response.status_code = 200 if result.verified else 400

@@ -1,10 +1,16 @@
 """The therapist's whole learning record as one CLR 2.0 ``ClrCredential``.
 
 Built on demand, so it is always current (a level completed a minute ago is
-in it). It holds every level credential the therapist was issued, each with
-its own proof (``verifiableCredential``), the Achievements of every statement
-met so far, and which level each statement belongs to (``association``). The
-whole is signed like any credential: a Data Integrity proof and a VC-JWT.
+in it). It holds every level credential of the therapist that is valid now,
+each with its own proof (``verifiableCredential``), the Achievements of every
+statement met so far, and which level each statement belongs to
+(``association``). The whole is signed like any credential: a Data Integrity
+proof and a VC-JWT.
+
+Only credentials valid now go in: a revoked, suspended, expired or superseded
+one would make the signed record claim what is no longer true (a verifier that
+checks only the outer proof would accept it). ``clr_contents`` says which were
+left out and why, in words the therapist's page shows before the download.
 """
 
 from __future__ import annotations
@@ -12,16 +18,19 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 
 from issuer.credentials.credential import format_datetime, identity_hash
+from issuer.errors import Conflict
 from issuer.frameworks import achievements
 from issuer.identity.profile import base_url, issuer_profile
 from issuer.issuance import signing
+from issuer.issuance.completion import credential_url
 from issuer.learning import record_book
-from issuer.models import Credential, Framework, User
+from issuer.models import Credential, Framework, Level, User
 from issuer.platform.database import SessionLike
 
 CLR_CONTEXTS = [
@@ -33,11 +42,98 @@ CLR_CONTEXTS = [
 CLR_SCHEMA = "https://purl.imsglobal.org/spec/clr/v2p0/schema/json/clr_v2p0_clrcredential_schema.json"
 
 
-def build_clr(session: SessionLike, therapist: User, *, now: dt.datetime) -> dict[str, Any]:
-    """The unsigned ClrCredential for ``therapist``."""
-    credentials = session.scalars(
-        select(Credential).filter_by(therapist_id=therapist.id).order_by(Credential.issued_at)
-    ).all()
+def _day(value: dt.datetime) -> str:
+    return f"{value:%d %B %Y}".lstrip("0")
+
+
+def _with_reason(words: str, reason: str | None) -> str:
+    return f"{words}: {reason}" if reason else words
+
+
+def left_out_because(credential: Credential, now: dt.datetime) -> tuple[str, str] | None:
+    """Why ``credential`` is not valid now: (``superseded`` | ``revoked`` | ``suspended`` | ``expired`` |
+    ``not-yet-valid``, the same in plain words with the date and reason). None: it is valid now."""
+    if credential.superseded_at is not None:
+        return "superseded", f"replaced on {_day(credential.superseded_at)} by a newer credential for the same level"
+    if credential.revoked_at is not None:
+        return "revoked", _with_reason(f"revoked on {_day(credential.revoked_at)}", credential.revocation_reason)
+    if credential.suspended_at is not None:
+        return "suspended", _with_reason(f"suspended since {_day(credential.suspended_at)}",
+                                         credential.suspension_reason)
+    if credential.valid_until is not None and credential.valid_until <= now:
+        return "expired", f"expired on {_day(credential.valid_until)}"
+    if credential.valid_from > now:
+        return "not-yet-valid", f"not valid before {_day(credential.valid_from)}"
+    return None
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """A credential of the therapist that the CLR leaves out, and why (``kind``: see ``left_out_because``)."""
+
+    credential: Credential
+    kind: str
+    why: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.credential.level.framework.title}: {self.credential.level.label}"
+
+
+@dataclass(frozen=True)
+class ClrContents:
+    """The therapist's credentials split into those valid now (the CLR holds them) and those left out."""
+
+    included: list[Credential]
+    left_out: list[LeftOut]
+
+
+def clr_contents(session: SessionLike, therapist: User, *, now: dt.datetime) -> ClrContents:
+    """Which of ``therapist``'s credentials a CLR made at ``now`` holds, and which it leaves out and why (both in
+    level order)."""
+    included: list[Credential] = []
+    left_out: list[LeftOut] = []
+    for credential in session.scalars(
+        select(Credential).join(Level, Level.id == Credential.level_id).filter(Credential.therapist_id == therapist.id)
+        .order_by(Level.framework_id, Level.position, Credential.issued_at, Credential.id)
+    ):
+        because = left_out_because(credential, now)
+        if because is None:
+            included.append(credential)
+        else:
+            left_out.append(LeftOut(credential, *because))
+    return ClrContents(included, left_out)
+
+
+def left_out_header(contents: ClrContents) -> str:
+    """The ``Clr-Left-Out`` header of a CLR download: ``<credential URL>; reason=kind`` per credential left out,
+    comma-separated (ASCII only: the reasons in words, free text, are on the page)."""
+    return ", ".join(f"<{credential_url(item.credential.id)}>; reason={item.kind}" for item in contents.left_out)
+
+
+class NothingValid(Conflict):
+    """The therapist has no credential valid now: CLR 2.0 needs at least one (``verifiableCredential`` 1..*)."""
+
+    code = "no_valid_credential"
+
+
+def nothing_valid_message(contents: ClrContents) -> str:
+    message = "There is no credential valid now to put in a learning record (a CLR holds at least one)"
+    if contents.left_out:
+        message += "; left out: " + "; ".join(f"{item.name} ({item.why})" for item in contents.left_out)
+    return message + "."
+
+
+def build_clr(session: SessionLike, therapist: User, *, now: dt.datetime,
+              contents: ClrContents | None = None) -> dict[str, Any]:
+    """The unsigned ClrCredential for ``therapist``: the credentials valid at ``now`` (``clr_contents``).
+
+    :raise NothingValid: no credential is valid now.
+    """
+    contents = contents if contents is not None else clr_contents(session, therapist, now=now)
+    if not contents.included:
+        raise NothingValid(nothing_valid_message(contents))
+    credentials = contents.included
     met = record_book.met_statements(session, therapist)
     profile = issuer_profile()
     statement_achievements: list[dict[str, Any]] = []
@@ -74,7 +170,8 @@ def build_clr(session: SessionLike, therapist: User, *, now: dt.datetime) -> dic
         "issuer": profile,
         "name": f"Learning record of {therapist.name}",
         "description": (f"Every competency statement {therapist.name} has shown under clinical supervision, "
-                        f"and every level credential issued, as of {now:%d %B %Y}."),
+                        f"and every level credential valid on {now:%d %B %Y} (revoked, suspended, expired and "
+                        "replaced credentials are left out)."),
         "validFrom": format_datetime(now),
         "awardedDate": format_datetime(now),
         "partial": len(credentials) < total_levels,
@@ -83,8 +180,13 @@ def build_clr(session: SessionLike, therapist: User, *, now: dt.datetime) -> dic
     }
 
 
-def signed_clr(session: SessionLike, therapist: User, *, now: dt.datetime) -> signing.Signed:
-    """Build, sign and record a CLR: the verifier accepts only what is on this service's record. Flushes."""
-    signed = signing.sign(session, build_clr(session, therapist, now=now), now=now, schema_name="clrcredential")
+def signed_clr(session: SessionLike, therapist: User, *, now: dt.datetime,
+               contents: ClrContents | None = None) -> signing.Signed:
+    """Build, sign and record a CLR: the verifier accepts only what is on this service's record. Flushes.
+
+    :raise NothingValid: no credential is valid now (nothing is signed or recorded).
+    """
+    unsigned = build_clr(session, therapist, now=now, contents=contents)
+    signed = signing.sign(session, unsigned, now=now, schema_name="clrcredential")
     signing.record_issued(session, signed, kind="clr", subject=therapist, now=now)
     return signed

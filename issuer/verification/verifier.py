@@ -161,23 +161,63 @@ def _inner_credentials(credential: dict[str, Any] | None) -> list[Any] | None:
     return inner if isinstance(inner, list) else ([inner] if inner is not None else [])
 
 
+def _included(item: Any, n: int) -> str:
+    """How an error names a credential inside a CLR: its name and id as it gives them, else its position."""
+    name, credential_id = display_field(item, "name"), display_field(item, "id")
+    label = f"Included credential '{name}'" if name else f"Included credential #{n}"
+    return f"{label} ({credential_id})" if credential_id else label
+
+
+def _inner_failure(item: Any, n: int, verification: Verification) -> str:
+    """Why a credential inside a CLR does not verify, in plain words (its first failed check, in check order)."""
+    failed = next((c for c in verification.checks if c.ok is False), None)
+    message = failed.message if failed is not None else verification.summary
+    if failed is None:
+        what = f"does not verify: {message}" if message else "does not verify"
+    elif failed.name == "status" and "revoked" in message:
+        what = "is revoked"
+    elif failed.name == "status" and "suspended" in message:
+        what = "is suspended"
+    elif failed.name == "validity" and message.startswith("Expired on "):
+        what = "expired on " + message.removeprefix("Expired on ")
+    elif failed.name == "validity" and message.startswith("expired: "):
+        what = f"has expired ({message.removeprefix('expired: ')})"
+    elif failed.name == "validity" and message.startswith("not yet valid: "):
+        what = f"is not yet valid ({message.removeprefix('not yet valid: ')})"
+    elif failed.name == "proof":
+        what = f"has a signature that does not verify ({message})"
+    elif failed.name == "issuer":
+        what = f"is not from a recognised issuer ({message})"
+    else:
+        what = f"does not verify: {failed.title.lower()} failed ({message})"
+    return f"{_included(item, n)} {what}"
+
+
 def _verify_inner(session: SessionLike, inner: list[Any], *, depth: int,
-                  now: datetime | None = None) -> tuple[CheckView, list[Answer]]:
-    """CLR 2.0: each credential inside keeps its own proof; every one must verify too."""
+                  now: datetime | None = None) -> tuple[CheckView, list[Answer], list[str]]:
+    """CLR 2.0: each credential inside keeps its own proof; every one must verify too.
+
+    Returns the ``credentials`` check, the inner answers, and the errors: one per credential that fails, in plain
+    words ("Included credential 'Music Therapists: Developing' (https://…) is revoked").
+    """
     if depth >= 1:
-        return CheckView("credentials", False, "credentials nested inside a nested credential are not accepted"), []
+        message = "credentials nested inside a nested credential are not accepted"
+        return CheckView("credentials", False, message), [], [f"credentials: {message}"]
     if len(inner) > MAX_INNER_CREDENTIALS:
-        return CheckView("credentials", False, f"more than {MAX_INNER_CREDENTIALS} credentials inside; not checked"), []
-    failed, answers = [], []
+        message = f"more than {MAX_INNER_CREDENTIALS} credentials inside; not checked"
+        return CheckView("credentials", False, message), [], [f"credentials: {message}"]
+    failed, answers, errors = [], [], []
     for n, item in enumerate(inner, start=1):
         answer = _answer(session, item, depth=depth + 1, now=now)
         answers.append(answer)
         if not answer.verification.verified:
             name = item.get("name") if isinstance(item, dict) else None
             failed.append(f"#{n} {name or ''}: {answer.verification.summary}".strip())
+            errors.append(_inner_failure(item, n, answer.verification))
     if failed:
-        return CheckView("credentials", False, "inner credentials that do not verify: " + "; ".join(failed)), answers
-    return CheckView("credentials", True, f"all {len(inner)} credentials inside verify"), answers
+        check = CheckView("credentials", False, "inner credentials that do not verify: " + "; ".join(failed))
+        return check, answers, errors
+    return CheckView("credentials", True, f"all {len(inner)} credentials inside verify"), answers, []
 
 
 def _verify_now(session: SessionLike, data: str | bytes | dict[str, Any], *, keys: KeyEpoch, now: datetime,
@@ -193,11 +233,13 @@ def _verify_now(session: SessionLike, data: str | bytes | dict[str, Any], *, key
     verified = result.verified
     until = validity_turn(result.credential, now, DEFAULT_CLOCK_SKEW)
     inner = _inner_credentials(result.credential)
+    errors = list(result.errors)
     if inner is not None and not verified:
         checks.append(CheckView("credentials", None, "not checked: the outer credential does not verify"))
     elif inner is not None:
-        check, answers = _verify_inner(session, inner, depth=depth, now=now)
+        check, answers, inner_errors = _verify_inner(session, inner, depth=depth, now=now)
         checks.append(check)
+        errors += inner_errors
         verified = verified and bool(check.ok)
         for answer in answers:
             for public_id, state in answer.lists:
@@ -207,7 +249,7 @@ def _verify_now(session: SessionLike, data: str | bytes | dict[str, Any], *, key
                 until = answer.until if until is None else min(until, answer.until)
     document = result.credential  # read here, never kept: the answer holds only what pages show of it
     verification = Verification(verified=verified, readable=readable, checks=checks,
-                                warnings=list(result.warnings), errors=list(result.errors),
+                                warnings=list(result.warnings), errors=errors,
                                 name=display_field(document, "name"), credential_id=display_field(document, "id"),
                                 valid_from=display_field(document, "validFrom"),
                                 valid_until=display_field(document, "validUntil"), issuer_name=result.issuer_name)

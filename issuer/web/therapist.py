@@ -35,6 +35,7 @@ def home() -> ResponseReturnValue:
     ).all()
     return render_template(
         "therapist/home.html", frameworks=current, credentials=credentials,
+        clr_contents=clr.clr_contents(db.session, current_user, now=utcnow()),
         progress={fw.id: record_book.progress(db.session, current_user, fw) for fw in current},
         met=record_book.met_statements(db.session, current_user),
         record=record_book.record_of(db.session, current_user),
@@ -45,12 +46,20 @@ def home() -> ResponseReturnValue:
 @bp.post("/me/clr.<any(json, jwt):ext>")
 @role_required(Role.THERAPIST)
 def clr_download(ext: str) -> ResponseReturnValue:
-    """The whole learning record as a signed CLR 2.0 credential, issued now and put on record (so a POST)."""
+    """The whole learning record as a signed CLR 2.0 credential, issued now and put on record (so a POST).
+
+    It holds the credentials valid now; the page before the download lists those left out and why, and so does
+    the ``Clr-Left-Out`` header of the answer (one ``<credential URL>; reason="…"`` per credential, ASCII only).
+    """
     if not ConfirmForm().validate_on_submit():
         raise InvalidInput("The form expired; reload the page and try again.")
-    signed = clr.signed_clr(db.session, current_user, now=utcnow())
+    now = utcnow()
+    contents = clr.clr_contents(db.session, current_user, now=now)
+    signed = clr.signed_clr(db.session, current_user, now=now, contents=contents)
     body, mimetype = (signed.document_text, "application/vc+ld+json") if ext == "json" else (signed.jwt, "text/plain")
     response = Response(body, mimetype=mimetype)
+    if contents.left_out:
+        response.headers["Clr-Left-Out"] = clr.left_out_header(contents)
     response.headers["Content-Disposition"] = f'attachment; filename="learning-record.{ext}"'
     response.headers["Cache-Control"] = "private, no-store"
     return response

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import uuid
 
 from flask import Flask
 from sqlalchemy import select
 
 from issuer.credentials import schema
 from issuer.extensions import db
-from issuer.issuance import signing
-from issuer.models import IssuedDocument
+from issuer.issuance import clr as clr_service
+from issuer.issuance import completion, revocation, signing
+from issuer.models import Credential, IssuedDocument, User, utcnow
 from issuer.verification import verifier
 from tests.conftest import AuthActions
 from tests.integration.helpers import issue, seed_people
@@ -41,9 +43,6 @@ def test_two_levels_give_a_clr_that_verifies_and_refuses_tampering(app: Flask) -
         assert not refused.verified
         assert next(c for c in refused.checks if c.name == "issuer").message.startswith("Not issued by this service")
         # A CLR whose own proof is good but which carries a tampered credential fails on that credential.
-        from issuer.issuance import clr as clr_service
-        from issuer.models import User, utcnow
-
         unsigned = clr_service.build_clr(db.session, db.session.get_one(User, people["therapist"]), now=utcnow())
         unsigned["credentialSubject"]["verifiableCredential"][1]["name"] = "Music Therapists: Advanced"
         signed = signing.sign(db.session, unsigned, now=utcnow(), schema_name="clrcredential")
@@ -75,3 +74,117 @@ def test_therapist_downloads_the_clr_as_json_and_jwt(app: Flask) -> None:
     other = app.test_client()
     AuthActions(other).login("sup@example.test")
     assert AuthActions(other).post("/me/clr.json").status_code == 403
+
+
+def _change(app: Flask, credential_id: uuid.UUID, action: str, reason: str) -> None:
+    with app.test_request_context():
+        credential = db.session.get_one(Credential, credential_id)
+        revocation.change(db.session, credential, action=action, reason=reason, actor=None)
+        db.session.commit()
+
+
+def _credential_url(app: Flask, credential_id: uuid.UUID) -> str:
+    with app.test_request_context():
+        return completion.credential_url(credential_id)
+
+
+def test_the_clr_leaves_out_revoked_and_suspended_credentials_and_says_why(app: Flask) -> None:
+    people = seed_people(app)
+    emerging, developing, proficient = (issue(app, people, n) for n in range(3))
+    _change(app, emerging, "revoke", "Issued to the wrong therapist")
+    _change(app, developing, "suspend", "Under review by the board")
+    client = app.test_client()
+    therapist = AuthActions(client)
+    therapist.login("ther@example.test")
+    page = client.get("/me").get_data(as_text=True)
+    left_out = page[page.index('id="clr-left-out"'):]
+    left_out = left_out[:left_out.index("</div>")]
+    assert "Only credentials that are valid today go into the learning record" in left_out
+    with app.app_context():
+        revoked_on = db.session.get_one(Credential, emerging).revoked_at
+        suspended_on = db.session.get_one(Credential, developing).suspended_at
+    assert revoked_on is not None
+    assert suspended_on is not None
+    assert (f"Music Therapists: Emerging</strong>, issued {revoked_on:%d %B %Y}: revoked on "
+            f"{revoked_on.day} {revoked_on:%B %Y}: Issued to the wrong therapist.</li>") in left_out
+    assert (f"Music Therapists: Developing</strong>, issued {suspended_on:%d %B %Y}: suspended since "
+            f"{suspended_on.day} {suspended_on:%B %Y}: Under review by the board.</li>") in left_out
+    assert "Proficient" not in left_out
+    assert "1 level\n     credential valid today" in page
+
+    download = therapist.post("/me/clr.json")
+    assert download.status_code == 200
+    document = json.loads(download.get_data())
+    inner = document["credentialSubject"]["verifiableCredential"]
+    assert [c["id"] for c in inner] == [_credential_url(app, proficient)]
+    assert document["partial"] is True
+    assert "revoked, suspended, expired and replaced credentials are left out" in document["description"]
+    assert download.headers["Clr-Left-Out"] == (f"<{_credential_url(app, emerging)}>; reason=revoked, "
+                                                f"<{_credential_url(app, developing)}>; reason=suspended")
+    with app.test_request_context():
+        verified = verifier.verify_any(db.session, document)
+        assert verified.verified, verified.as_json()
+        assert verified.errors == []
+    # unsuspended, it goes back in
+    _change(app, developing, "unsuspend", "Review closed")
+    again = json.loads(therapist.post("/me/clr.json").get_data())
+    assert [c["id"] for c in again["credentialSubject"]["verifiableCredential"]] == [
+        _credential_url(app, developing), _credential_url(app, proficient)]
+
+
+def test_with_no_credential_valid_now_there_is_no_clr_to_download(app: Flask) -> None:
+    people = seed_people(app)
+    only = issue(app, people, 0)
+    _change(app, only, "revoke", "Completed in error")
+    client = app.test_client()
+    therapist = AuthActions(client)
+    therapist.login("ther@example.test")
+    page = client.get("/me").get_data(as_text=True)
+    assert "once you hold a level credential\n     that is valid today" in page
+    assert "Completed in error" in page
+    assert "/me/clr.json" not in page
+    refused = therapist.post("/me/clr.json")
+    assert refused.status_code == 409
+    body = refused.get_data(as_text=True)
+    assert "There is no credential valid now to put in a learning record" in body
+    assert "Music Therapists: Emerging (revoked on" in body
+    with app.app_context():
+        assert db.session.scalars(select(IssuedDocument)).all() == []  # nothing signed, nothing recorded
+    result = app.test_cli_runner().invoke(args=["credentials", "clr", "ther@example.test"])
+    assert result.exit_code == 1
+    assert "There is no credential valid now" in result.output
+
+
+def test_a_clr_holding_a_revoked_and_a_suspended_credential_fails_with_both_in_errors(app: Flask) -> None:
+    """As a CLR signed before CLRs left such credentials out: its own proof holds and it is on record."""
+    people = seed_people(app)
+    emerging, developing = issue(app, people, 0), issue(app, people, 1)
+    with app.test_request_context():
+        therapist = db.session.get_one(User, people["therapist"])
+        signed = signing.sign(db.session, clr_service.build_clr(db.session, therapist, now=utcnow()), now=utcnow(),
+                              schema_name="clrcredential")
+        signing.record_issued(db.session, signed, kind="clr", subject=therapist, now=utcnow())
+        db.session.commit()
+        assert verifier.verify_any(db.session, signed.document).verified
+    _change(app, emerging, "revoke", "Issued in error")
+    _change(app, developing, "suspend", "Under review")
+    revoked = f"Included credential 'Music Therapists: Emerging' ({_credential_url(app, emerging)}) is revoked"
+    suspended = (f"Included credential 'Music Therapists: Developing' ({_credential_url(app, developing)}) "
+                 "is suspended")
+    with app.test_request_context():
+        for presented in (signed.document, signed.jwt):
+            result = verifier.verify_any(db.session, presented)
+            assert result.verified is False
+            assert result.errors == [revoked, suspended], result.as_json()
+            assert next(c for c in result.checks if c.name == "proof").ok is True
+            assert next(c for c in result.checks if c.name == "credentials").ok is False
+    client = app.test_client()
+    api = client.post("/api/v1/verify", data=json.dumps(signed.document), content_type="application/json")
+    assert api.status_code == 200
+    assert api.get_json()["verified"] is False
+    assert api.get_json()["errors"] == [revoked, suspended]
+    vcapi = client.post("/credentials/verify", json={"verifiableCredential": signed.document})
+    assert vcapi.status_code == 400
+    errors = vcapi.get_json()["errors"]
+    assert errors[:2] == [revoked, suspended]
+    assert len(errors) == len(set(errors))  # each once
