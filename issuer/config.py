@@ -56,6 +56,7 @@ def load_settings(instance_path: str) -> dict[str, Any]:
         "ISSUER_VERIFY_RATE_LIMIT": os.environ.get("ISSUER_VERIFY_RATE_LIMIT", "60/minute"),
         # Dynamic client registrations (POST /oauth/register, open to anyone) per client address ("0": off).
         "ISSUER_REGISTER_RATE_LIMIT": os.environ.get("ISSUER_REGISTER_RATE_LIMIT", "10/hour"),
+        "ISSUER_NONCE_RATE_LIMIT": os.environ.get("ISSUER_NONCE_RATE_LIMIT", "120/minute"),
         # Argon2id cost for password hashes; the defaults are RFC 9106's second recommendation (argon2-cffi's own).
         # Hashes record their parameters, so changing these keeps old hashes valid and upgrades them at next sign-in.
         "ISSUER_ARGON2_TIME_COST": int(os.environ.get("ISSUER_ARGON2_TIME_COST", ARGON2_TIME_COST)),

@@ -198,6 +198,7 @@ def make_test_config(database_url: str, keys_dir: Path, tmp_path: Path) -> dict[
         "SECRET_KEY": "test-" + uuid.uuid4().hex,
         "ISSUER_VERIFY_RATE_LIMIT": "0",  # off, except in the tests of the limit itself
         "ISSUER_REGISTER_RATE_LIMIT": "0",  # off, except in the tests of the limit itself
+        "ISSUER_NONCE_RATE_LIMIT": "0",  # off, except in the tests of the limit itself
         **CHEAP_ARGON2,
     }
 

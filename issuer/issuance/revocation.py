@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from issuer.accounts import assignments
 from issuer.errors import Conflict, InvalidInput
+from issuer.issuance import deliveries
 from issuer.learning.record_book import signable_text
 from issuer.models import Credential, Role, User, utcnow
 from issuer.platform import audit
@@ -84,6 +85,10 @@ def change(
         credential.suspended_at, credential.suspension_reason = None, None
         credential.suspension_public_reason = None
     credential.status_changed_by_id = actor.id if actor else None
+    # Every wallet delivery of this award follows it, under the same row lock and in the same transaction.
+    followed = deliveries.follow_award(session, credential, action=action, reason=reason, actor=actor, now=now)
+    if followed:
+        details["deliveries"] = followed
     audit.record(session, {"revoke": "credential.revoked", "suspend": "credential.suspended",
                            "unsuspend": "credential.unsuspended"}[action],
                  actor=actor, subject_type="credential", subject_id=credential.id, reason=reason,

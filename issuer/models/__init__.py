@@ -5,6 +5,7 @@ from issuer.models.api import IdempotencyKey
 from issuer.models.audit import AuditEvent
 from issuer.models.base import Base, utcnow
 from issuer.models.credentials import Credential, IssuedDocument
+from issuer.models.deliveries import WalletDelivery, WalletNonce
 from issuer.models.frameworks import Framework, Level, Statement
 from issuer.models.jobs import BulkJob, BulkJobRow
 from issuer.models.keys import IssuerKey
@@ -50,5 +51,7 @@ __all__ = [
     "TrustedIssuer",
     "User",
     "ValidityPolicy",
+    "WalletDelivery",
+    "WalletNonce",
     "utcnow",
 ]

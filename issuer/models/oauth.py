@@ -17,8 +17,13 @@ from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from issuer.models.accounts import User
-from issuer.models.base import Base, utcnow
+from issuer.models.base import Base, JSONDocument, utcnow
 from issuer.models.credentials import Credential
+
+#: The scope of the OID4VCI credential configuration (``OpenBadgeCredential_ldp_vc``): a wallet asks for it (or for
+#: ``authorization_details`` of type ``openid_credential``) to collect the signed-in therapist's credentials. Any
+#: registered client may ask for it; the therapist still approves it on the consent page.
+OID4VCI_SCOPE = "oid4vci:OpenBadgeCredential"
 
 
 def secret_hash(secret: str) -> str:
@@ -61,7 +66,7 @@ class OAuthClient(Base):
         return uris[0] if len(uris) == 1 else None
 
     def get_allowed_scope(self, scope: str | None) -> str:
-        allowed = set(str(self.client_metadata.get("scope") or "").split())
+        allowed = set(str(self.client_metadata.get("scope") or "").split()) | {OID4VCI_SCOPE}
         if not scope:
             return ""
         return " ".join(s for s in scope.split() if s in allowed)
@@ -97,6 +102,8 @@ class OAuthAuthorizationCode(Base):
     scope: Mapped[str] = mapped_column(Text)
     code_challenge: Mapped[str] = mapped_column(String(128))
     code_challenge_method: Mapped[str] = mapped_column(String(10))
+    #: RFC 9396 ``authorization_details`` as requested and checked (OID4VCI ``openid_credential`` entries).
+    authorization_details: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONDocument)
     created_at: Mapped[dt.datetime]
     expires_at: Mapped[dt.datetime]
 
@@ -123,6 +130,10 @@ class CredentialOffer(Base):
     credential_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("credentials.id"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     pre_authorized_code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: OID4VCI ``tx_code``: the SHA-256 of the transaction code shown to the therapist (None: no code asked), and
+    #: the wrong codes tried so far (past ``issuer.protocols.oauth.TX_CODE_ATTEMPTS`` the offer is spent).
+    tx_code_hash: Mapped[str | None] = mapped_column(String(64))
+    tx_code_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[dt.datetime]
     expires_at: Mapped[dt.datetime]
     redeemed_at: Mapped[dt.datetime | None]
@@ -145,6 +156,9 @@ class OAuthToken(Base):
     access_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     refresh_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     scope: Mapped[str] = mapped_column(Text)
+    #: OID4VCI: the ``authorization_details`` answered with the token, ``credential_identifiers`` included (the
+    #: awards this token may collect); None when none were answered.
+    authorization_details: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONDocument)
     issued_at: Mapped[dt.datetime]
     expires_at: Mapped[dt.datetime]
     refresh_expires_at: Mapped[dt.datetime | None]

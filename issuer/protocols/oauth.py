@@ -12,6 +12,7 @@ use; behind a TLS proxy set ``ISSUER_TRUSTED_PROXIES`` so requests are seen as h
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 import json
 import re
 import secrets
@@ -20,6 +21,7 @@ from typing import Any, cast
 from urllib.parse import urlsplit
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector
+from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import ClientMixin, InvalidGrantError, InvalidRequestError, TokenMixin, grants
 from authlib.oauth2.rfc6749.grants.base import BaseGrant, TokenEndpointMixin
 from authlib.oauth2.rfc6750 import BearerTokenValidator
@@ -31,12 +33,14 @@ from authlib.oauth2.rfc7591 import (
 )
 from authlib.oauth2.rfc7636 import CodeChallenge
 from flask import Flask, current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from issuer.extensions import db
 from issuer.models.accounts import User
 from issuer.models.base import utcnow
+from issuer.models.credentials import Credential
 from issuer.models.oauth import (
+    OID4VCI_SCOPE,
     CredentialOffer,
     OAuthAuthorizationCode,
     OAuthClient,
@@ -56,9 +60,21 @@ SCOPES: dict[str, str] = {
     SCOPE_PROFILE_READONLY: "Permission to read the profile for the authenticated entity.",
     SCOPE_PROFILE_UPDATE: "Permission to update the profile for the authenticated entity.",
 }
-#: The scope of tokens from an OID4VCI pre-authorized code: the offered credential and nothing else.
-SCOPE_OID4VCI = "oid4vci:credential"
+#: The scope of OID4VCI tokens (the configuration's ``scope``). A token from a pre-authorized code reaches the
+#: offered credential only; one from the authorization code flow, the credentials it names in
+#: ``authorization_details`` (``credential_identifiers``).
+SCOPE_OID4VCI = OID4VCI_SCOPE
+SCOPE_DESCRIPTIONS: dict[str, str] = {
+    **SCOPES,
+    SCOPE_OID4VCI: "Permission to put your current credentials into this wallet, bound to the wallet's key.",
+}
 PRE_AUTHORIZED_GRANT_TYPE = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
+#: OID4VCI: the one credential configuration offered, and RFC 9396's authorization details type for it.
+CONFIG_LDP_VC = "OpenBadgeCredential_ldp_vc"
+AUTHORIZATION_DETAILS_TYPE = "openid_credential"
+MAX_AUTHORIZATION_DETAILS_CHARS = 4000
+#: Wrong transaction codes an offer takes before it is spent.
+TX_CODE_ATTEMPTS = 5
 
 ACCESS_TOKEN_SECONDS = 3600
 REFRESH_TOKEN_DAYS = 30
@@ -75,21 +91,98 @@ def new_secret() -> str:
     return secrets.token_urlsafe(32)
 
 
+# --- OID4VCI authorization details (RFC 9396) ------------------------------------------------------------------
+class InvalidAuthorizationDetailsError(OAuth2Error):
+    """RFC 9396 section 5: ``authorization_details`` that are malformed or ask for what is not offered."""
+
+    error = "invalid_authorization_details"
+
+
+def parse_authorization_details(raw: Any) -> list[dict[str, Any]] | None:
+    """The ``openid_credential`` entries of an ``authorization_details`` parameter (None when absent).
+
+    :raise InvalidAuthorizationDetailsError: not a JSON array of objects, an unknown type, or a configuration
+        other than the one offered.
+    """
+    if raw is None or raw == "":
+        return None
+    if not isinstance(raw, str) or len(raw) > MAX_AUTHORIZATION_DETAILS_CHARS:
+        raise InvalidAuthorizationDetailsError(
+            f"authorization_details must be a JSON array of at most {MAX_AUTHORIZATION_DETAILS_CHARS} characters")
+    try:
+        details = json.loads(raw)
+    except ValueError:
+        raise InvalidAuthorizationDetailsError("authorization_details is not JSON") from None
+    if not isinstance(details, list) or not details or not all(isinstance(d, dict) for d in details):
+        raise InvalidAuthorizationDetailsError("authorization_details must be a non-empty JSON array of objects")
+    for detail in details:
+        if detail.get("type") != AUTHORIZATION_DETAILS_TYPE:
+            raise InvalidAuthorizationDetailsError(f"only authorization_details of type {AUTHORIZATION_DETAILS_TYPE} "
+                                                   "are supported")
+        if detail.get("credential_configuration_id") != CONFIG_LDP_VC:
+            raise InvalidAuthorizationDetailsError(f"credential_configuration_id must be {CONFIG_LDP_VC}")
+    return [{"type": AUTHORIZATION_DETAILS_TYPE, "credential_configuration_id": CONFIG_LDP_VC}]
+
+
+_CURRENT_AWARDS = (select(Credential.id)
+                   .where(Credential.therapist_id == bindparam("user_id"), Credential.revoked_at.is_(None),
+                          Credential.superseded_at.is_(None))
+                   .order_by(Credential.issued_at, Credential.id))
+
+
+def granted_details(user_id: int, *, offer: CredentialOffer | None = None) -> list[dict[str, Any]] | None:
+    """The ``authorization_details`` answered with an OID4VCI token (OID4VCI 6.2): the credentials it may collect,
+    as ``credential_identifiers`` (the offered one, or the user's current ones); None when there is none."""
+    if offer is not None:
+        identifiers = [str(offer.credential_id)]
+    else:
+        identifiers = [str(i) for i in db.session.scalars(_CURRENT_AWARDS, {"user_id": user_id})]
+    if not identifiers:
+        return None
+    return [{"type": AUTHORIZATION_DETAILS_TYPE, "credential_configuration_id": CONFIG_LDP_VC,
+             "credential_identifiers": identifiers}]
+
+
+def credential_identifiers(token: OAuthToken) -> list[str]:
+    """The ``credential_identifiers`` answered with ``token`` (empty when none were)."""
+    found: list[str] = []
+    for detail in token.authorization_details or []:
+        found.extend(str(i) for i in detail.get("credential_identifiers") or [])
+    return found
+
+
 # --- storage callbacks ---------------------------------------------------------------------------------------
 def query_client(client_id: str) -> OAuthClient | None:
     client = db.session.scalars(select(OAuthClient).filter_by(client_id=client_id)).one_or_none()
     return client if client is not None and client.revoked_at is None else None
 
 
+def _oid4vci_details(token: dict[str, Any], request: Any) -> list[dict[str, Any]] | None:
+    """For a token that may collect credentials (OID4VCI scope, or ``authorization_details`` at authorization):
+    the details to answer with it, reckoned now. A refreshed token names the user's credentials of now."""
+    code = getattr(request, "authorization_code", None)
+    previous = getattr(request, "refresh_token", None)
+    asked = bool(getattr(code, "authorization_details", None) or getattr(previous, "authorization_details", None))
+    if not asked and SCOPE_OID4VCI not in str(token.get("scope") or "").split():
+        return None
+    return granted_details(request.user.id)
+
+
 def save_token(token: dict[str, Any], request: Any) -> None:
+    """Store a token Authlib generated. For OID4VCI, ``authorization_details`` goes into the answer too (the
+    ``token`` dict is the response body)."""
     now = utcnow()
     client = request.client
+    details = _oid4vci_details(token, request)
+    if details is not None:
+        token["authorization_details"] = details
     db.session.add(OAuthToken(
         client_id=client.id if client is not None else None,
         user_id=request.user.id,
         access_token_hash=secret_hash(token["access_token"]),
         refresh_token_hash=secret_hash(token["refresh_token"]) if token.get("refresh_token") else None,
         scope=token.get("scope", ""),
+        authorization_details=details,
         issued_at=now,
         expires_at=now + dt.timedelta(seconds=int(token.get("expires_in", ACCESS_TOKEN_SECONDS))),
         refresh_expires_at=now + dt.timedelta(days=REFRESH_TOKEN_DAYS) if token.get("refresh_token") else None,
@@ -129,16 +222,35 @@ class S256CodeChallenge(CodeChallenge):
 
 
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
+    """RFC 6749 4.1 with PKCE; OID4VCI 5.1.1 adds RFC 9396 ``authorization_details`` of type
+    ``openid_credential``, which ask for the OID4VCI scope's access and are kept with the code."""
+
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]  # noqa: RUF012 (see above)
+
+    def validate_authorization_request(self) -> str:
+        redirect_uri: str = super().validate_authorization_request()
+        payload = self.request.payload
+        try:
+            details = parse_authorization_details(payload.data.get("authorization_details") if payload else None)
+        except InvalidAuthorizationDetailsError as error:
+            error.redirect_uri = redirect_uri
+            error.state = payload.state if payload else None
+            raise
+        cast(Any, self.request).authorization_details = details  # read back by save_authorization_code
+        return redirect_uri
 
     def save_authorization_code(self, code: str, request: Any) -> None:
         now = utcnow()
         data = request.payload.data
+        details = getattr(request, "authorization_details", None)
+        scope = request.scope or ""
+        if details and SCOPE_OID4VCI not in scope.split():
+            scope = f"{scope} {SCOPE_OID4VCI}".strip()
         db.session.add(OAuthAuthorizationCode(
             code_hash=secret_hash(code), client_id=request.client.id, user_id=request.user.id,
             redirect_uri=request.payload.redirect_uri or request.client.get_default_redirect_uri() or "",
-            scope=request.scope or "", code_challenge=data.get("code_challenge"),
-            code_challenge_method=data.get("code_challenge_method"),
+            scope=scope, code_challenge=data.get("code_challenge"),
+            code_challenge_method=data.get("code_challenge_method"), authorization_details=details,
             created_at=now, expires_at=now + dt.timedelta(seconds=AUTHORIZATION_CODE_SECONDS),
         ))
         db.session.flush()
@@ -190,17 +302,26 @@ class PreAuthorizedCodeGrant(BaseGrant, TokenEndpointMixin):
     TOKEN_ENDPOINT_AUTH_METHODS = ["none"]  # noqa: RUF012 (see above)
 
     def validate_token_request(self) -> None:
-        code = self.request.form.get("pre-authorized_code")
+        form = self.request.form
+        code = form.get("pre-authorized_code")
         if not code:
             raise InvalidRequestError("Missing 'pre-authorized_code'.")
-        if self.request.form.get("tx_code"):
-            raise InvalidRequestError("This offer takes no 'tx_code'.")
         offer = db.session.scalars(select(CredentialOffer).filter_by(
             pre_authorized_code_hash=secret_hash(code)).with_for_update()).one_or_none()
         if offer is None or offer.redeemed_at is not None or utcnow() >= offer.expires_at:
             raise InvalidGrantError("The pre-authorized code is invalid, expired or already used.")
+        tx_code = form.get("tx_code")
+        if offer.tx_code_hash is None:
+            if tx_code:
+                raise InvalidRequestError("This offer takes no 'tx_code'.")
+        elif not tx_code:
+            raise InvalidRequestError("Missing 'tx_code': type the code shown with the offer.")
+        elif not hmac.compare_digest(secret_hash(tx_code), offer.tx_code_hash):
+            _wrong_tx_code(offer)
+        details = parse_authorization_details(form.get("authorization_details"))
         self.request.client = None
         self.request.credential = offer
+        cast(Any, self.request).authorization_details = details  # read back by create_token_response
 
     # The stubs say the body is a str; Authlib's own grants return the token as a dict, which its Flask
     # server serialises (AuthorizationServer.handle_response).
@@ -211,16 +332,37 @@ class PreAuthorizedCodeGrant(BaseGrant, TokenEndpointMixin):
         now = utcnow()
         offer.redeemed_at = now
         access_token = new_secret()
+        # authorization_details asked at the token endpoint (OID4VCI 6.1.1) are answered with the offer's credential
+        asked = getattr(self.request, "authorization_details", None)
+        details = granted_details(offer.user_id, offer=offer) if asked else None
         db.session.add(OAuthToken(
             client_id=None, user_id=offer.user_id, offer_id=offer.id, access_token_hash=secret_hash(access_token),
-            refresh_token_hash=None, scope=SCOPE_OID4VCI, issued_at=now,
+            refresh_token_hash=None, scope=SCOPE_OID4VCI, authorization_details=details, issued_at=now,
             expires_at=now + dt.timedelta(seconds=PRE_AUTHORIZED_TOKEN_SECONDS), refresh_expires_at=None,
         ))
         db.session.flush()
         token: dict[str, Any] = {
             "access_token": access_token, "token_type": "Bearer", "expires_in": PRE_AUTHORIZED_TOKEN_SECONDS,
         }
+        if details is not None:
+            token["authorization_details"] = details
         return 200, token, self.TOKEN_RESPONSE_HEADER
+
+
+def _wrong_tx_code(offer: CredentialOffer) -> None:
+    """Count a wrong transaction code (kept although the answer is an error); the last allowed one spends the
+    offer, so the code cannot be guessed."""
+    from issuer.platform.transactions import keep_writes
+
+    offer.tx_code_attempts += 1
+    left = TX_CODE_ATTEMPTS - offer.tx_code_attempts
+    if left <= 0:
+        offer.redeemed_at = utcnow()
+    db.session.flush()
+    keep_writes()
+    if left <= 0:
+        raise InvalidGrantError("Wrong 'tx_code', too many times: this offer is spent. Create a new one.")
+    raise InvalidGrantError(f"Wrong 'tx_code'; {left} more tries before the offer is spent.")
 
 
 # --- endpoints -------------------------------------------------------------------------------------------------
@@ -364,13 +506,14 @@ def authorization_server_metadata() -> dict[str, Any]:
         "token_endpoint": base + url_for("oauth.token"),
         "registration_endpoint": base + url_for("oauth.register"),
         "revocation_endpoint": base + url_for("oauth.revoke"),
-        "scopes_supported": list(SCOPES),
+        "scopes_supported": [*SCOPES, SCOPE_OID4VCI],
         "response_types_supported": ["code"],
         "grant_types_supported": ["authorization_code", "refresh_token", PRE_AUTHORIZED_GRANT_TYPE],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "code_challenge_methods_supported": ["S256"],
         "pre-authorized_grant_anonymous_access_supported": True,
+        "authorization_details_types_supported": [AUTHORIZATION_DETAILS_TYPE],
     }
 
 
@@ -379,7 +522,7 @@ def init_app(app: Flask) -> AuthorizationServer:
     app.config.setdefault("OAUTH2_REFRESH_TOKEN_GENERATOR", True)
     app.config.setdefault("OAUTH2_TOKEN_EXPIRES_IN", {"authorization_code": ACCESS_TOKEN_SECONDS,
                                                       "refresh_token": ACCESS_TOKEN_SECONDS})
-    app.config.setdefault("OAUTH2_SCOPES_SUPPORTED", list(SCOPES))
+    app.config.setdefault("OAUTH2_SCOPES_SUPPORTED", [*SCOPES, SCOPE_OID4VCI])
     server = AuthorizationServer()
     server.init_app(app, query_client=query_client, save_token=save_token)
     server.register_grant(AuthorizationCodeGrant, [S256CodeChallenge(required=True)])

@@ -1,11 +1,12 @@
 """This service's record of what it issued, which the verifier consults first.
 
 A credential that names this service as its issuer is genuine only if this service issued that very document: its
-content digest (JSON-LD) or its exact token (VC-JWT) is on record, as a level credential or as another issued
-document (a CLR, a VC-API issuance). Anything else naming this service fails without canonicalizing a byte, however
-well it is signed: a leaked or retired key cannot make a new credential pass. For a document on record, its proofs
-were verified when it was signed, so verifying it again needs no canonicalization; what can change (its status, its
-validity dates, a key revoked after a compromise) is still checked every time.
+content digest (JSON-LD) or its exact token (VC-JWT) is on record, as a level credential, as a holder-bound
+delivery of one to a wallet, or as another issued document (a CLR, a VC-API issuance). Anything else naming this
+service fails without canonicalizing a byte, however well it is signed: a leaked or retired key cannot make a new
+credential pass. For a document on record, its proofs were verified when it was signed, so verifying it again needs
+no canonicalization; what can change (its status, its validity dates, a key revoked after a compromise) is still
+checked every time.
 """
 
 from __future__ import annotations
@@ -21,12 +22,13 @@ from issuer.credentials import vc_jwt
 from issuer.credentials.digest import document_digest
 from issuer.credentials.verify import OnRecord
 from issuer.identity.profile import base_url, issuer_did
-from issuer.models import Credential, IssuedDocument, IssuerKey
+from issuer.models import Credential, IssuedDocument, IssuerKey, WalletDelivery
 from issuer.platform.database import SessionLike, reading
 
 _BY_DIGEST = union_all(
     select(Credential.key_id).where(Credential.digest == bindparam("digest")),
     select(IssuedDocument.key_id).where(IssuedDocument.digest == bindparam("digest")),
+    select(WalletDelivery.key_id).where(WalletDelivery.digest == bindparam("digest")),
 )
 _JWT_OF_CREDENTIAL = select(Credential.jwt, Credential.key_id).where(Credential.id == bindparam("id"))
 _BY_JWT_DIGEST = select(IssuedDocument.key_id).where(IssuedDocument.jwt_digest == bindparam("jwt_digest"))

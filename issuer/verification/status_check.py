@@ -12,7 +12,7 @@ from issuer.credentials import status_list as bsl
 from issuer.credentials.verify import Check
 from issuer.credentials.verify import verify as run_verifier
 from issuer.identity.did_web import resolver
-from issuer.identity.profile import base_url
+from issuer.identity.profile import base_url, issuer_did
 from issuer.models import StatusEntry, StatusList
 from issuer.platform.cache import LRUCache, app_cache, document_loader
 from issuer.platform.database import SessionLike
@@ -21,6 +21,7 @@ from issuer.verification.inputs import digest
 
 #: Status-list documents whose own proof was checked, by the digest of their JSON: the same content, the same answer.
 LIST_PROOF_CACHE_SIZE = 256
+URN_UUID = "urn:uuid:"
 
 
 def verify_list_credential(session: SessionLike, list_credential: dict[str, Any]) -> bool:
@@ -37,13 +38,21 @@ def verify_list_credential(session: SessionLike, list_credential: dict[str, Any]
 
 
 def _own_suspension_entry(session: SessionLike, credential: dict[str, Any]) -> dict[str, Any] | None:
-    """The suspension entry of a credential this service issued (kept in the database, see issuance)."""
+    """The suspension entry of a credential this service issued (kept in the database, see issuance): a level
+    credential (``{base}/credentials/<uuid>``) or a wallet delivery of one (``urn:uuid:<uuid>``, naming this
+    service as issuer)."""
     credential_id = credential.get("id")
     prefix = f"{base_url()}/credentials/"
-    if not isinstance(credential_id, str) or not credential_id.startswith(prefix):
+    if not isinstance(credential_id, str):
+        return None
+    if credential_id.startswith(prefix):
+        text = credential_id[len(prefix):]
+    elif credential_id.startswith(URN_UUID) and _issuer_id(credential) == issuer_did():
+        text = credential_id[len(URN_UUID):]
+    else:
         return None
     try:
-        key = uuid.UUID(credential_id[len(prefix):])
+        key = uuid.UUID(text)
     except ValueError:
         return None
     row = session.scalars(select(StatusEntry).filter_by(credential_id=key, purpose="suspension")).one_or_none()
@@ -51,6 +60,11 @@ def _own_suspension_entry(session: SessionLike, credential: dict[str, Any]) -> d
         return None
     status_list = session.get_one(StatusList, row.list_id)  # the entry's foreign key: it exists
     return bsl.status_entry(list_url=lists.list_url(status_list), purpose="suspension", index=row.index)
+
+
+def _issuer_id(credential: dict[str, Any]) -> Any:
+    issuer = credential.get("issuer")
+    return issuer.get("id") if isinstance(issuer, dict) else issuer
 
 
 def checker(session: SessionLike, *, seen: dict[uuid.UUID, lists.ListState | None] | None = None) -> Any:

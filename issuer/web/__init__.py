@@ -15,6 +15,7 @@ def init_app(app: Flask) -> None:
     from issuer.web import (
         admin,
         auth,
+        cors,
         credentials,
         oauth,
         obapi,
@@ -36,7 +37,7 @@ def init_app(app: Flask) -> None:
     # Token-authenticated or client-authenticated endpoints: no cookies, so no CSRF. The consent and wallet
     # pages keep CSRF protection.
     for view in (obapi.upsert_credential, obapi.put_profile, oauth.token, oauth.register, oauth.revoke,
-                 oid4vci.credential_endpoint):
+                 oid4vci.credential_endpoint, oid4vci.nonce_endpoint):
         csrf.exempt(view)
 
     @app.context_processor
@@ -44,6 +45,7 @@ def init_app(app: Flask) -> None:
         return {"Role": Role, "today": utcnow().date().isoformat()}
 
     app.after_request(security_headers)
+    app.after_request(cors.cors_headers)
 
 
 #: No inline script or style anywhere, so the policy needs no 'unsafe-inline'.

@@ -74,7 +74,10 @@ def authorize() -> ResponseReturnValue:
             return error_response(400, "csrf", "The form expired; go back and try again.")
         grant_user = current_user._get_current_object() if form.approve.data else None
         return _answer(server.create_authorization_response(grant_user=grant_user, grant=grant))
-    scopes = [(scope, oauth.SCOPES.get(scope, scope)) for scope in (grant.request.scope or "").split()]
+    requested = (grant.request.scope or "").split()
+    if getattr(grant.request, "authorization_details", None) and oauth.SCOPE_OID4VCI not in requested:
+        requested.append(oauth.SCOPE_OID4VCI)  # authorization_details of type openid_credential ask for it
+    scopes = [(scope, oauth.SCOPE_DESCRIPTIONS.get(scope, scope)) for scope in requested]
     return render_template("oauth/authorize.html", form=form, client=grant.client, scopes=scopes,
                            action=request.full_path)
 

@@ -71,3 +71,45 @@ def race(count: int, attempt: Callable[[int], Any]) -> list[Any]:
     for thread in threads:
         thread.join()
     return outcomes
+
+
+# --- an OpenID4VCI wallet: its key, its did:jwk and its key proofs ----------------------------------------------
+def wallet_key() -> Any:
+    """A fresh Ed25519 key, as a wallet makes one."""
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    return ed25519.Ed25519PrivateKey.generate()
+
+
+def wallet_jwk(key: Any) -> dict[str, str]:
+    """The public JWK of a wallet key (RFC 8037)."""
+    import base64
+
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    raw = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return {"crv": "Ed25519", "kty": "OKP", "x": base64.urlsafe_b64encode(raw).rstrip(b"=").decode()}
+
+
+def wallet_did_jwk(key: Any) -> str:
+    """did:jwk of a wallet key (base64url of its JWK's JSON)."""
+    import base64
+    import json
+
+    text = json.dumps(wallet_jwk(key), separators=(",", ":"), sort_keys=True)
+    return "did:jwk:" + base64.urlsafe_b64encode(text.encode()).rstrip(b"=").decode()
+
+
+def wallet_proof(key: Any, *, audience: str, nonce: str | None, iat: int | None = None,
+                 header: dict[str, Any] | None = None, claims: dict[str, Any] | None = None) -> str:
+    """An OID4VCI ``jwt`` key proof signed with PyJWT (EdDSA), its key named by its did:jwk DID URL by default."""
+    import time
+
+    import jwt
+
+    payload: dict[str, Any] = {"aud": audience, "iat": int(time.time()) if iat is None else iat}
+    if nonce is not None:
+        payload["nonce"] = nonce
+    payload.update(claims or {})
+    headers = {"typ": "openid4vci-proof+jwt", "kid": wallet_did_jwk(key) + "#0", **(header or {})}
+    return jwt.encode(payload, key, algorithm="EdDSA", headers=headers)

@@ -30,7 +30,7 @@ from issuer.models.oauth import CredentialOffer, OAuthAuthorizationCode, OAuthTo
 from issuer.protocols import oid4vci
 from issuer.protocols.oauth import PRE_AUTHORIZED_GRANT_TYPE as PRE_AUTH
 from tests.conftest import PASSWORD, AuthActions, fresh_app, make_test_config
-from tests.integration.helpers import issue, race, seed_people
+from tests.integration.helpers import issue, race, seed_people, wallet_key, wallet_proof
 from tests.integration.test_obapi import REDIRECT_URI, approve, authorize_url, basic, pkce, register
 
 #: Connections enough for every thread at once (the default pool has 5, and 10 more on demand).
@@ -363,7 +363,7 @@ def test_twenty_concurrent_redemptions_of_one_pre_authorized_code_yield_one_toke
     credential_id = issue(app, people)
     with app.test_request_context():
         credential = db.session.get_one(Credential, credential_id)
-        _offer, document = oid4vci.create_offer(db.session, credential, now=utcnow())
+        _offer, document, _tx_code = oid4vci.create_offer(db.session, credential, now=utcnow())
         db.session.commit()
     code = document["grants"][PRE_AUTH]["pre-authorized_code"]
 
@@ -375,7 +375,10 @@ def test_twenty_concurrent_redemptions_of_one_pre_authorized_code_yield_one_toke
         offer = db.session.scalars(select(CredentialOffer)).one()
         assert offer.redeemed_at is not None
         assert rows[0].offer_id == offer.id
-    response = app.test_client().post("/oid4vci/credential",
-                                      json={"credential_configuration_id": oid4vci.CONFIG_LDP_VC},
-                                      headers={"Authorization": f"Bearer {winner['access_token']}"})
+    wallet = app.test_client()
+    nonce = wallet.post("/oid4vci/nonce").get_json()["c_nonce"]
+    proof = wallet_proof(wallet_key(), audience="http://127.0.0.1:5000", nonce=nonce)
+    response = wallet.post("/oid4vci/credential",
+                           json={"credential_configuration_id": oid4vci.CONFIG_LDP_VC, "proofs": {"jwt": [proof]}},
+                           headers={"Authorization": f"Bearer {winner['access_token']}"})
     assert response.status_code == 200, response.get_data(as_text=True)

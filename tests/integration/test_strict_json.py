@@ -83,7 +83,7 @@ class World:
     @functools.cache  # noqa: B019 - one World per test
     def oid4vci_token(self) -> dict[str, str]:
         self.auth.login("ther@example.test")
-        offer = offer_from_page(self.client, self.credential_id)
+        offer, _tx_code = offer_from_page(self.client, self.credential_id)
         code = offer["grants"][PRE_AUTH]["pre-authorized_code"]
         response = self.client.post("/oauth/token", data={"grant_type": PRE_AUTH, "pre-authorized_code": code})
         assert response.status_code == 200, response.get_data(as_text=True)
@@ -195,7 +195,7 @@ CASES: list[tuple[str, Callable[[World], Any], str, str, str | None]] = [
     ("oauth-register", post_json("/oauth/register", REGISTRATION), "redirect_uris", "/", None),
     ("oid4vci-credential", post_json(
         "/oid4vci/credential", '{"credential_configuration_id": "OpenBadgeCredential_ldp_vc", '
-        '"credential_configuration_id": "OpenBadgeCredential_jwt_vc_json"}', World.oid4vci_token),
+        '"credential_configuration_id": "OpenBadgeCredential_ldp_vc"}', World.oid4vci_token),
      "credential_configuration_id", "/", "oid4vci"),
     ("framework-upload", framework_upload, "schemaVersion", "/", "admin"),
     ("trust-registry-upload", trust_import, "did:web:partner.example", "/registry", "admin"),
