@@ -87,8 +87,7 @@ def change(
     credential.status_changed_by_id = actor.id if actor else None
     # Every wallet delivery of this award follows it, under the same row lock and in the same transaction.
     followed = deliveries.follow_award(session, credential, action=action, reason=reason, actor=actor, now=now)
-    if followed:
-        details["deliveries"] = followed
+    details.update({"deliveries": followed} if followed else {})
     audit.record(session, {"revoke": "credential.revoked", "suspend": "credential.suspended",
                            "unsuspend": "credential.unsuspended"}[action],
                  actor=actor, subject_type="credential", subject_id=credential.id, reason=reason,

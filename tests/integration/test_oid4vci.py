@@ -330,7 +330,7 @@ def test_authorization_code_flow_with_authorization_details(
     assert len(granted) == 1
     assert granted[0]["type"] == "openid_credential"
     assert granted[0]["credential_configuration_id"] == CONFIG
-    assert granted[0]["credential_identifiers"] == [str(first), str(second)]
+    assert sorted(granted[0]["credential_identifiers"]) == sorted([str(first), str(second)])
 
     key = wallet_key()
     delivered = {}
