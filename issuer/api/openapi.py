@@ -101,8 +101,12 @@ def document() -> dict[str, Any]:
                 "Error": {"type": "object", "required": ["error", "message"],
                           "properties": {"error": {"type": "string"}, "message": {"type": "string"},
                                          "details": {"type": "object"}}},
-                "Therapist": {"type": "object", "required": ["id", "name", "email", "progress"], "properties": {
-                    "id": {"type": "integer"}, "name": {"type": "string"}, "email": {"type": "string"},
+                "Therapist": {"type": "object", "required": ["id", "subjectId", "name", "email", "progress"],
+                              "properties": {
+                    "id": {"type": "integer"},
+                    "subjectId": {"type": "string", "pattern": "^urn:uuid:", "description":
+                                  "The therapist's stable credentialSubject.id (the VC-JWT's sub)"},
+                    "name": {"type": "string"}, "email": {"type": "string"},
                     "progress": {"type": "array", "items": {"type": "object"}}}},
                 "IssuedCredential": {"type": "object", "required": ["id", "url", "credential", "jwt"], "properties": {
                     "id": {"type": "string", "format": "uuid"}, "url": {"type": "string", "format": "uri"},

@@ -43,7 +43,8 @@ def _therapist_json(therapist: User) -> dict[str, Any]:
                  "completed": p.completed}
                 for fw in catalogue.current_frameworks(db.session)
                 for p in record_book.progress(db.session, therapist, fw)]
-    return {"id": therapist.id, "name": therapist.name, "email": therapist.email, "progress": progress}
+    return {"id": therapist.id, "subjectId": therapist.subject_urn, "name": therapist.name, "email": therapist.email,
+            "progress": progress}
 
 
 def _mark_json(mark: StatementMark) -> dict[str, Any]:

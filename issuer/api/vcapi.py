@@ -2,7 +2,8 @@
 
 Shapes follow the VC-API: ``{"verifiableCredential": …, "options": {}}`` in,
 ``{"checks": [...], "warnings": [...], "errors": [...]}`` out for verify, and
-``{"verifiableCredential": …}`` (201) for issue.
+``{"verifiableCredential": …}`` (201) for issue. An issued credential must name its subject
+(``credentialSubject.id``), as every credential this service signs does: it is the VC-JWT's ``sub``.
 """
 
 from __future__ import annotations
@@ -64,6 +65,11 @@ def issue() -> ResponseReturnValue:
     issuer_id = issuer.get("id") if isinstance(issuer, dict) else issuer
     if issuer_id not in (None, issuer_did()):
         raise InvalidInput(f"this service issues only as {issuer_did()}")
+    subject = credential.get("credentialSubject")
+    subjects = subject if isinstance(subject, list) else [subject]
+    if not subjects or not all(isinstance(s, dict) and isinstance(s.get("id"), str) and s["id"] for s in subjects):
+        raise InvalidInput("credentialSubject.id is required: it becomes the VC-JWT's sub (OB 3.0 section 8.2.4.1). "
+                           "Give the holder's DID, or a therapist's subject id (subjectId in GET /api/v1/therapists)")
     credential_id = credential.setdefault("id", f"urn:uuid:{uuid.uuid4()}")
     if not isinstance(credential_id, str) or not 0 < len(credential_id) <= MAX_ID or ":" not in credential_id:
         raise InvalidInput(f"id must be a URI of at most {MAX_ID} characters (or leave it out: one is made)")

@@ -169,3 +169,17 @@ def test_a_credential_issued_without_a_subject_id_gets_one_when_reissued(app: Fl
         subject = json.loads(new.document)["credentialSubject"]
         assert subject == {"id": _subject_urn(app, people["therapist"]), **legacy["credentialSubject"]}
         assert verifier.verify_stored(db.session, new).verified
+
+
+def test_the_api_gives_each_therapist_its_subject_id(app: Flask, client: FlaskClient, people: dict[str, int]) -> None:
+    from issuer.accounts import api_tokens
+
+    credential_id = issue(app, people, 0)
+    with app.app_context():
+        token = api_tokens.create_api_token(db.session, user=db.session.get_one(User, people["supervisor"]),
+                                            name="t").secret
+        db.session.commit()
+    listed = client.get("/api/v1/therapists", headers={"Authorization": f"Bearer {token}"}).get_json()
+    [therapist] = listed["therapists"]
+    assert therapist["subjectId"] == _subject_urn(app, people["therapist"])
+    assert therapist["subjectId"] == _document(app, credential_id)["credentialSubject"]["id"]

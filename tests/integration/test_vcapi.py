@@ -75,3 +75,21 @@ def test_issue_refuses_undefined_terms_and_other_issuers(client: FlaskClient, wo
                         headers=headers)
     assert other.status_code == 400
     assert "issues only as" in other.get_json()["message"]
+
+
+@pytest.mark.parametrize("subject", [
+    "absent", {"type": ["AchievementSubject"]}, [], "urn:uuid:6c4f1d3e-2b1a-4c5d-9e8f-0a1b2c3d4e5f", {"id": ""}])
+def test_issue_refuses_a_credential_that_names_no_subject(client: FlaskClient, world: dict[str, Any],
+                                                          subject: Any) -> None:
+    """Every credential this service signs names its subject: the VC-JWT's sub (OB 3.0 section 8.2.4.1)."""
+    unsigned = {k: v for k, v in world["document"].items() if k not in ("proof", "credentialStatus", "id")}
+    if subject == "absent":
+        del unsigned["credentialSubject"]
+    elif isinstance(subject, dict) and "type" in subject:
+        unsigned["credentialSubject"] = {k: v for k, v in unsigned["credentialSubject"].items() if k != "id"}
+    else:
+        unsigned["credentialSubject"] = subject
+    refused = client.post("/credentials/issue", json={"credential": unsigned},
+                          headers={"Authorization": f"Bearer {world['admin']}"})
+    assert refused.status_code == 400
+    assert "credentialSubject.id is required" in refused.get_json()["message"]
