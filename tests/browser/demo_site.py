@@ -126,6 +126,7 @@ def _populate(app: Flask) -> tuple[dict[str, tuple[str, str]], dict[str, str], d
         record_book.mark_statement(session, supervisor=supervisor, therapist=therapist, statement=statement,
                                    observed_on=today, note=f"Seen in group session {n + 1}.")
     api_tokens.create_api_token(session, user=therapist, name="Portfolio sync")
+    api_tokens.create_api_token(session, user=therapist, name="Backup script")
     row = bulk.Row(line=2, therapist_email=therapist.email, level=levels[3].label, completion_date="",
                    supervisor_email=supervisor.email, status="ok")
     job = jobs.create_job(session, admin, [row])
