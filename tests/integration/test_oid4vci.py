@@ -699,3 +699,33 @@ def test_no_cors_anywhere_else(app: Flask, client: FlaskClient, auth: Any, peopl
         assert "Access-Control-Allow-Origin" not in response.headers, path
     response = client.post("/oauth/register", json={}, headers=origin)
     assert "Access-Control-Allow-Origin" not in response.headers
+
+
+def test_an_expired_nonce_is_refused_and_cleared(
+        app: Flask, client: FlaskClient, auth: Any, people: dict[str, int]) -> None:
+    import datetime as dt
+
+    credential_id = issue(app, people)
+    wallet, metadata, access_token = pre_authorized_token(app, client, auth, credential_id)
+    old = nonce(wallet, metadata)
+    with app.app_context():
+        for row in db.session.scalars(select(WalletNonce)):
+            row.expires_at = row.created_at - dt.timedelta(seconds=1)
+        db.session.commit()
+    proof = wallet_proof(wallet_key(), audience=ISSUER, nonce=old)
+    response = request_credential(wallet, metadata, access_token,
+                                  {"credential_configuration_id": CONFIG, "proofs": {"jwt": [proof]}})
+    assert (response.status_code, response.get_json()["error"]) == (400, "invalid_nonce")
+    nonce(wallet, metadata)  # making a new one clears the expired ones
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(WalletNonce)) == 1
+
+
+def test_the_nonce_endpoint_is_rate_limited(app: Flask, client: FlaskClient) -> None:
+    app.config["ISSUER_NONCE_RATE_LIMIT"] = "3/minute"
+    assert [client.post("/oid4vci/nonce").status_code for _ in range(3)] == [200, 200, 200]
+    refused = client.post("/oid4vci/nonce")
+    assert refused.status_code == 429
+    assert int(refused.headers["Retry-After"]) > 0
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(WalletNonce)) == 3

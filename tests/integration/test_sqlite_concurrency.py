@@ -382,3 +382,38 @@ def test_twenty_concurrent_redemptions_of_one_pre_authorized_code_yield_one_toke
                            json={"credential_configuration_id": oid4vci.CONFIG_LDP_VC, "proofs": {"jwt": [proof]}},
                            headers={"Authorization": f"Bearer {winner['access_token']}"})
     assert response.status_code == 200, response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_one_c_nonce_used_by_concurrent_credential_requests_delivers_once(
+        request: pytest.FixtureRequest, backend: str) -> None:
+    """Eight wallets' proofs carry the same c_nonce, sent at once: one delivery, seven invalid_nonce, no 5xx."""
+    from issuer.models import WalletDelivery
+
+    app = app_for(request, backend)
+    people = seed_people(app)
+    credential_id = issue(app, people)
+    with app.test_request_context():
+        credential = db.session.get_one(Credential, credential_id)
+        _offer, document, _tx_code = oid4vci.create_offer(db.session, credential, now=utcnow())
+        db.session.commit()
+    code = document["grants"][PRE_AUTH]["pre-authorized_code"]
+    wallet = app.test_client()
+    access_token = wallet.post("/oauth/token", data={"grant_type": PRE_AUTH,
+                                                     "pre-authorized_code": code}).get_json()["access_token"]
+    nonce = wallet.post("/oid4vci/nonce").get_json()["c_nonce"]
+    proofs = [wallet_proof(wallet_key(), audience="http://127.0.0.1:5000", nonce=nonce) for _ in range(8)]
+    clients = [app.test_client() for _ in range(8)]
+
+    def attempt(n: int) -> tuple[int, Any]:
+        response = clients[n].post("/oid4vci/credential", headers={"Authorization": f"Bearer {access_token}"},
+                                   json={"credential_configuration_id": oid4vci.CONFIG_LDP_VC,
+                                         "proofs": {"jwt": [proofs[n]]}})
+        return response.status_code, response.get_json()
+
+    outcomes = race(8, attempt)
+    assert all(isinstance(o, tuple) for o in outcomes), outcomes
+    assert sorted(status for status, _ in outcomes) == [200] + [400] * 7, outcomes
+    assert {body["error"] for status, body in outcomes if status == 400} == {"invalid_nonce"}
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(WalletDelivery)) == 1
