@@ -161,3 +161,38 @@ def test_bulk_job_progress_updates_without_reloading_the_page(live_server: dict[
         assert page.locator("main table td[data-label='Result']").inner_text().startswith("failed")
     finally:
         context.close()
+
+
+def _luminance(css_colour: str) -> float:
+    channels = [int(c) / 255 for c in re.findall(r"\d+(?:\.\d+)?", css_colour)[:3]]
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def _contrast(one: str, other: str) -> float:
+    lighter, darker = sorted((_luminance(one), _luminance(other)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+FOCUS_RING = """el => {
+  const style = getComputedStyle(el);
+  let behind = el.parentElement;
+  while (behind && getComputedStyle(behind).backgroundColor === "rgba(0, 0, 0, 0)") behind = behind.parentElement;
+  return {style: style.outlineStyle, width: parseFloat(style.outlineWidth), colour: style.outlineColor,
+          background: behind ? getComputedStyle(behind).backgroundColor : "rgb(255, 255, 255)"};
+}"""
+
+
+def test_the_keyboard_focus_ring_has_3_to_1_contrast_where_it_is_drawn(demo: DemoSite, context: Any) -> None:
+    page = context(viewport=DESKTOP).new_page()
+    page.goto(demo.url + "/verify")
+    seen = set()
+    for _ in range(8):  # skip link, brand, menu links (dark header), then the form (white main)
+        page.keyboard.press("Tab")
+        ring = page.evaluate(f"({FOCUS_RING})(document.activeElement)")
+        tag = page.evaluate("document.activeElement.closest('header, main') ?.tagName || 'BODY'")
+        assert ring["style"] == "solid", ring
+        assert ring["width"] >= 3, ring
+        assert _contrast(ring["colour"], ring["background"]) >= 3, (tag, ring)
+        seen.add(tag)
+    assert {"HEADER", "MAIN"} <= seen
