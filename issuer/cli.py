@@ -329,14 +329,17 @@ def credentials_group() -> None:
 def _status_command(action: str) -> click.Command:
     @click.command(action, help=f"{action.capitalize()} credential ID (its UUID) with a reason.")
     @click.argument("credential_id")
-    @click.option("--reason", required=True)
+    @click.option("--reason", required=True, help="Private: kept in the audit log, never shown publicly.")
+    @click.option("--public-reason", default=None,
+                  help="Optional: shown with the date on the public pages (not for unsuspend).")
     @with_appcontext
-    def command(credential_id: str, reason: str) -> None:
+    def command(credential_id: str, reason: str, public_reason: str | None) -> None:
         from issuer.issuance import revocation
 
         with committed():
             credential = revocation.get(db.session, credential_id)
-            revocation.change(db.session, credential, action=action, reason=reason, actor=None)
+            revocation.change(db.session, credential, action=action, reason=reason, actor=None,
+                              public_reason=public_reason)
         click.echo(f"Credential {credential.id} is now {credential.state}.")
 
     return command

@@ -42,8 +42,12 @@ def change_status(credential_id: uuid.UUID, action: str) -> ResponseReturnValue:
     credential = _visible_credential(credential_id)
     if not revocation.may_change_status(db.session, current_api_user(), credential):
         raise PermissionDenied("only the issuing supervisor or an administrator can change this credential's status")
-    reason = json_body().get("reason")
+    body = json_body()
+    reason, public_reason = body.get("reason"), body.get("publicReason")
     if not isinstance(reason, str):
         raise InvalidInput("reason must be a string")
-    revocation.change(db.session, credential, action=action, reason=reason, actor=current_api_user())
+    if public_reason is not None and not isinstance(public_reason, str):
+        raise InvalidInput("publicReason must be a string (shown on public pages), or left out")
+    revocation.change(db.session, credential, action=action, reason=reason, actor=current_api_user(),
+                      public_reason=public_reason)
     return jsonify(credential_json(credential))

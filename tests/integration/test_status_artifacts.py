@@ -294,3 +294,33 @@ def test_saving_the_profile_gives_a_link_to_the_public_page(app: Flask, client: 
     assert "/u/taylor-t" not in hidden.get_data(as_text=True)
     with app.app_context():
         assert db.session.query(User).filter_by(handle="taylor-t").one().public_profile is False
+
+
+def test_the_api_takes_a_public_reason_and_refuses_one_of_the_wrong_type(
+        app: Flask, client: FlaskClient, people: dict[str, int], issued: uuid.UUID) -> None:
+    from issuer.accounts import api_tokens
+
+    with app.app_context():
+        secret = api_tokens.create_api_token(db.session, user=db.session.get_one(User, people["supervisor"]),
+                                             name="tests").secret
+        db.session.commit()
+    headers = {"Authorization": f"Bearer {secret}"}
+    wrong = client.post(f"/api/v1/credentials/{issued}/suspend", json={"reason": PRIVATE, "publicReason": ["x"]},
+                        headers=headers)
+    assert wrong.status_code == 400
+    assert "publicReason must be a string" in wrong.get_json()["message"]
+    done = client.post(f"/api/v1/credentials/{issued}/suspend", json={"reason": PRIVATE, "publicReason": PUBLIC},
+                       headers=headers)
+    assert done.status_code == 200, done.get_json()
+    with app.app_context():
+        row = db.session.get_one(Credential, issued)
+        assert (row.suspension_reason, row.suspension_public_reason) == (PRIVATE, PUBLIC)
+
+
+def test_the_cli_takes_a_public_reason(app: Flask, client: FlaskClient, issued: uuid.UUID) -> None:
+    result = app.test_cli_runner().invoke(args=["credentials", "revoke", str(issued), "--reason", PRIVATE,
+                                                "--public-reason", PUBLIC])
+    assert result.exit_code == 0, result.output
+    html = client.get(f"/verify/{issued}").get_data(as_text=True)
+    assert f"Reason given by the issuer: {PUBLIC}" in html
+    assert PRIVATE not in html
