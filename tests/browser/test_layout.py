@@ -72,6 +72,17 @@ def test_without_javascript_the_phone_menu_is_open_and_fits(demo: DemoSite, cont
     assert _overflow(page) <= 0
 
 
+def test_without_javascript_wide_tables_scroll_inside_themselves(demo: DemoSite, context: Any) -> None:
+    page = context(viewport=PHONE, java_script_enabled=False).new_page()
+    demo.sign_in(page, "admin")
+    for path in ("/admin/users", "/admin/audit", "/admin/keys", "/admin/trust"):
+        page.goto(demo.url + path)
+        assert _overflow(page) <= 0, path
+        table = page.locator("main table").first
+        assert table.get_attribute("data-stack") is None  # not stacked: site.js did not run
+        assert table.bounding_box()["width"] <= PHONE["width"], path
+
+
 def test_tables_become_labelled_cards_on_phones(demo: DemoSite, context: Any) -> None:
     page = context(viewport=PHONE).new_page()
     demo.sign_in(page, "admin")
