@@ -32,6 +32,8 @@ from issuer.issuance.completion import credential_url
 from issuer.learning import record_book
 from issuer.models import Credential, Framework, Level, User
 from issuer.platform.database import SessionLike
+from issuer.recertification import hours, ledger
+from issuer.recertification.policy import format_credits
 
 CLR_CONTEXTS = [
     "https://www.w3.org/ns/credentials/v2",
@@ -158,12 +160,14 @@ def build_clr(session: SessionLike, therapist: User, *, now: dt.datetime,
         }],
         "verifiableCredential": [json.loads(c.document) for c in credentials],
     }
-    if statement_achievements:
-        subject["achievement"] = statement_achievements
+    ce_achievements = continuing_education_achievements(session, therapist)
+    if statement_achievements or ce_achievements:
+        subject["achievement"] = statement_achievements + ce_achievements
     if associations:
         subject["association"] = associations
     total_levels = sum(len(f.levels) for f in frameworks)
-    return {
+    evidence = [e for e in (hours.hours_evidence(session, therapist.id),) if e is not None]
+    clr: dict[str, Any] = {
         "@context": CLR_CONTEXTS,
         "id": f"urn:uuid:{uuid.uuid4()}",
         "type": ["VerifiableCredential", "ClrCredential"],
@@ -178,6 +182,41 @@ def build_clr(session: SessionLike, therapist: User, *, now: dt.datetime,
         "credentialSubject": subject,
         "credentialSchema": [{"id": CLR_SCHEMA, "type": "1EdTechJsonSchemaValidator2019"}],
     }
+    if evidence:
+        clr["evidence"] = evidence
+    return clr
+
+
+#: A continuing-education activity's Achievement type: OB 3.0's AchievementType has no member for it (a workshop or
+#: conference session is not a Course); an extension value is the spec's way to name one.
+CE_ACHIEVEMENT_TYPE = "ext:ContinuingEducation"
+
+
+def continuing_education_achievements(session: SessionLike, therapist: User) -> list[dict[str, Any]]:
+    """One Achievement per approved continuing-education activity, oldest first: what it was, who provided it,
+    when, its minutes and credits (``creditsAvailable``), its category (``tag``) and who approved it. Its ``id`` is a
+    ``urn:uuid`` derived from this service and the activity, the same in every CLR."""
+    activities = ledger.activities_of(session, therapist.id, states=[ledger.APPROVED])
+    found = []
+    for activity in reversed(activities):
+        amount = ledger.credits_of(activity)
+        approver = activity.decided_by.name if activity.decided_by else "an administrator"
+        decided = activity.decided_at.date().isoformat() if activity.decided_at else "?"
+        item: dict[str, Any] = {
+            "id": f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{base_url()}/continuing-education/{activity.id}')}",
+            "type": ["Achievement"],
+            "achievementType": CE_ACHIEVEMENT_TYPE,
+            "name": activity.title,
+            "description": (f"Continuing education provided by {activity.provider} on "
+                            f"{activity.activity_on.isoformat()}: {activity.minutes} minutes, "
+                            f"{format_credits(amount)} credit(s) in {ledger.category_label(activity.category)}."
+                            + (f" Evidence: {activity.evidence_url}" if activity.evidence_url else "")),
+            "criteria": {"narrative": f"Approved for continuing-education credit by {approver} on {decided}."},
+            "creditsAvailable": float(amount),
+            "tag": [ledger.category_label(activity.category)],
+        }
+        found.append(item)
+    return found
 
 
 def signed_clr(session: SessionLike, therapist: User, *, now: dt.datetime,

@@ -144,21 +144,13 @@ def _listed(values: list[str]) -> str:
     return shown + (f" and {len(values) - MAX_LISTED} more" if len(values) > MAX_LISTED else "")
 
 
-def hours_claim(session: SessionLike, therapist_id: int, *, achievement_id: str,
-                required_minutes: int | None) -> HoursClaim | None:
-    """The hours, period and supervisors of every session logged for the therapist; None when none is.
-
-    - ``activityStartDate`` / ``activityEndDate``: the start of the first session's day and the end of the last
-      session's day, in the service's time zone (sessions are logged by date).
-    - A Result whose ``value`` is the hours (decimal, e.g. ``"1000.5"``), pointing to a ResultDescription
-      "Supervised clinical hours" added to the credential's Achievement (with ``requiredValue`` when the policy
-      sets a minimum).
-    - An Evidence entry naming each supervisor, their qualification and their share of the hours.
-    """
+def hours_evidence(session: SessionLike, therapist_id: int) -> dict[str, object] | None:
+    """An OB 3.0 Evidence entry for every session logged for the therapist: the hours, the period, and each supervisor
+    with their qualification (on the day of their last session), share of the hours, settings and populations.
+    None when no session is logged."""
     total = summary(session, therapist_id)
     if total.sessions == 0 or total.first_day is None or total.last_day is None:
         return None
-    tz = service_timezone()
     rows = session.execute(
         select(SupervisedSession.supervisor_id, func.sum(SupervisedSession.minutes), func.count(SupervisedSession.id),
                func.min(SupervisedSession.session_on), func.max(SupervisedSession.session_on))
@@ -172,13 +164,38 @@ def hours_claim(session: SessionLike, therapist_id: int, *, achievement_id: str,
         kinds = session.execute(
             select(SupervisedSession.setting, SupervisedSession.population).distinct()
             .where(SupervisedSession.therapist_id == therapist_id, SupervisedSession.supervisor_id == supervisor_id)
-            .order_by(SupervisedSession.setting, SupervisedSession.population)
         ).all()
         settings = sorted({k[0] for k in kinds})
         populations = sorted({k[1] for k in kinds})
         who = qualifications.attestation(people[supervisor_id].name, held[supervisor_id], last)
         lines.append(f"- {who}: {format_hours(int(minutes))} hours in {count} session(s), {first.isoformat()} to "
                      f"{last.isoformat()}; settings: {_listed(settings)}; populations: {_listed(populations)}.")
+    return {
+        "type": ["Evidence"], "name": "Supervised clinical hours",
+        "description": f"{format_hours(total.minutes)} hours of clinical work under supervision in "
+                       f"{total.sessions} session(s), {total.first_day.isoformat()} to {total.last_day.isoformat()}.",
+        "narrative": "\n".join(lines),
+        "genre": "Supervised clinical hours",
+        "audience": "Employers and credentialing bodies",
+    }
+
+
+def hours_claim(session: SessionLike, therapist_id: int, *, achievement_id: str,
+                required_minutes: int | None) -> HoursClaim | None:
+    """The hours, period and supervisors of every session logged for the therapist; None when none is.
+
+    - ``activityStartDate`` / ``activityEndDate``: the start of the first session's day and the end of the last
+      session's day, in the service's time zone (sessions are logged by date).
+    - A Result whose ``value`` is the hours (decimal, e.g. ``"1000.5"``), pointing to a ResultDescription
+      "Supervised clinical hours" added to the credential's Achievement (with ``requiredValue`` when the policy
+      sets a minimum).
+    - An Evidence entry naming each supervisor, their qualification and their share of the hours.
+    """
+    total = summary(session, therapist_id)
+    evidence = hours_evidence(session, therapist_id)
+    if evidence is None or total.first_day is None or total.last_day is None:
+        return None
+    tz = service_timezone()
     description_id = f"{achievement_id}#{RESULT_FRAGMENT}"
     result_description: dict[str, object] = {
         "id": description_id, "type": ["ResultDescription"], "name": "Supervised clinical hours",
@@ -186,18 +203,10 @@ def hours_claim(session: SessionLike, therapist_id: int, *, achievement_id: str,
     }
     if required_minutes is not None:
         result_description["requiredValue"] = format_hours(required_minutes)
-    hours = format_hours(total.minutes)
     return HoursClaim(
         result_description=result_description,
-        result={"type": ["Result"], "resultDescription": description_id, "value": hours},
-        evidence={
-            "type": ["Evidence"], "name": "Supervised clinical hours",
-            "description": f"{hours} hours of clinical work under supervision in {total.sessions} session(s), "
-                           f"{total.first_day.isoformat()} to {total.last_day.isoformat()}.",
-            "narrative": "\n".join(lines),
-            "genre": "Supervised clinical hours",
-            "audience": "Employers and credentialing bodies",
-        },
+        result={"type": ["Result"], "resultDescription": description_id, "value": format_hours(total.minutes)},
+        evidence=evidence,
         activity_start=dt.datetime.combine(total.first_day, dt.time(), tzinfo=tz).astimezone(dt.UTC),
         activity_end=dt.datetime.combine(total.last_day, dt.time(23, 59, 59), tzinfo=tz).astimezone(dt.UTC),
     )

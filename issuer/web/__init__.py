@@ -17,6 +17,7 @@ def init_app(app: Flask) -> None:
         auth,
         cors,
         credentials,
+        ledger,
         oauth,
         obapi,
         oid4vci,
@@ -32,7 +33,7 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
     oauth_server.init_app(app)
     for blueprint in (obapi.bp, oauth.bp, oid4vci.bp, public.bp, auth.bp, supervisor.bp, therapist.bp, records.bp,
-                      admin.bp, recertification.bp, credentials.bp, wellknown.bp):
+                      admin.bp, recertification.bp, credentials.bp, wellknown.bp, ledger.bp):
         app.register_blueprint(blueprint)
     # Token-authenticated or client-authenticated endpoints: no cookies, so no CSRF. The consent and wallet
     # pages keep CSRF protection.

@@ -103,3 +103,35 @@ class PolicyForm(FlaskForm):
                                    validators=[Length(max=10)])
     reminder_days = StringField("Reminder lead times (days before expiry, e.g. 90, 30, 7)", default="90,30,7",
                                 validators=[Length(max=100)])
+
+
+class ActivityForm(FlaskForm):
+    """A continuing-education activity. Minutes are read as text: the ledger says what is wrong with them."""
+
+    title = StringField("Title", validators=[DataRequired(message="Give the title."), Length(max=200)])
+    provider = StringField("Provider", validators=[DataRequired(message="Give the provider."), Length(max=200)])
+    activity_on = DateField("Date", validators=[DataRequired(message="Give the date of the activity.")])
+    minutes = StringField("Minutes", validators=[DataRequired(message="Give the minutes.")])
+    category = SelectField("Category", choices=[])
+    evidence_url = URLField("Evidence link (optional)", validators=[Optional(), Length(max=2000)])
+    evidence_note = TextAreaField("Evidence note (optional)", validators=[Optional(), Length(max=2000)])
+
+
+class DecisionForm(FlaskForm):
+    reason = TextAreaField("Reason", validators=[Optional(), Length(max=2000)])
+
+
+class SessionForm(FlaskForm):
+    session_on = DateField("Session date", validators=[DataRequired(message="Give the session's date.")])
+    minutes = StringField("Minutes", validators=[DataRequired(message="Give the minutes.")])
+    setting = StringField("Setting (e.g. hospital, school)", validators=[DataRequired(), Length(max=100)])
+    population = StringField("Population (e.g. older adults)", validators=[DataRequired(), Length(max=100)])
+    note = TextAreaField("Note (optional)", validators=[Optional(), Length(max=2000)])
+
+
+class QualificationForm(FlaskForm):
+    supervisor_id = SelectField("Supervisor", coerce=int)
+    credential_name = StringField("Credential (e.g. MT-BC)", validators=[DataRequired(), Length(max=100)])
+    number = StringField("Credential number", validators=[DataRequired(), Length(max=100)])
+    issuing_body = StringField("Issuing body", validators=[DataRequired(), Length(max=200)])
+    valid_until = DateField("Valid until (optional)", validators=[Optional()])

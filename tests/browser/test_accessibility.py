@@ -29,7 +29,7 @@ SIZES = {"desktop": (1366, 900), "phone": (390, 844)}
 NOT_PAGES = {
     "static", "wellknown.did_document", "wellknown.jwks", "wellknown.logo", "wellknown.status_list",
     "oauth.authorization_server_metadata", "oid4vci.openid_credential_issuer",
-    "credentials.badge", "credentials.download", "credentials.qr", "records.evidence",
+    "credentials.badge", "credentials.download", "credentials.qr", "records.evidence", "ledger.report_csv",
 }
 NOT_PAGE_PREFIXES = ("api.", "obapi.")
 
