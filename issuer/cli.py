@@ -512,6 +512,48 @@ def worker_command(*, loop: bool, interval: float) -> None:
         time.sleep(interval)
 
 
+@click.group("recertification")
+def recertification_group() -> None:
+    """Keeping credentials current: expiry reminders and renewals (validity policies: Administration → Validity
+    policies)."""
+
+
+@recertification_group.command("remind")
+@click.option("--dry-run", is_flag=True, help="List the reminders that are due; claim and send nothing.")
+@with_appcontext
+def recertification_remind(*, dry_run: bool) -> None:
+    """Send the expiry reminders that are due, once each (run it daily from cron; safe to run twice or at once)."""
+    from issuer.recertification import reminders
+
+    with committed():  # the claims commit, then the notices go
+        sent = reminders.send_due(db.session, dry_run=dry_run)
+        if dry_run:
+            db.session.rollback()
+    for reminder in sent:
+        needs = f"; needs {'; '.join(reminder.missing)}" if reminder.missing else ""
+        click.echo(f"{reminder.credential_id}\t{reminder.email}\t{reminder.lead_days}-day reminder, "
+                   f"{reminder.days_left} day(s) left{needs}")
+    click.echo(f"{'Would send' if dry_run else 'Sent'} {len(sent)} reminder(s).")
+
+
+@recertification_group.command("renew")
+@click.argument("credential_id", type=click.UUID)
+@click.option("--by", "actor_email", required=True,
+              help="The administrator or assigned supervisor issuing the renewal (recorded as its issuer).")
+@with_appcontext
+def recertification_renew(credential_id: Any, actor_email: str) -> None:
+    """Issue the renewal of CREDENTIAL_ID for the next cycle, when its policy's requirements are met.
+
+    Prints the renewed credential's UUID. Exits 1 naming what is missing otherwise."""
+    from issuer.accounts import directory
+    from issuer.recertification import renewal
+
+    with committed():  # the notice to the therapist goes with it
+        actor = directory.get_user_by_email(db.session, actor_email)
+        renewed = renewal.renew(db.session, credential_id=credential_id, actor=actor)
+    click.echo(str(renewed.id))
+
+
 def _writing(command: click.Command) -> None:
     """Run ``command`` (every command of a group) as work that writes: on SQLite its transactions begin
     ``IMMEDIATE`` and wait for concurrent writers (``issuer.platform.database.writing``)."""
@@ -548,7 +590,8 @@ def _writing(command: click.Command) -> None:
 
 
 _COMMANDS = (init_command, frameworks_group, keys_group, users_group, assign_command, complete_command, demo_command,
-             verify_command, credentials_group, trust_group, status_lists_group, worker_command)
+             verify_command, credentials_group, trust_group, status_lists_group, worker_command,
+             recertification_group)
 
 
 def init_app(app: Flask) -> None:

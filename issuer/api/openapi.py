@@ -15,7 +15,8 @@ ERROR = {"$ref": "#/components/schemas/Error"}
 
 def _errors(*codes: int) -> dict[str, Any]:
     text = {400: "Bad input", 401: "No or bad token", 403: "Not allowed", 404: "Not found or not visible to you",
-            409: "Conflict (e.g. already issued)", 413: "Body too large", 503: "Signing unavailable"}
+            409: "Conflict (e.g. already issued)", 413: "Body too large", 422: "Requirements not met",
+            503: "Signing unavailable"}
     return {str(c): {"description": text[c], "content": {"application/json": {"schema": ERROR}}} for c in codes}
 
 
@@ -91,6 +92,13 @@ def document() -> dict[str, Any]:
                 "responses": {"200": _json({"$ref": "#/components/schemas/IssuedCredential"}, "New state"),
                               **_errors(400, 401, 403, 404, 409)}}} for action in ("revoke", "suspend", "unsuspend")},
             **_ledger_paths(therapist_id, idem),
+            "/credentials/{credential_id}/renew": {"post": {
+                "operationId": "renewCredential",
+                "summary": "Issue the renewal for the next cycle (requirements met); it links the previous one",
+                "parameters": [{"name": "credential_id", "in": "path", "required": True,
+                                "schema": {"type": "string", "format": "uuid"}}, idem],
+                "responses": {"201": _json({"$ref": "#/components/schemas/IssuedCredential"}, "Renewed"),
+                              **_errors(400, 401, 403, 404, 409, 422, 503)}}},
             "/openapi.json": {"get": {"operationId": "openapi", "summary": "This document", "security": [],
                                       "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1")}}},
         },

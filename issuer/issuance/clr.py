@@ -52,10 +52,13 @@ def _with_reason(words: str, reason: str | None) -> str:
     return f"{words}: {reason}" if reason else words
 
 
-def left_out_because(credential: Credential, now: dt.datetime) -> tuple[str, str] | None:
+def left_out_because(credential: Credential, now: dt.datetime, *, renewed: bool = False) -> tuple[str, str] | None:
     """Why ``credential`` is not valid now: (``superseded`` | ``revoked`` | ``suspended`` | ``expired`` |
-    ``not-yet-valid``, the same in plain words with the date and reason). None: it is valid now."""
-    if credential.superseded_at is not None:
+    ``not-yet-valid``, the same in plain words with the date and reason). None: it is valid now.
+
+    ``renewed``: it was superseded by a renewal for the next cycle (``issuer.recertification.renewal``), which leaves
+    it valid until its own validUntil, when the renewal's validity begins; so it counts as any other until then."""
+    if credential.superseded_at is not None and not renewed:
         return "superseded", f"replaced on {_day(credential.superseded_at)} by a newer credential for the same level"
     if credential.revoked_at is not None:
         return "revoked", _with_reason(f"revoked on {_day(credential.revoked_at)}", credential.revocation_reason)
@@ -95,11 +98,13 @@ def clr_contents(session: SessionLike, therapist: User, *, now: dt.datetime) -> 
     level order)."""
     included: list[Credential] = []
     left_out: list[LeftOut] = []
-    for credential in session.scalars(
+    credentials = session.scalars(
         select(Credential).join(Level, Level.id == Credential.level_id).filter(Credential.therapist_id == therapist.id)
         .order_by(Level.framework_id, Level.position, Credential.issued_at, Credential.id)
-    ):
-        because = left_out_because(credential, now)
+    ).all()
+    renewed = {credential.renews_id for credential in credentials if credential.renews_id is not None}
+    for credential in credentials:
+        because = left_out_because(credential, now, renewed=credential.id in renewed)
         if because is None:
             included.append(credential)
         else:

@@ -169,7 +169,8 @@ def evidence_for(parts: LevelParts, marks: dict[int, Any], supervisor: User, jus
 #: The credential of a (therapist, level), if issued. The statements of the issuance path are built once, like
 #: this one: SQLAlchemy then neither builds them nor derives their cache key again on each call.
 _ISSUED = select(Credential.id).where(
-    Credential.therapist_id == bindparam("therapist_id"), Credential.level_id == bindparam("level_id")
+    Credential.therapist_id == bindparam("therapist_id"), Credential.level_id == bindparam("level_id"),
+    Credential.superseded_at.is_(None),  # the current one: a renewal or re-issue supersedes, keeping the old row
 )
 
 

@@ -106,9 +106,19 @@ def notify_reissued(session: SessionLike, credential: Credential, old: Credentia
     on_commit(session, lambda: send_quietly(message, about=about))
 
 
+def notice_for(credential: Credential, subject: str, body: str) -> Message:
+    """Any other notice about ``credential`` to its therapist (an expiry reminder, a renewal), in the same form."""
+    return _message(credential, subject, body)
+
+
+def queue(session: SessionLike, message: Message, *, about: str) -> None:
+    """Send ``message`` once ``session`` commits (never if it rolls back); ``about`` names it in the log."""
+    on_commit(session, lambda: send_quietly(message, about=about))
+
+
 def send_quietly(message: Message, *, about: str) -> None:
     """Send, and log a failure instead of raising: the credential is issued either way."""
     try:
         send(message)
     except (OSError, smtplib.SMTPException):
-        log.exception("could not send the issuance notice for credential %s", about)
+        log.exception("could not send the notice for %s", about)

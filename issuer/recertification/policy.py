@@ -270,9 +270,9 @@ def credits_from_minutes(minutes: int, minutes_per_credit: int = DEFAULT_MINUTES
     return (Decimal(minutes) / Decimal(minutes_per_credit)).quantize(CENT, rounding=ROUND_DOWN)
 
 
-def format_credits(amount: Decimal) -> str:
+def format_credits(amount: Decimal | int) -> str:
     """``Decimal("3.00")`` -> ``"3"``, ``Decimal("2.50")`` -> ``"2.5"``."""
-    text = f"{amount.quantize(CENT):f}"
+    text = f"{Decimal(amount).quantize(CENT):f}"
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import uuid
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from issuer.errors import InvalidInput
+from issuer.errors import InvalidInput, NotFound
 from issuer.extensions import db
 from issuer.frameworks import catalogue
-from issuer.models import Framework, Level, Role, ValidityPolicy
-from issuer.recertification import policy, policy_store
+from issuer.models import Credential, Framework, Level, Role, ValidityPolicy
+from issuer.recertification import ledger, policy, policy_store, renewal
 from issuer.web.auth import role_required
 from issuer.web.forms import ConfirmForm, PolicyForm
 
@@ -93,3 +95,31 @@ def remove_policy(framework_id: int, level_id: int | None) -> ResponseReturnValu
     flash(f"Removed the validity policy of {level.label if level else framework.name}.", "success")
     return redirect(url_for(".policies"))
 
+
+
+def _renewable(credential_id: uuid.UUID) -> Credential:
+    """The credential, if the signed-in person may renew it (administrators, the assigned supervisor); else 404
+    (a credential's management is not shown to others)."""
+    credential = db.session.get(Credential, credential_id)
+    if credential is None or not renewal.may_renew(db.session, current_user, credential):
+        raise NotFound("No credential with that id that you can renew.")
+    return credential
+
+
+@bp.route("/credentials/<uuid:credential_id>/renewal", methods=["GET", "POST"])
+@role_required(Role.ADMIN, Role.SUPERVISOR)
+def renew(credential_id: uuid.UUID) -> ResponseReturnValue:
+    credential = _renewable(credential_id)
+    form = ConfirmForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            raise InvalidInput("The form expired; reload the page and try again.")
+        renewed = renewal.renew(db.session, credential_id=credential.id, actor=current_user)
+        flash("Renewed: this credential is valid for the next cycle, and names the one it renews.", "success")
+        return redirect(url_for("credentials.page", credential_id=renewed.id))
+    standing = renewal.check(db.session, credential)
+    tz = policy.service_timezone()
+    return render_template("recertification/renewal.html", credential=credential, standing=standing, form=form,
+                           tz=tz, format_credits=policy.format_credits,
+                           activities=ledger.approved_activities(db.session, credential.therapist_id, standing.cycle),
+                           credits_of=ledger.credits_of, category_label=ledger.category_label)

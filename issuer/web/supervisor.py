@@ -51,7 +51,9 @@ def therapist(therapist_id: int) -> ResponseReturnValue:
     person = assigned_therapist(therapist_id)
     current = catalogue.current_frameworks(db.session)
     met = record_book.met_statements(db.session, person)
-    credentials = {c.level_id: c for c in db.session.scalars(select(Credential).filter_by(therapist_id=person.id))}
+    # the current credential of each level (a renewed or re-issued one keeps its row, superseded)
+    credentials = {c.level_id: c for c in db.session.scalars(select(Credential).filter_by(therapist_id=person.id)
+                                                             .where(Credential.superseded_at.is_(None)))}
     return render_template(
         "supervisor/therapist.html", therapist=person, frameworks=current, met=met, credentials=credentials,
         record=record_book.record_of(db.session, person)[:50], mark_form=MarkForm(), undo_form=UndoForm(),

@@ -58,6 +58,7 @@ class View:
 MORE_VIEWS = [
     View("credentials.page", "therapist"),  # the owner's view: sharing, wallet and visibility
     View("credentials.page", "supervisor"),  # the issuer's view: suspend and revoke
+    View("recertification.renew", "supervisor"),  # the renewal page, as the assigned supervisor sees it
     View("credentials.page", "anonymous", "revoked"),
     View("credentials.verify_stored", "anonymous", "revoked"),
     View("credentials.certificate", "anonymous", "revoked", status=410),  # no certificate: a page saying why
