@@ -299,6 +299,7 @@ def test_the_renewal_page_and_the_command(app: Flask, client: FlaskClient, auth:
                                           people: dict[str, int], runner: Any) -> None:
     old_id = issue_under_policy(app, people)
     auth.login("sup@example.test")
+    assert f'href="/credentials/{old_id}/renewal"' in client.get(f"/credentials/{old_id}").text
     page = client.get(f"/credentials/{old_id}/renewal")
     assert page.status_code == 200
     assert "Not yet: the requirements are not met." in page.text
