@@ -183,3 +183,13 @@ def test_the_api_gives_each_therapist_its_subject_id(app: Flask, client: FlaskCl
     [therapist] = listed["therapists"]
     assert therapist["subjectId"] == _subject_urn(app, people["therapist"])
     assert therapist["subjectId"] == _document(app, credential_id)["credentialSubject"]["id"]
+
+
+def test_the_profile_page_shows_the_learner_id_credentials_use(app: Flask, client: FlaskClient,
+                                                               people: dict[str, int]) -> None:
+    from tests.conftest import AuthActions
+
+    AuthActions(client).login("ther@example.test")
+    page = client.get("/me/profile").get_data(as_text=True)
+    assert f"<code>{_subject_urn(app, people['therapist'])}</code>" in page
+    assert 'aria-describedby="did-hint"' in page
