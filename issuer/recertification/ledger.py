@@ -65,14 +65,18 @@ def credits_of(activity: CreditActivity) -> Decimal:
 
 
 def current_credential(session: SessionLike, therapist: User, *, now: dt.datetime | None = None) -> Credential | None:
-    """The credential whose validity period is the therapist's current cycle: of their credentials that expire,
-    are not revoked or superseded, and are valid now, the one that became valid last."""
+    """The credential whose validity period is the therapist's current cycle: of their credentials that expire and
+    are neither revoked nor superseded, the one that begins last, as long as it has not ended.
+
+    Renewed early, a credential is superseded by its renewal, which begins when it ends: the cycle is then the
+    renewal's, and an activity dated before it begins counts towards nothing (the renewal was issued on the
+    credits of the cycle before).
+    """
     now = now or utcnow()
     return session.scalars(
         select(Credential).where(
             Credential.therapist_id == therapist.id, Credential.valid_until.is_not(None),
-            Credential.revoked_at.is_(None), Credential.superseded_at.is_(None),
-            Credential.valid_from <= now, Credential.valid_until > now,
+            Credential.revoked_at.is_(None), Credential.superseded_at.is_(None), Credential.valid_until > now,
         ).order_by(Credential.valid_from.desc(), Credential.issued_at.desc()).limit(1)
     ).first()
 
@@ -163,8 +167,9 @@ def record_activity(  # noqa: PLR0913 (one keyword per field of the activity)
     cycle = cycle_for(credential)
     if not cycle.contains(activity_on, tz):
         last = cycle.last_day(tz)
+        upcoming = " (renewed: the next cycle has not begun)" if cycle.start > now else ""
         raise InvalidInput(f"the activity date {activity_on.isoformat()} is outside the current cycle "
-                           f"({cycle.first_day(tz).isoformat()} to {last.isoformat() if last else 'open'})")
+                           f"({cycle.first_day(tz).isoformat()} to {last.isoformat() if last else 'open'}){upcoming}")
     terms = policy_for(session, credential.level)
     activity = CreditActivity(
         therapist_id=therapist.id, recorded_by_id=actor.id, title=title, provider=provider, activity_on=activity_on,

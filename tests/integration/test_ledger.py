@@ -17,10 +17,10 @@ from sqlalchemy import func, select
 
 from issuer.extensions import db
 from issuer.models import AuditEvent, CreditActivity, User, utcnow
-from issuer.recertification import ledger
+from issuer.recertification import ledger, renewal
 from tests.conftest import fresh_app, make_test_config
 from tests.integration.helpers import race, seed_people
-from tests.integration.ledger_helpers import bearer, open_cycle, token_for
+from tests.integration.ledger_helpers import bearer, open_cycle, set_policy, token_for
 
 TODAY = utcnow().date()
 
@@ -261,3 +261,26 @@ def test_concurrent_decisions_one_wins_the_rest_409_never_5xx(race_app: Flask) -
         decisions = db.session.scalar(select(func.count(AuditEvent.id)).where(
             AuditEvent.action.in_(["ce.approved", "ce.returned"])))
         assert decisions == 1
+
+
+def test_after_an_early_renewal_the_cycle_is_the_renewals(app: Flask, client: FlaskClient, people: dict[str, int]
+                                                          ) -> None:
+    credential_id = open_cycle(app, people)
+    set_policy(app, months=60, required="1", ethics=None)
+    tokens = {role: token_for(app, people[role]) for role in ("therapist", "supervisor")}
+    made = post(client, tokens["therapist"], f"/therapists/{people['therapist']}/activities", activity()).get_json()
+    assert post(client, tokens["supervisor"], f"/activities/{made['id']}/approve").status_code == 200
+    with app.app_context():
+        renewed = renewal.renew(db.session, credential_id=credential_id,
+                                actor=db.session.get_one(User, people["supervisor"]))
+        db.session.commit()
+        starts = renewed.valid_from.date()
+        assert ledger.current_credential(db.session, db.session.get_one(User, people["therapist"])).id == renewed.id
+    answer = post(client, tokens["therapist"], f"/therapists/{people['therapist']}/activities", activity())
+    assert answer.status_code == 400
+    assert f"outside the current cycle ({starts.isoformat()} to" in answer.get_json()["message"]
+    assert "the next cycle has not begun" in answer.get_json()["message"]
+    progress = client.get(f"/api/v1/therapists/{people['therapist']}/progress",
+                          headers=bearer(tokens["therapist"])).get_json()
+    assert progress["cycle"]["firstDay"] == starts.isoformat()
+    assert progress["approvedCredits"] == "0"
