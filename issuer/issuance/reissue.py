@@ -187,6 +187,7 @@ def _reissue_one(session: SessionLike, old: Credential, *, key: IssuerKey, reaso
         completion_id=old.completion_id, issued_by=old.issued_by, valid_from=old.valid_from,
         valid_until=old.valid_until, now=now, recipient_name=old.recipient_name, public=old.public, replaces=old,
     )
+    new.renews_id = old.renews_id  # a copy of a renewal still renews the same credential
     audit.record(session, "credential.reissued", actor=actor, subject_type="credential", subject_id=new_id,
                  replaces=str(old.id), revoked_key=key.kid)
     session.flush()

@@ -20,10 +20,11 @@ from email.message import Message
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import load_only, selectinload
 
 from issuer.identity.profile import base_url
 from issuer.issuance import notices
-from issuer.models import Credential, ReminderNotice, User, utcnow
+from issuer.models import Credential, ReminderNotice, User, ValidityPolicy, utcnow
 from issuer.platform.database import SessionLike, insert_or_ignore
 from issuer.recertification import ledger, policy
 
@@ -84,14 +85,39 @@ def reminder_message(credential: Credential, *, valid_until: dt.datetime, days_l
     return notices.notice_for(credential, subject, "\n".join(lines))
 
 
-#: Current credentials that expire: the ones reminders are for.
+#: Current credentials that expire: the ones reminders are for (only the columns reminders read: not the documents).
 _CANDIDATES = (
     select(Credential)
     .join(User, User.id == Credential.therapist_id)
     .where(Credential.valid_until.is_not(None), Credential.superseded_at.is_(None), Credential.revoked_at.is_(None),
            Credential.suspended_at.is_(None), User.active.is_(True))
+    .options(load_only(Credential.id, Credential.therapist_id, Credential.level_id, Credential.valid_from,
+                       Credential.valid_until), selectinload(Credential.therapist))
     .order_by(Credential.valid_until, Credential.id)
 )
+#: Claims are read for this many credentials per query.
+CLAIMS_CHUNK = 500
+
+
+def longest_lead(session: SessionLike) -> int:
+    """The longest reminder lead time of any policy, in days (0: no policy sends reminders)."""
+    longest = 0
+    for text in session.scalars(select(ValidityPolicy.reminder_days)):
+        try:
+            longest = max([longest, *policy.parse_reminder_days(text)])
+        except ValueError:  # stored by policy_store, which checks it; a hand-edited row is skipped, not fatal
+            continue
+    return longest
+
+
+def _claims(session: SessionLike, ids: list[uuid.UUID]) -> dict[uuid.UUID, set[int]]:
+    claims: dict[uuid.UUID, set[int]] = {}
+    for start in range(0, len(ids), CLAIMS_CHUNK):
+        rows = session.execute(select(ReminderNotice.credential_id, ReminderNotice.lead_days)
+                               .where(ReminderNotice.credential_id.in_(ids[start:start + CLAIMS_CHUNK])))
+        for credential_id, lead in rows:
+            claims.setdefault(credential_id, set()).add(lead)
+    return claims
 
 
 def send_due(session: SessionLike, *, now: dt.datetime | None = None, dry_run: bool = False) -> list[Reminder]:
@@ -101,11 +127,16 @@ def send_due(session: SessionLike, *, now: dt.datetime | None = None, dry_run: b
     """
     now = now or utcnow()
     tz = policy.service_timezone()
-    horizon = now + dt.timedelta(days=policy.MAX_REMINDER_DAYS + 1)
+    lead = longest_lead(session)
+    if lead == 0:
+        return []
+    # Only credentials ending within the longest lead time (a day more: days are counted in the service's zone).
+    horizon = now + dt.timedelta(days=lead + 2)
     terms_by_level: dict[int, policy.PolicyTerms] = {}
     sent: list[Reminder] = []
     candidates = session.scalars(_CANDIDATES.where(Credential.valid_until > now,
                                                    Credential.valid_until <= horizon)).all()
+    claims = _claims(session, [credential.id for credential in candidates])
     for credential in candidates:
         valid_until = credential.valid_until
         if valid_until is None:  # the query asks for credentials that expire; this tells the type checker
@@ -117,14 +148,12 @@ def send_due(session: SessionLike, *, now: dt.datetime | None = None, dry_run: b
         if days_left is None or days_left < 0:
             continue
         due = sorted(lead for lead in terms.reminder_days if days_left <= lead)
-        if not due:
-            continue
-        claimed = set(session.scalars(select(ReminderNotice.lead_days).filter_by(credential_id=credential.id)))
-        unsent = [lead for lead in due if lead not in claimed]
+        unsent = [lead for lead in due if lead not in claims.get(credential.id, set())]
         if not unsent:
             continue
         if not dry_run:
             # Nearest first: whoever claims it sends the notice; the farther ones are claimed so they never go late.
+            # The unique row decides between concurrent runs (what ``claims`` read may be stale by now).
             won = [session.scalar(insert_or_ignore(session, ReminderNotice)
                                   .values(credential_id=credential.id, lead_days=lead, sent_at=now)
                                   .returning(ReminderNotice.id)) is not None for lead in unsent]

@@ -392,3 +392,19 @@ def test_the_learning_record_keeps_the_renewed_credential_until_its_renewal_begi
         later = clr.clr_contents(db.session, therapist, now=new.valid_from + DAY)
         assert [c.id for c in later.included] == [new_id]
         assert [(item.credential.id, item.kind) for item in later.left_out] == [(old_id, "expired")]
+
+
+def test_a_reissued_renewal_still_renews_the_same_credential(
+        app: Flask, people: dict[str, int], renewed: tuple[uuid.UUID, uuid.UUID]) -> None:
+    from issuer.issuance import reissue
+
+    old_id, new_id = renewed
+    kid = credential_row(app, new_id).key_id
+    with app.test_request_context():
+        reissue.revoke_key(db.session, kid, reason="compromised")
+        result = reissue.reissue(db.session, kid)
+        db.session.commit()
+        [(replaced, copy)] = result.reissued  # the renewal (current); the superseded previous one is not re-signed
+        assert (replaced.id, copy.renews_id, copy.replaces_id) == (new_id, old_id, new_id)
+        assert copy.valid_from == replaced.valid_from
+        assert json.loads(copy.document)["relatedResource"] == json.loads(replaced.document)["relatedResource"]
