@@ -57,6 +57,11 @@ def load_settings(instance_path: str) -> dict[str, Any]:
         # Dynamic client registrations (POST /oauth/register, open to anyone) per client address ("0": off).
         "ISSUER_REGISTER_RATE_LIMIT": os.environ.get("ISSUER_REGISTER_RATE_LIMIT", "10/hour"),
         "ISSUER_NONCE_RATE_LIMIT": os.environ.get("ISSUER_NONCE_RATE_LIMIT", "120/minute"),
+        # Account links: how long an invitation and a "forgot password" link work, and how many "forgot password"
+        # requests one client address may make ("0": no limit).
+        "ISSUER_INVITATION_TTL_HOURS": float(os.environ.get("ISSUER_INVITATION_TTL_HOURS", "168")),
+        "ISSUER_PASSWORD_RESET_TTL_MINUTES": float(os.environ.get("ISSUER_PASSWORD_RESET_TTL_MINUTES", "60")),
+        "ISSUER_PASSWORD_RESET_RATE_LIMIT": os.environ.get("ISSUER_PASSWORD_RESET_RATE_LIMIT", "10/hour"),
         # Argon2id cost for password hashes; the defaults are RFC 9106's second recommendation (argon2-cffi's own).
         # Hashes record their parameters, so changing these keeps old hashes valid and upgrades them at next sign-in.
         "ISSUER_ARGON2_TIME_COST": int(os.environ.get("ISSUER_ARGON2_TIME_COST", ARGON2_TIME_COST)),

@@ -19,6 +19,7 @@ from issuer.platform.database import SessionLike
 
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 1000  # the sign-in form's limit
 MAX_EMAIL_LENGTH = 320  # RFC 3696 (errata 1690): 64 for the local part, @, 255 for the domain
 MAX_NAME_LENGTH = 200  # the size of the users.name column
 #: Refused in names (they end up in signed credentials and on every page): C0 and C1 controls and DEL.
@@ -47,10 +48,17 @@ def password_hasher(app: Flask | None = None) -> PasswordHasher:
     return hasher
 
 
-def hash_password(password: str) -> str:
+def check_password(password: str) -> str:
+    """:raise InvalidInput: a password shorter than ``MIN_PASSWORD_LENGTH`` or longer than ``MAX_PASSWORD_LENGTH``."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidInput(f"passwords need at least {MIN_PASSWORD_LENGTH} characters")
-    return password_hasher().hash(password)
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise InvalidInput(f"passwords have at most {MAX_PASSWORD_LENGTH} characters")
+    return password
+
+
+def hash_password(password: str) -> str:
+    return password_hasher().hash(check_password(password))
 
 
 def generate_password() -> str:
@@ -70,14 +78,18 @@ def check_name(name: str) -> str:
     return name
 
 
+def check_role(role: Role | str) -> Role:
+    try:
+        return Role(role)
+    except ValueError:
+        raise InvalidInput(f"unknown role {role!r}; use admin, supervisor or therapist") from None
+
+
 def create_user(session: SessionLike, *, email: str, name: str, role: Role | str, password: str,
                 actor: User | None = None) -> User:
     email = normalise_email(email)
     name = check_name(name)
-    try:
-        role = Role(role)
-    except ValueError:
-        raise InvalidInput(f"unknown role {role!r}; use admin, supervisor or therapist") from None
+    role = check_role(role)
     user = User(
         email=email, name=name, role=role, password_hash=hash_password(password), active=True,
         created_at=utcnow(), recipient_salt=secrets.token_hex(16),

@@ -8,15 +8,17 @@ either way.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import smtplib
+import threading
 import uuid
 from email.header import Header
 from email.message import Message
 from email.mime.text import MIMEText
 from pathlib import Path
 
-from flask import current_app
+from flask import Flask, current_app
 
 from issuer.models import Credential
 from issuer.platform.database import SessionLike
@@ -50,9 +52,14 @@ def issuance_message(credential: Credential) -> Message:
 
 def _message(credential: Credential, subject: str, body: str) -> Message:
     """A plain-text UTF-8 notice from this service to the credential's therapist."""
+    return _message_to(credential.therapist.email, subject, body)
+
+
+def _message_to(address: str, subject: str, body: str) -> Message:
+    """A plain-text UTF-8 notice from this service to ``address``."""
     message = MIMEText(body, "plain", "utf-8")
     message["From"] = current_app.config["ISSUER_EMAIL"]
-    message["To"] = credential.therapist.email
+    message["To"] = address
     # typeshed types a MIMEText's headers as str; email takes a Header too, and encodes it (RFC 2047) when sent.
     message["Subject"] = Header(subject, "utf-8")  # type: ignore[assignment]
     return message
@@ -122,3 +129,57 @@ def send_quietly(message: Message, *, about: str) -> None:
         send(message)
     except (OSError, smtplib.SMTPException):
         log.exception("could not send the notice for %s", about)
+
+
+# --- account links: invitations and password resets -------------------------------------------------------------
+
+
+def invitation_message(*, email: str, name: str, role: str, link: str, expires_at: dt.datetime,
+                       invited_by: str) -> Message:
+    """The invitation: who invited them, to what role, the single-use link and when it stops working."""
+    service = current_app.config["ISSUER_NAME"]
+    return _message_to(email, f"You are invited to {service}", (
+        f"Dear {name},\n\n"
+        f"{invited_by} has invited you to {service} as {_article(role)} {role}.\n\n"
+        f"Choose your password and open your account here (the link works once, until "
+        f"{expires_at.strftime('%d %B %Y, %H:%M')} UTC):\n{link}\n\n"
+        f"If you did not expect this invitation, ignore this message: no account is opened without you.\n"
+    ))
+
+
+def password_reset_message(*, email: str, name: str, link: str, expires_at: dt.datetime) -> Message:
+    """The "forgot password" e-mail: the single-use link and when it stops working."""
+    service = current_app.config["ISSUER_NAME"]
+    return _message_to(email, f"Choose a new password for {service}", (
+        f"Dear {name},\n\n"
+        f"Someone (we hope you) asked to choose a new password for your {service} account.\n\n"
+        f"Choose it here (the link works once, until {expires_at.strftime('%d %B %Y, %H:%M')} UTC):\n{link}\n\n"
+        f"Choosing a new password signs you out everywhere else. If you did not ask, ignore this message: "
+        f"your password stays as it is.\n"
+    ))
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" else "a"
+
+
+def notify_account_link(session: SessionLike, message: Message, *, about: str) -> None:
+    """Send an invitation or reset e-mail once ``session`` commits (never if it rolls back).
+
+    Through SMTP it is sent on a thread of its own, so how long the server takes never tells a visitor of the
+    "forgot password" form whether an account exists; into the outbox it is written at once.
+    """
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]  # the app, not its proxy
+
+    def deliver() -> None:
+        if not app.config.get("ISSUER_SMTP_HOST"):
+            send_quietly(message, about=about)
+            return
+
+        def in_background() -> None:
+            with app.app_context():
+                send_quietly(message, about=about)
+
+        threading.Thread(target=in_background, name="account-link-mail", daemon=True).start()
+
+    on_commit(session, deliver)

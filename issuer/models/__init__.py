@@ -1,5 +1,6 @@
 """Every model, imported here so Alembic's autogenerate sees the whole schema."""
 
+from issuer.models.account_links import Invitation, PasswordReset
 from issuer.models.accounts import ApiToken, Assignment, LoginAttempt, Role, User
 from issuer.models.api import IdempotencyKey
 from issuer.models.audit import AuditEvent
@@ -30,6 +31,7 @@ __all__ = [
     "Framework",
     "HeldCredential",
     "IdempotencyKey",
+    "Invitation",
     "IssuedDocument",
     "IssuerKey",
     "Level",
@@ -38,6 +40,7 @@ __all__ = [
     "OAuthAuthorizationCode",
     "OAuthClient",
     "OAuthToken",
+    "PasswordReset",
     "RateWindow",
     "ReminderNotice",
     "Role",

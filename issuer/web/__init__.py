@@ -13,6 +13,7 @@ def init_app(app: Flask) -> None:
     from issuer.extensions import csrf, login_manager
     from issuer.protocols import oauth as oauth_server
     from issuer.web import (
+        account_links,
         admin,
         auth,
         cors,
@@ -33,7 +34,8 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
     oauth_server.init_app(app)
     for blueprint in (obapi.bp, oauth.bp, oid4vci.bp, public.bp, auth.bp, supervisor.bp, therapist.bp, records.bp,
-                      admin.bp, recertification.bp, credentials.bp, wellknown.bp, ledger.bp):
+                      admin.bp, recertification.bp, credentials.bp, wellknown.bp, ledger.bp,
+                      account_links.bp):
         app.register_blueprint(blueprint)
     # Token-authenticated or client-authenticated endpoints: no cookies, so no CSRF. The consent and wallet
     # pages keep CSRF protection.

@@ -31,6 +31,7 @@ from issuer.platform.ratelimit import rate_limited
 from issuer.verification import card as cards
 from issuer.verification import inputs, recipient, verifier
 from issuer.verification.standing import Standing, standing_of
+from issuer.web import confirm
 from issuer.web.forms import ConfirmForm, ReasonForm
 from issuer.web.negotiation import prefers_json
 
@@ -202,10 +203,30 @@ def change_status(credential_id: uuid.UUID, action: str) -> ResponseReturnValue:
     form = ReasonForm()
     if not form.validate_on_submit():
         raise InvalidInput("Give a reason for the change.")
+    if action in ("revoke", "suspend") and not confirm.confirmed():  # destructive: refused unless confirmed
+        return confirm.page(_status_confirmation(credential, action), refused=True)
     revocation.change(db.session, credential, action=action, reason=form.reason.data or "", actor=current_user,
                       public_reason=(form.public_reason.data or None) if action != "unsuspend" else None)
     flash(f"The credential is now {credential.state}.", "success")
     return redirect(url_for(".page", credential_id=credential.id))
+
+
+def _status_confirmation(credential: Credential, action: str) -> confirm.Confirmation:
+    """What revoking or suspending ``credential`` does, said plainly before it is done."""
+    what = f"{credential.therapist.name}'s \u201c{credential.level.label}\u201d credential"
+    if action == "revoke":
+        consequences = [f"{what} stops verifying for everyone, at once and permanently: revocation cannot be undone.",
+                        "Its public page, certificate and badge show that it is revoked.",
+                        "A new credential for this level would have to be issued again."]
+        title, button = f"Revoke {what}?", "Revoke permanently"
+    else:
+        consequences = [f"{what} stops verifying for everyone until the suspension is lifted.",
+                        "Its public page, certificate and badge show that it is suspended.",
+                        "You or an administrator can lift the suspension later."]
+        title, button = f"Suspend {what}?", "Suspend"
+    return confirm.Confirmation(title=title, consequences=consequences,
+                                action=url_for(".change_status", credential_id=credential.id, action=action),
+                                button=button, cancel=url_for(".page", credential_id=credential.id))
 
 
 @bp.get("/badges/<uuid:achievement_id>.<any(svg, png):ext>")

@@ -8,7 +8,6 @@ from wtforms import (
     BooleanField,
     DateField,
     EmailField,
-    PasswordField,
     SelectField,
     StringField,
     TextAreaField,
@@ -39,14 +38,16 @@ class ConfirmForm(FlaskForm):
 
 
 # Choices are SelectChoice: WTForms 3.3 deprecates tuples (its stubs, types-wtforms 3.2, know only tuples).
-class UserForm(FlaskForm):
-    email = EmailField("E-mail address", validators=[DataRequired(), Length(max=320)])
-    name = StringField("Full name", validators=[DataRequired(), Length(max=200)])
+class InviteForm(FlaskForm):
+    """An invitation: the person chooses their own password from the e-mailed link."""
+
+    email = EmailField("E-mail address", validators=[DataRequired(message="Give the person's e-mail address."),
+                                                     Length(max=320)])
+    name = StringField("Full name", validators=[DataRequired(message="Give the person's full name."),
+                                                Length(max=200)])
     role = SelectField("Role", choices=[SelectChoice("therapist", "Therapist"),
                                         SelectChoice("supervisor", "Supervisor"),
                                         SelectChoice("admin", "Administrator")])
-    password = PasswordField("Initial password (at least 10 characters)",
-                             validators=[DataRequired(), Length(min=10, max=1000)])
 
 
 class AssignForm(FlaskForm):

@@ -54,6 +54,7 @@ def test_supervisor_completes_emerging_and_employer_verifies(live_server: dict[s
 
     # The supervisor revokes it; the employer's next scan shows it.
     page.get_by_label("Reason (revoke permanently)").fill("Issued to the wrong person.")
+    page.get_by_label("I understand that the credential stops verifying for everyone, permanently").check()
     page.get_by_role("button", name="Revoke permanently").click()
     page.wait_for_load_state()
     employer.goto(verify_url)

@@ -63,22 +63,37 @@ MATRIX = [
     ("POST", "/account/tokens/{tok}/revoke",
      {"anonymous": 302, "therapist": 302, "unassigned": 404, "assigned": 404, "admin": 404}),
     ("GET", "/admin/users", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 200}),
-    ("POST", "/admin/users", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 400}),
+    ("POST", "/admin/invitations",
+     {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 400}),
+    ("POST", "/admin/invitations/{t}/resend",  # no invitation has this id: the admin is told so
+     {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 404}),
+    ("GET", "/admin/invitations/{t}/revoke",
+     {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 404}),
+    ("POST", "/admin/invitations/{t}/revoke",
+     {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 404}),
+    ("GET", "/admin/users/{t}/deactivate",  # the confirmation step
+     {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 200}),
     ("POST", "/admin/users/{t}/deactivate",
      {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 302}),
     ("GET", "/admin/assignments",
      {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 200}),
     ("POST", "/admin/assignments",
      {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 400}),
+    ("GET", "/admin/assignments/{a}/remove",
+     {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 200}),
     ("POST", "/admin/assignments/{a}/remove",
      {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 302}),
     ("GET", "/admin/keys", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 200}),
+    ("GET", "/admin/keys/rotate",
+     {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 200}),
     ("POST", "/admin/keys/rotate",
      {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 302}),
-    ("POST", "/admin/keys/revoke",
-     {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 400}),
+    ("POST", "/admin/keys/revoke",  # confirmed, but naming no key: the admin is told so
+     {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 404}),
     ("GET", "/admin/trust", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 200}),
     ("POST", "/admin/trust", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 400}),
+    ("GET", "/admin/trust/remove",  # no issuer named: nothing to confirm
+     {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 404}),
     ("POST", "/admin/trust/remove",
      {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 404}),
     ("POST", "/admin/trust/import",
@@ -90,6 +105,8 @@ MATRIX = [
     ("GET", "/admin/settings", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 200}),
     ("POST", "/admin/settings", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 302}),
     ("GET", "/admin/audit", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 200}),
+    ("GET", "/admin/audit.csv",
+     {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 200}),
     ("GET", "/admin/bulk", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 200}),
     ("POST", "/admin/bulk", {"anonymous": 302, "therapist": 403, "unassigned": 403, "assigned": 403, "admin": 400}),
     ("GET", "/admin/bulk/jobs/{t}",  # no job has this id: the admin is told so, everyone else is refused first
@@ -122,7 +139,7 @@ def test_matrix_covers_every_signed_in_route(app: Flask) -> None:
 def test_route_answers_each_role_as_expected(app: Flask, client: FlaskClient, auth: AuthActions, world: dict[str, Any],
                                              method: str, template: str, expected: dict[str, int]) -> None:
     path = template.format(**world)
-    data = {"observed_on": "2026-11-20", "reason": "Testing the matrix.", "note": "n"}
+    data = {"observed_on": "2026-11-20", "reason": "Testing the matrix.", "note": "n", "confirm": "yes"}
     seen = {}
     for role in ROLES:
         fresh = app.test_client()

@@ -21,7 +21,7 @@ from issuer.extensions import db
 from issuer.frameworks.catalogue import parse_framework_bytes
 from issuer.issuance import completion, revocation
 from issuer.learning import record_book
-from issuer.models import Credential, Framework, StatementMark, User, utcnow
+from issuer.models import Credential, Framework, Invitation, StatementMark, User, utcnow
 from issuer.protocols import obapi
 from tests.conftest import SEED_FRAMEWORK, AuthActions, fresh_app, make_test_config
 from tests.integration.helpers import race, seed_people
@@ -272,12 +272,12 @@ def test_a_control_character_in_a_revocation_reason_is_refused(
 def test_an_account_name_with_a_control_character_is_refused(
         app: Flask, client: FlaskClient, admin: AuthActions, name: str) -> None:
     before = count(app, User)
-    response = admin.post("/admin/users", data={"email": "new@example.test", "name": name, "role": "therapist",
-                                                "password": "a-long-password-1"})
+    response = admin.post("/admin/invitations", data={"email": "new@example.test", "name": name, "role": "therapist"})
     text = response.get_data(as_text=True)
     assert response.status_code == 400, text
     assert "name" in text
     assert count(app, User) == before
+    assert count(app, Invitation) == 0
 
 
 def test_an_account_name_is_checked_by_the_service(app: Flask) -> None:

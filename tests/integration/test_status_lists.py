@@ -55,7 +55,7 @@ def test_revoked_everywhere(app: Flask, client: FlaskClient, auth: AuthActions, 
                             issued: tuple[dict[str, int], uuid.UUID]) -> None:
     _, credential_id = issued
     auth.login("sup@example.test")
-    response = auth.post(f"/credentials/{credential_id}/revoke", {"reason": "Issued in error."})
+    response = auth.post(f"/credentials/{credential_id}/revoke", {"reason": "Issued in error.", "confirm": "yes"})
     assert response.status_code == 302
     result = verify_api(client, credential_id, app)
     assert result["verified"] is False

@@ -124,7 +124,11 @@ def test_admin_manages_the_trust_list_on_its_page(app: Flask, auth: Any, people:
                          content_type="multipart/form-data")
     assert imported.status_code == 302
     assert set(entries(app)) == {"did:web:partner.example", DID_KEY, "did:web:credentials.school.example"}
-    removed = auth.post("/admin/trust/remove", {"issuer_id": "did:web:partner.example"})
+    unconfirmed = auth.post("/admin/trust/remove", {"issuer_id": "did:web:partner.example"})
+    assert unconfirmed.status_code == 400
+    assert "needs your confirmation" in unconfirmed.get_data(as_text=True)
+    assert "did:web:partner.example" in entries(app)
+    removed = auth.post("/admin/trust/remove", {"issuer_id": "did:web:partner.example", "confirm": "yes"})
     assert removed.status_code == 302
     assert "did:web:partner.example" not in entries(app)
 
