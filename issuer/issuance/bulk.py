@@ -101,6 +101,23 @@ def check(session: SessionLike, rows: list[Row]) -> list[Row]:
     return rows
 
 
+#: The dry run's outcomes, in the order the summary tells them, with their words.
+OUTCOMES = (("ok", "ready to issue"), ("already issued", "issued before (will be skipped)"), ("error", "with errors"))
+
+
+def summary(rows: list[Row]) -> dict[str, int]:
+    """How many rows have each outcome, every outcome present (zero when none), and ``total``.
+
+    Every row is counted exactly once: an outcome this module does not know (a row never checked) is counted
+    under its own name rather than left out.
+    """
+    tally = {status: 0 for status, _ in OUTCOMES}
+    for row in rows:
+        tally[row.status] = tally.get(row.status, 0) + 1
+    tally["total"] = len(rows)
+    return tally
+
+
 def issue_row(session: SessionLike, row: Row) -> None:
     """Issue one checked row: record its statements as met on the completion date, then complete. Flushes only."""
     if row._ids is None:

@@ -91,11 +91,19 @@ def process_row(session: SessionLike, job_row: BulkJobRow) -> None:
     session.flush()
 
 
+#: Every state a row can be in: a row being issued by a worker right now is ``running``.
+ROW_STATES = (ISSUED, SKIPPED, FAILED, RUNNING, PENDING)
+
+
 def counts(session: SessionLike, job_id: int) -> dict[str, int]:
-    """Rows of the job by state (every state present, zero when none)."""
+    """Rows of the job by state (every state present, zero when none), and ``total``: every row, counted once."""
     found: dict[str, int] = dict(session.execute(
         select(BulkJobRow.state, func.count()).where(BulkJobRow.job_id == job_id).group_by(BulkJobRow.state)).all())
-    return {state: found.get(state, 0) for state in (PENDING, ISSUED, SKIPPED, FAILED)}
+    tally = {state: found.get(state, 0) for state in ROW_STATES}
+    for state, number in found.items():  # a state this module does not know is still counted, under its name
+        tally.setdefault(state, number)
+    tally["total"] = sum(found.values())
+    return tally
 
 
 def finish_if_done(session: SessionLike, job_id: int) -> bool:

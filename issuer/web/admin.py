@@ -362,7 +362,8 @@ def bulk_issue() -> ResponseReturnValue:
         job = jobs.create_job(db.session, current_user, rows)
         return redirect(url_for("admin.bulk_job", job_id=job.id), code=303)
     db.session.rollback()  # the dry run wrote nothing; make sure of it
-    return render_template("admin/bulk.html", form=form, rows=rows, text=text)
+    return render_template("admin/bulk.html", form=form, rows=rows, text=text, summary=bulk.summary(rows),
+                           outcomes=bulk.OUTCOMES)
 
 
 @bp.get("/bulk/jobs/<int:job_id>")

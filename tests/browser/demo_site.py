@@ -130,6 +130,7 @@ def _populate(app: Flask) -> tuple[dict[str, tuple[str, str]], dict[str, str], d
     row = bulk.Row(line=2, therapist_email=therapist.email, level=levels[3].label, completion_date="",
                    supervisor_email=supervisor.email, status="ok")
     job = jobs.create_job(session, admin, [row])
+    link_token, used_token, trusted_issuer = _account_links(session, admin, therapist)
     session.commit()
 
     status_list = session.scalars(select(StatusList)).first()
@@ -141,10 +142,50 @@ def _populate(app: Flask) -> tuple[dict[str, tuple[str, str]], dict[str, str], d
         "achievement_id": str(levels[0].achievement_id), "slug": framework.slug, "handle": "taylor",
         "job_id": str(job.id), "list_id": str(status_list.public_id), "filename": "site.css",
         "framework_id": str(framework.id), "level_id": str(levels[0].id),
+        # The confirmation steps of the administration, and the pages behind e-mailed links (one token opens both
+        # the demo invitation and the demo password reset).
+        "user_id": str(therapist.id), "action": "deactivate", "assignment_id": str(_assignment_id(session)),
+        "invitation_id": str(_invitation_id(session)), "token": link_token,
     }
-    more = {"revoked_credential_id": str(revoked),
+    more = {"revoked_credential_id": str(revoked), "used_link_token": used_token, "trusted_issuer_id": trusted_issuer,
             "statement_achievement_id": str(levels[0].statements[0].achievement_id)}
     return accounts, ids, more
+
+
+def _account_links(session: Any, admin: Any, therapist: Any) -> tuple[str, str, str]:
+    """An open invitation and an open password reset sharing one known token, a used reset link, and an issuer on
+    the trust list: (token, used token, trusted issuer id)."""
+    import datetime as dt
+
+    from issuer.accounts import invitations, link_tokens
+    from issuer.models import Invitation, PasswordReset, Role, utcnow
+    from issuer.verification import trust
+
+    now = utcnow()
+    token, used = link_tokens.new_token()[0], link_tokens.new_token()[0]
+    invitations.invite(session, email="robin.newcomer@example.org", name="Robin Newcomer", role=Role.SUPERVISOR,
+                       actor=admin)
+    invitation = session.scalars(select(Invitation)).one()
+    invitation.token_hash = link_tokens.hash_token(token)
+    week = dt.timedelta(days=7)
+    session.add(PasswordReset(user_id=therapist.id, token_hash=link_tokens.hash_token(token), created_at=now,
+                              expires_at=now + week))
+    session.add(PasswordReset(user_id=therapist.id, token_hash=link_tokens.hash_token(used), created_at=now,
+                              expires_at=now + week, used_at=now))
+    entry = trust.add(session, issuer_id="did:web:partner-clinic.example.org", name="Partner Clinic", actor=admin)
+    return token, used, entry.issuer_id
+
+
+def _assignment_id(session: Any) -> int:
+    from issuer.models import Assignment
+
+    return int(session.scalars(select(Assignment.id)).first())
+
+
+def _invitation_id(session: Any) -> int:
+    from issuer.models import Invitation
+
+    return int(session.scalars(select(Invitation.id)).first())
 
 
 def _oauth_client(app: Flask) -> str:

@@ -30,6 +30,7 @@ NOT_PAGES = {
     "static", "wellknown.did_document", "wellknown.jwks", "wellknown.logo", "wellknown.status_list",
     "oauth.authorization_server_metadata", "oid4vci.openid_credential_issuer",
     "credentials.badge", "credentials.download", "credentials.qr", "records.evidence", "ledger.report_csv",
+    "admin.audit_csv",
 }
 NOT_PAGE_PREFIXES = ("api.", "obapi.")
 
@@ -67,6 +68,9 @@ MORE_VIEWS = [
     View("credentials.verify_form", "anonymous", "tampered"),  # the result of a forged one
     View("auth.login", "anonymous", "wrong-password", status=401),
     View("public.framework", "anonymous", "missing", status=404),  # the error page
+    View("account_links.reset_password", "anonymous", "used-link", status=410),  # a link used already
+    View("account_links.forgot_password", "anonymous", "asked"),  # "check your e-mail"
+    View("admin.users", "admin", "invalid-invitation", status=400),  # errors beside the fields
 ]
 
 
@@ -98,6 +102,8 @@ def _url(app: Flask, site: demo_site.DemoSite, view: View) -> str:
         ids["achievement_id"] = site.more["statement_achievement_id"]
     elif view.variant == "missing":
         ids["slug"] = "no-such-framework"
+    elif view.variant == "used-link":
+        ids["token"] = site.more["used_link_token"]
     rule = next(rule for rule in app.url_map.iter_rules()
                 if rule.endpoint == view.endpoint and rule.rule == (view.rule or rule.rule))
     missing = [name for name in rule.arguments if name not in ids]
@@ -107,6 +113,8 @@ def _url(app: Flask, site: demo_site.DemoSite, view: View) -> str:
         path = url_for(view.endpoint, **values)
     if view.endpoint == "oauth.authorize":
         path += "?" + site.more["authorize_query"]
+    if view.endpoint == "admin.trust_remove":  # the confirmation step names the issuer to remove
+        path += "?issuer_id=" + site.more["trusted_issuer_id"]
     return site.url + path
 
 
@@ -206,6 +214,18 @@ def _open(page: Any, site: demo_site.DemoSite, url: str, view: View) -> Any:
         page.get_by_label("Credential (JSON or JWT)").fill(json.dumps(document))
         with page.expect_navigation() as navigation:
             page.get_by_role("button", name="Verify", exact=True).click()
+        return navigation.value
+    if view.variant == "asked":
+        page.goto(url)
+        page.get_by_label("E-mail address").fill("someone@example.org")
+        with page.expect_navigation() as navigation:
+            page.get_by_role("button", name="Send me a link").click()
+        return navigation.value
+    if view.variant == "invalid-invitation":
+        page.goto(url)
+        page.get_by_label("Full name").fill("Robin Second")
+        with page.expect_navigation() as navigation:
+            page.get_by_role("button", name="Send invitation").click()
         return navigation.value
     if view.variant == "wrong-password":
         page.context.clear_cookies()

@@ -78,13 +78,80 @@ def audit_details(app: Flask, action: str) -> list[dict[str, Any]]:
                                                       .order_by(AuditEvent.id))]
 
 
+def summary_text(html: str) -> str:
+    """The page's summary line (``p.bulk-summary``) as plain text."""
+    found = re.search(r'<p role="status" class="bulk-summary">(.*?)</p>', html, re.DOTALL)
+    assert found, html
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", found.group(1))).strip()
+
+
+def numbers(text: str) -> tuple[int, list[int]]:
+    """(the total, the count of each outcome) from a summary line."""
+    total, *parts = [int(n) for n in re.findall(r"(?<![\w-])(\d+)(?= )", text)]
+    return total, parts
+
+
+MIXED = """therapist_email,level,completion_date,supervisor_email
+ther@example.test,Emerging,2025-03-01,sup@example.test
+ther@example.test,Developing,2025-06-15,sup@example.test
+
+nobody@example.test,Proficient,2025-03-01,sup@example.test
+ther@example.test,Developing,2025-06-16,sup@example.test
+ther@example.test,Proficient,3025-01-01,sup@example.test
+ther@example.test,Advanced,2025-10-01,other@example.test
+ther@example.test,Proficient,2025-09-30,sup@example.test
+"""
+
+
+def test_the_summary_counts_every_row_of_a_mixed_file(app: Flask) -> None:
+    """Issued before, ready, unknown account, duplicate line, future date, unassigned supervisor: each row is in
+    exactly one count, in the dry run and on the job's page, before and after the worker."""
+    people = seed_people(app)
+    issue(app, people, 0)  # Emerging exists already: its row is skipped
+    client, auth = admin_client(app)
+    dry = post(client, auth, "check", csv=MIXED).get_data(as_text=True)
+    text = summary_text(dry)
+    assert text == ("7 rows: 2 ready to issue, 1 issued before (will be skipped), 4 with errors. "
+                    "Blank lines are ignored.")
+    total, parts = numbers(text)
+    assert sum(parts) == total == 7
+    assert dry.count("<tr><td>") == 7  # one table row per CSV row, none dropped
+    assert re.search(r"<td>6</td>.*?same therapist and level as line 3", dry, re.DOTALL)
+
+    job_id = start_job(app, MIXED)
+    text = summary_text(client.get(f"/admin/bulk/jobs/{job_id}").get_data(as_text=True))
+    assert text == "7 rows: 0 issued, 1 skipped (issued before), 4 failed, 0 being issued, 2 waiting."
+    total, parts = numbers(text)
+    assert sum(parts) == total == 7
+    assert app.test_cli_runner().invoke(args=["worker"]).exit_code == 0
+    text = summary_text(client.get(f"/admin/bulk/jobs/{job_id}").get_data(as_text=True))
+    assert text == "7 rows: 2 issued, 1 skipped (issued before), 4 failed, 0 being issued, 0 waiting."
+    assert audit_details(app, "bulk.finished") == [{"issued": 2, "skipped": 1, "failed": 4}]
+    with app.app_context():
+        assert jobs.counts(db.session, job_id) == {"issued": 2, "skipped": 1, "failed": 4, "running": 0,
+                                                   "pending": 0, "total": 7}
+
+
+def test_a_row_being_issued_is_counted(app: Flask) -> None:
+    seed_people(app)
+    job_id = start_job(app, GOOD)
+    with app.app_context():
+        row = jobs.claim_row(db.session)  # a worker has taken a row and not committed yet
+        assert row is not None
+        db.session.flush()
+        tally = jobs.counts(db.session, job_id)
+        db.session.rollback()
+    assert tally == {"issued": 0, "skipped": 0, "failed": 0, "running": 1, "pending": 2, "total": 3}
+
+
 def test_confirming_stores_a_job_and_the_worker_issues_it(app: Flask) -> None:
     seed_people(app)
     client, auth = admin_client(app)
     dry = post(client, auth, "check", file=(io.BytesIO(CSV.encode()), "completions.csv"))
     assert dry.status_code == 200
     html = dry.get_data(as_text=True)
-    assert "5 rows: 3 ready, 2 with errors" in html
+    assert summary_text(html) == ("5 rows: 3 ready to issue, 0 issued before (will be skipped), 2 with errors. "
+                                  "Blank lines are ignored.")
     assert re.search(r"<td>4</td>.*?no account for nobody@example.test", html, re.DOTALL)
     assert re.search(r"<td>6</td>.*?no level &#39;Expert&#39;", html, re.DOTALL)
     assert count(app, Credential) == 0  # the dry run wrote nothing
@@ -96,7 +163,7 @@ def test_confirming_stores_a_job_and_the_worker_issues_it(app: Flask) -> None:
     page = client.get(confirmed.headers["Location"])
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    assert "0 issued, 0 skipped, 2 failed, 3 waiting." in html
+    assert summary_text(html) == "5 rows: 0 issued, 0 skipped (issued before), 2 failed, 0 being issued, 3 waiting."
     assert "Waiting for a worker" in html
     assert 'data-refresh="3"' in html  # refresh.js updates the progress section until the job finishes
     with app.app_context():
@@ -119,7 +186,7 @@ def test_confirming_stores_a_job_and_the_worker_issues_it(app: Flask) -> None:
     assert awarded == ["2025-03-01", "2025-06-15", "2025-09-30"]
     assert audit_details(app, "bulk.finished") == [{"issued": 3, "skipped": 0, "failed": 2}]
     html = client.get(f"/admin/bulk/jobs/{job_id}").get_data(as_text=True)
-    assert "3 issued, 0 skipped, 2 failed, 0 waiting." in html
+    assert summary_text(html) == "5 rows: 3 issued, 0 skipped (issued before), 2 failed, 0 being issued, 0 waiting."
     assert "data-refresh" not in html
     assert "Waiting for a worker" not in html
     assert html.count("/credentials/") == 3
