@@ -138,6 +138,17 @@ def _reason(event: AuditEvent) -> str:
     return f" (reason: {reason})" if reason else ""
 
 
+def _minutes(value: object) -> str:
+    try:
+        minutes = int(str(value))
+    except ValueError:
+        return f"{value} minutes"
+    hours, rest = divmod(minutes, 60)
+    if not hours:
+        return f"{minutes} minutes"
+    return f"{hours} h {rest:02d} min" if rest else f"{hours} hours" if hours != 1 else "1 hour"
+
+
 def _with_details(event: AuditEvent) -> str:
     details = ", ".join(f"{k}: {v}" for k, v in sorted(event.details.items()) if v not in (None, ""))
     return f" ({details})" if details else ""
@@ -249,6 +260,30 @@ SENTENCES: dict[str, Sentence] = {
     "statement.undone": lambda t: f"{t.who} withdrew a statement recorded for {_subject(t.n, t.e)}{_reason(t.e)}",
     "token.created": lambda t: f"{t.who} created the API token {_quoted(t.e.details.get('name'))}",
     "token.revoked": lambda t: f"{t.who} revoked API token {t.e.subject_id}",
+    "credential.delivered": lambda t: (
+        f"A wallet ({t.e.details.get('holder')}) received {_credential(t.n, t.e)[0]}\u2019s "
+        f"{_quoted(_credential(t.n, t.e)[1])} credential"),
+    "credential.delivery_revoked": lambda t: (
+        f"{t.who} revoked a wallet copy of {_credential(t.n, t.e)[0]}\u2019s {_quoted(_credential(t.n, t.e)[1])} "
+        f"credential{_reason(t.e)}"),
+    "ce.recorded": lambda t: (
+        f"{t.who} recorded {_minutes(t.e.details.get('minutes'))} of continuing education"
+        f"{' (' + str(t.e.details.get('category')) + ')' if t.e.details.get('category') else ''} "
+        f"for {_subject(t.n, t.e)}"),
+    "ce.approved": lambda t: f"{t.who} approved a continuing education activity of {_subject(t.n, t.e)}",
+    "ce.returned": lambda t: (
+        f"{t.who} returned a continuing education activity to {_subject(t.n, t.e)}{_reason(t.e)}"),
+    "hours.logged": lambda t: (
+        f"{t.who} logged {_minutes(t.e.details.get('minutes'))} of supervised practice for {_subject(t.n, t.e)}"),
+    "policy.set": lambda t: (
+        f"{t.who} set the renewal policy of {t.e.details.get('framework')}"
+        f"{' ' + _quoted(t.e.details.get('level')) if t.e.details.get('level') else ''}"),
+    "policy.removed": lambda t: (
+        f"{t.who} removed the renewal policy of {t.e.details.get('framework')}"
+        f"{' ' + _quoted(t.e.details.get('level')) if t.e.details.get('level') else ''}"),
+    "qualification.recorded": lambda t: (
+        f"{t.who} recorded {_subject(t.n, t.e)}\u2019s qualification {t.e.details.get('credential')}"),
+    "qualification.withdrawn": lambda t: f"{t.who} withdrew a qualification of {_subject(t.n, t.e)}",
     "trust.added": lambda t: f"{t.who} added {t.e.details.get('name')} ({t.e.subject_id}) to the trust list",
     "trust.removed": lambda t: f"{t.who} removed {t.e.details.get('name')} ({t.e.subject_id}) from the trust list",
     "trust.registry_imported": lambda t: (

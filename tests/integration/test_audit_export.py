@@ -69,7 +69,7 @@ def test_every_action_the_service_records_has_a_sentence() -> None:
         recorded |= set(re.findall(r'audit\.record\(\s*(?:db\.)?session,\s*"([a-z_.]+)"', text))
         recorded |= set(re.findall(r'"((?:credential|account)\.[a-z_]+)"', text)) & set(audit_log.SENTENCES)
     recorded |= {"credential.revoked", "credential.suspended", "credential.unsuspended", "account.activated",
-                 "account.deactivated"}  # chosen from a mapping or a condition at the call
+                 "account.deactivated", "ce.approved", "ce.returned"}  # chosen by a mapping or a condition
     assert recorded - set(audit_log.SENTENCES) == set()
 
 
