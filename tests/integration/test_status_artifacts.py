@@ -150,7 +150,15 @@ def test_the_revoke_form_takes_a_separate_public_reason(app: Flask, client: Flas
     auth.login("sup@example.test")
     form = client.get(f"/credentials/{issued}").get_data(as_text=True)
     assert 'name="public_reason"' in form
-    response = auth.post(f"/credentials/{issued}/revoke", {"reason": PRIVATE, "public_reason": f"  {PUBLIC}  "})
+    # Without the confirmation box: nothing changes, and the confirmation step carries both reasons on.
+    step = auth.post(f"/credentials/{issued}/revoke", {"reason": PRIVATE, "public_reason": f"  {PUBLIC}  "})
+    assert step.status_code == 400
+    assert "stops verifying for everyone, at once and permanently" in step.get_data(as_text=True)
+    assert f'name="public_reason" value="  {PUBLIC}  "' in step.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get_one(Credential, issued).revoked_at is None
+    response = auth.post(f"/credentials/{issued}/revoke", {"reason": PRIVATE, "public_reason": f"  {PUBLIC}  ",
+                                                           "confirm": "yes"})
     assert response.status_code == 302
     with app.app_context():
         row = db.session.get_one(Credential, issued)
