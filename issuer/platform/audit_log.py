@@ -260,6 +260,9 @@ SENTENCES: dict[str, Sentence] = {
     "statement.undone": lambda t: f"{t.who} withdrew a statement recorded for {_subject(t.n, t.e)}{_reason(t.e)}",
     "token.created": lambda t: f"{t.who} created the API token {_quoted(t.e.details.get('name'))}",
     "token.revoked": lambda t: f"{t.who} revoked API token {t.e.subject_id}",
+    "credential.renewed": lambda t: (
+        f"{t.who} renewed {t.n.email(t.e.details.get('therapist'))}\u2019s {_quoted(t.e.details.get('level'))} "
+        f"credential for the next cycle ({t.e.details.get('credits')} credits)"),
     "credential.delivered": lambda t: (
         f"A wallet ({t.e.details.get('holder')}) received {_credential(t.n, t.e)[0]}\u2019s "
         f"{_quoted(_credential(t.n, t.e)[1])} credential"),
