@@ -193,3 +193,19 @@ def test_the_profile_page_shows_the_learner_id_credentials_use(app: Flask, clien
     page = client.get("/me/profile").get_data(as_text=True)
     assert f"<code>{_subject_urn(app, people['therapist'])}</code>" in page
     assert 'aria-describedby="did-hint"' in page
+
+
+def test_the_clr_names_the_same_subject_and_pyjwt_accepts_its_jwt(app: Flask, client: FlaskClient,
+                                                                  people: dict[str, int]) -> None:
+    from tests.conftest import AuthActions
+
+    issue(app, people, 0)
+    therapist = AuthActions(client)
+    therapist.login("ther@example.test")
+    token = therapist.post("/me/clr.jwt").get_data(as_text=True)
+    claims = _pyjwt_decode(client, token)
+    urn = _subject_urn(app, people["therapist"])
+    assert claims["sub"] == claims["credentialSubject"]["id"] == urn
+    assert claims["jti"] == claims["id"]
+    assert claims["nbf"] == int(dt.datetime.fromisoformat(claims["validFrom"]).timestamp())
+    assert [c["credentialSubject"]["id"] for c in claims["credentialSubject"]["verifiableCredential"]] == [urn]
