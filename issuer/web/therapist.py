@@ -18,6 +18,7 @@ from issuer.issuance import clr
 from issuer.learning import record_book
 from issuer.models import ApiToken, Credential, Role, User, utcnow
 from issuer.platform import audit
+from issuer.verification.standing import standing_of
 from issuer.web.auth import role_required
 from issuer.web.forms import ConfirmForm, ProfileForm, TokenForm
 
@@ -35,6 +36,7 @@ def home() -> ResponseReturnValue:
     ).all()
     return render_template(
         "therapist/home.html", frameworks=current, credentials=credentials,
+        standings={credential.id: standing_of(credential) for credential in credentials},
         clr_contents=clr.clr_contents(db.session, current_user, now=utcnow()),
         progress={fw.id: record_book.progress(db.session, current_user, fw) for fw in current},
         met=record_book.met_statements(db.session, current_user),

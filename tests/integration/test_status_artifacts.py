@@ -332,3 +332,15 @@ def test_the_cli_takes_a_public_reason(app: Flask, client: FlaskClient, issued: 
     html = client.get(f"/verify/{issued}").get_data(as_text=True)
     assert f"Reason given by the issuer: {PUBLIC}" in html
     assert PRIVATE not in html
+
+
+@pytest.mark.parametrize("state", STATES)
+def test_the_therapists_own_list_marks_the_state_and_offers_only_what_exists(
+        app: Flask, client: FlaskClient, issued: uuid.UUID, state: str) -> None:
+    date = put_in(app, issued, state)
+    AuthActions(client).login("ther@example.test")
+    html = client.get("/me").get_data(as_text=True)
+    assert headline(state, date) in html
+    assert f"/credentials/{issued}.png" not in html
+    assert (f"/credentials/{issued}/certificate" in html) is (state != "revoked")
+    assert f"/credentials/{issued}.json" in html
