@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from issuer.models import Credential, Role, User, utcnow
 from issuer.platform.database import SessionLike
+from issuer.platform.spreadsheet import safe_cell
 from issuer.recertification import ledger
 from issuer.recertification.policy import (
     CENT,
@@ -34,8 +35,6 @@ from issuer.recertification.policy import (
 MAX_DAYS = 3650
 #: The share of a cycle left below which a missing category minimum makes a therapist "behind".
 CATEGORY_WARNING_SHARE = Decimal("0.2")
-#: Spreadsheets read a cell starting with one of these as a formula (OWASP "CSV injection").
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -120,12 +119,6 @@ def behind(session: SessionLike, *, now: dt.datetime | None = None) -> list[Behi
             ))
     return sorted(found, key=lambda row: (-row.shortfall, row.days_left if row.days_left is not None else 0,
                                           row.therapist.name))
-
-
-def safe_cell(value: object) -> str:
-    """A cell's text, with a leading ``'`` when a spreadsheet would read it as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def to_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:

@@ -30,6 +30,7 @@ from issuer.identity import keystore
 from issuer.issuance import bulk, jobs, reissue
 from issuer.models import Assignment, AuditEvent, BulkJob, Framework, Invitation, IssuerKey, Role, User, utcnow
 from issuer.platform import audit, audit_log, settings
+from issuer.platform.spreadsheet import safe_cell
 from issuer.verification import trust
 from issuer.web import confirm
 from issuer.web.auth import role_required
@@ -453,7 +454,7 @@ def audit_csv() -> ResponseReturnValue:
         def line(cells: Sequence[object]) -> str:
             buffer.seek(0)
             buffer.truncate()
-            writer.writerow([spreadsheet_safe(str(cell)) for cell in cells])
+            writer.writerow([safe_cell(cell) for cell in cells])
             return buffer.getvalue()
 
         yield "\ufeff" + line(AUDIT_CSV_COLUMNS)  # the BOM: spreadsheets then read the file as UTF-8
@@ -468,15 +469,6 @@ def audit_csv() -> ResponseReturnValue:
     response.headers["Content-Disposition"] = f'attachment; filename="audit-log-{stamp}.csv"'
     response.headers["Cache-Control"] = "no-store"
     return response
-
-
-#: A cell starting with one of these is read as a formula by spreadsheets (OWASP "CSV injection").
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def spreadsheet_safe(cell: str) -> str:
-    """``cell``, prefixed with ``'`` when a spreadsheet would take it for a formula."""
-    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
 
 
 def _trust_page(form: TrustForm | None = None, registry_form: RegistryForm | None = None,

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from issuer.extensions import db
 from issuer.models import AuditEvent, User
 from issuer.platform import audit, audit_log
-from issuer.web.admin import spreadsheet_safe
+from issuer.platform.spreadsheet import safe_cell
 from tests.conftest import AuthActions, MakeUser
 from tests.integration.helpers import issue
 
@@ -138,5 +138,5 @@ def test_only_admins_export(app: Flask, people: dict[str, int]) -> None:
 @pytest.mark.parametrize(("cell", "safe"), [("=1+2", "'=1+2"), ("+x", "'+x"), ("-x", "'-x"), ("@x", "'@x"),
                                             ("\tx", "'\tx"), ("\rx", "'\rx"), ("Ana", "Ana"), ("", ""),
                                             ("a=b", "a=b"), ("2026-01-01", "2026-01-01")])
-def test_spreadsheet_safe(cell: str, safe: str) -> None:
-    assert spreadsheet_safe(cell) == safe
+def test_safe_cell(cell: str, safe: str) -> None:
+    assert safe_cell(cell) == safe

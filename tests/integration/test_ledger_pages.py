@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from issuer.extensions import db
 from issuer.models import Credential, CreditActivity, User, utcnow
+from issuer.platform import spreadsheet
 from issuer.recertification import ledger, reports
 from tests.conftest import AuthActions
 from tests.integration.ledger_helpers import open_cycle
@@ -218,7 +219,7 @@ def test_behind_means_below_the_whole_credits_the_elapsed_time_calls_for(app: Fl
     ("plain", "plain"), ("a=b", "a=b"), ("", ""), (None, ""), (12, "12"),
 ])
 def test_safe_cell(value: object, expected: str) -> None:
-    assert reports.safe_cell(value) == expected
+    assert spreadsheet.safe_cell(value) == expected
 
 
 def test_csv_quotes_commas_quotes_and_newlines() -> None:
