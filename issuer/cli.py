@@ -374,15 +374,22 @@ def credentials_reissue(kid: str) -> None:
 @click.option("--jwt", "as_jwt", is_flag=True, help="Print the VC-JWT instead of the JSON-LD credential.")
 @with_appcontext
 def credentials_clr(therapist_email: str, *, as_jwt: bool) -> None:
-    """Print THERAPIST_EMAIL's whole learning record as a signed CLR 2.0 credential."""
+    """Print THERAPIST_EMAIL's whole learning record as a signed CLR 2.0 credential.
+
+    It holds the credentials valid now; those left out are listed on standard error, each with why."""
     from issuer.accounts import directory
     from issuer.issuance import clr
     from issuer.models import utcnow
 
     with committed():
         therapist = directory.get_user_by_email(db.session, therapist_email)
-        signed = clr.signed_clr(db.session, therapist, now=utcnow())
+        now = utcnow()
+        contents = clr.clr_contents(db.session, therapist, now=now)
+        signed = clr.signed_clr(db.session, therapist, now=now, contents=contents)
+        left_out = [f"Left out: {item.name} ({item.credential.id}): {item.why}" for item in contents.left_out]
     click.echo(signed.jwt if as_jwt else signed.document_text)
+    for line in left_out:
+        click.echo(line, err=True)
 
 
 @click.group("trust")

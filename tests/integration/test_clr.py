@@ -188,3 +188,16 @@ def test_a_clr_holding_a_revoked_and_a_suspended_credential_fails_with_both_in_e
     errors = vcapi.get_json()["errors"]
     assert errors[:2] == [revoked, suspended]
     assert len(errors) == len(set(errors))  # each once
+
+
+def test_the_clr_command_prints_the_clr_and_lists_what_it_left_out_on_stderr(app: Flask) -> None:
+    people = seed_people(app)
+    emerging, developing = issue(app, people, 0), issue(app, people, 1)
+    _change(app, emerging, "suspend", "Under review")
+    result = app.test_cli_runner().invoke(args=["credentials", "clr", "ther@example.test"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert [c["id"] for c in document["credentialSubject"]["verifiableCredential"]] == [
+        _credential_url(app, developing)]
+    assert result.stderr.startswith(f"Left out: Music Therapists: Emerging ({emerging}): suspended since ")
+    assert result.stderr.rstrip().endswith(": Under review")
