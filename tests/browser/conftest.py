@@ -40,7 +40,8 @@ def live_server(tmp_path: Path) -> Iterator[dict[str, Any]]:
     app = create_app({
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'browser.sqlite3'}", "ISSUER_BASE_URL": base,
         "ISSUER_KEYS_DIR": str(keys_dir), "ISSUER_KEY_PASSPHRASE": None, "SECRET_KEY": os.urandom(16).hex(),
-        "ISSUER_UPLOADS_DIR": str(tmp_path / "uploads"), **CHEAP_ARGON2,
+        "ISSUER_UPLOADS_DIR": str(tmp_path / "uploads"), "ISSUER_OUTBOX_DIR": str(tmp_path / "outbox"),
+        **CHEAP_ARGON2,
     })
     app.instance_path = str(tmp_path / "instance")
     with app.app_context():
