@@ -259,3 +259,29 @@ def test_a_trusted_issuers_credential_identified_by_hashed_email_says_so(
     assert "Partner Clinic" in shown
     assert "Self-declared Name" not in shown  # an issuer is named as the trust list names it
     assert "Confirmed" in paste(client, signed, email="ther@example.test").get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("email", "message"), [
+    ("x" * 400, "An e-mail address has at most 320 characters."),
+    ("not an address", "That is not an e-mail address"),
+    (["ther@example.test", "ther@example.test"], "Type one e-mail address."),
+])
+def test_a_bad_address_with_a_pasted_credential_is_refused_beside_the_field(
+        app: Flask, client: FlaskClient, issued: uuid.UUID, email: Any, message: str) -> None:
+    response = paste(client, document_of(app, issued), email=email)
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert f'<p class="field-error" id="recipient-error">{message}' in html
+    assert h1(html) == "Verified: genuine, current and not revoked"  # the verification itself still answers
+    assert "Confirmed" not in html
+
+
+def test_a_hostile_megabyte_with_an_address_is_refused_cleanly(app: Flask, client: FlaskClient,
+                                                                issued: uuid.UUID) -> None:
+    nested = "[" * 100_000 + "]" * 100_000
+    response = paste(client, '{"credentialSubject": ' + nested + "}", email="ther@example.test")
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert h1(html) == "This is not a credential we can read"
+    assert "Confirmed" not in html
+    assert "Traceback" not in html
