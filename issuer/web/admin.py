@@ -341,13 +341,38 @@ JOB_REFRESH_SECONDS = 3
 @bp.route("/bulk", methods=["GET", "POST"])
 @role_required(Role.ADMIN)
 def bulk_issue() -> ResponseReturnValue:
-    """Upload a CSV and see the dry run with errors by line; "Issue" stores the rows as a job for the worker."""
+    """Upload a CSV and see the dry run with errors by line; "Issue" stores the rows as a job for the worker.
+
+    A file that cannot be read at all (too large, not UTF-8, wrong header) is refused with the reason beside the
+    file field."""
     form = ConfirmForm()
     if request.method == "GET":
-        recent = db.session.scalars(select(BulkJob).order_by(BulkJob.id.desc()).limit(RECENT_JOBS)).all()
-        return render_template("admin/bulk.html", form=form, rows=None, text="", jobs=recent)
+        return _bulk_upload_page(form)
     _valid(form)
+    try:
+        text = _uploaded_csv()
+        rows = bulk.check(db.session, bulk.parse(text))
+    except InvalidInput as error:
+        db.session.rollback()
+        return _bulk_upload_page(form, file_error=_sentence(error.message), status=400)
+    if request.form.get("action") == "issue":
+        job = jobs.create_job(db.session, current_user, rows)
+        return redirect(url_for("admin.bulk_job", job_id=job.id), code=303)
+    db.session.rollback()  # the dry run wrote nothing; make sure of it
+    return render_template("admin/bulk.html", form=form, rows=rows, text=text, summary=bulk.summary(rows),
+                           outcomes=bulk.OUTCOMES)
+
+
+def _bulk_upload_page(form: ConfirmForm, *, file_error: str = "", status: int = 200) -> ResponseReturnValue:
+    recent = db.session.scalars(select(BulkJob).order_by(BulkJob.id.desc()).limit(RECENT_JOBS)).all()
+    return render_template("admin/bulk.html", form=form, rows=None, text="", jobs=recent,
+                           file_error=file_error), status
+
+
+def _uploaded_csv() -> str:
+    """The uploaded file's text (or the re-posted text of a checked file). :raise InvalidInput: unreadable."""
     upload = request.files.get("file")
+    raw: bytes
     if upload is not None and upload.filename:
         raw = upload.read(MAX_CSV_BYTES + 1)
     else:
@@ -355,16 +380,9 @@ def bulk_issue() -> ResponseReturnValue:
     if len(raw) > MAX_CSV_BYTES:
         raise InvalidInput("the CSV is larger than 1 MB")
     try:
-        text = raw.decode("utf-8-sig")
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InvalidInput("the CSV is not UTF-8 text") from None
-    rows = bulk.check(db.session, bulk.parse(text))
-    if request.form.get("action") == "issue":
-        job = jobs.create_job(db.session, current_user, rows)
-        return redirect(url_for("admin.bulk_job", job_id=job.id), code=303)
-    db.session.rollback()  # the dry run wrote nothing; make sure of it
-    return render_template("admin/bulk.html", form=form, rows=rows, text=text, summary=bulk.summary(rows),
-                           outcomes=bulk.OUTCOMES)
 
 
 @bp.get("/bulk/jobs/<int:job_id>")

@@ -330,7 +330,15 @@ def test_wrong_header_is_a_clear_400(app: Flask) -> None:
     client, auth = admin_client(app)
     response = post(client, auth, "check", csv="email,level\nx,y\n")
     assert response.status_code == 400
-    assert "the first line must be the header" in response.get_data(as_text=True)
+    html = response.get_data(as_text=True)
+    assert re.search(r'id="file-error"[^>]*>.*The first line must be the header', html)  # beside the file field
+    assert 'aria-describedby="file-error"' in html
+    assert 'aria-invalid="true"' in html
+    not_utf8 = client.post("/admin/bulk", data={"csrf_token": auth.csrf("/admin/bulk"), "action": "check",
+                                                "file": (io.BytesIO(b"\xff\xfe\x00bad"), "x.csv")},
+                           content_type="multipart/form-data")
+    assert not_utf8.status_code == 400
+    assert "The CSV is not UTF-8 text." in not_utf8.get_data(as_text=True)
     response = post(client, auth, "issue", csv="email,level\nx,y\n")
     assert response.status_code == 400
     assert count(app, BulkJob) == 0
