@@ -18,7 +18,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from flask import url_for
+from flask import current_app, url_for
 from sqlalchemy import func, select
 
 from issuer.credentials.digest import document_digest
@@ -30,6 +30,7 @@ from issuer.platform.database import SessionLike
 from issuer.verification import recipient
 from issuer.verification.results import DISPLAY_LIMIT, Failure, Verification, display_field, explain
 from issuer.verification.standing import Standing, readable_date, standing_of
+from issuer.verification.verifier import IssuedRecord
 
 #: Checks whose failure means the document's content cannot be relied on at all.
 _CONTENT_CHECKS = ("format", "schema", "context", "proof", "issuer")
@@ -119,9 +120,9 @@ def _readable(moment: Any) -> str | None:
 
 
 def for_issued(
-    session: SessionLike, verification: Verification, *, record: Any, show_name: bool, page_url: str | None,
+    session: SessionLike, verification: Verification, *, record: IssuedRecord, show_name: bool, page_url: str | None,
 ) -> Card:
-    """The card of a credential issued here (``record``: a ``Credential`` or the verification page's record)."""
+    """The card of a credential issued here, from this service's record of it."""
     standing = standing_of(record)
     level = catalogue.get_level(session, record.level_id) if record.level_id is not None else None
     failure = explain(verification)
@@ -142,21 +143,17 @@ def for_issued(
 
 
 def _own_name() -> str:
-    from flask import current_app
-
     return str(current_app.config["ISSUER_NAME"])
 
 
-@dataclass(frozen=True)
-class _RecordView:
-    """A ``Credential`` row as ``for_issued`` reads it (its recipient under the page's name for it)."""
-
-    credential: Credential
-
-    def __getattr__(self, name: str) -> Any:
-        if name == "therapist_name":
-            return self.credential.recipient_name
-        return getattr(self.credential, name)
+def record_of(credential: Credential) -> IssuedRecord:
+    """A ``Credential`` row as the verification page's record of it (what ``for_issued`` reads)."""
+    return IssuedRecord(
+        id=credential.id, public=credential.public, revoked_at=credential.revoked_at,
+        suspended_at=credential.suspended_at, therapist_name=credential.recipient_name, level_id=credential.level_id,
+        issued_at=credential.issued_at, valid_until=credential.valid_until,
+        revocation_public_reason=credential.revocation_public_reason,
+        suspension_public_reason=credential.suspension_public_reason)
 
 
 def issued_here(session: SessionLike, data: str, document: dict[str, Any] | None) -> Credential | None:
@@ -202,7 +199,7 @@ def for_pasted(session: SessionLike, verification: Verification, data: str,
     if own is not None:
         page_url = url_for("credentials.page", credential_id=own.id) if own.public else None
         # Whoever holds the whole signed credential holds the recipient's name: the document's description has it.
-        return for_issued(session, verification, record=_RecordView(own), show_name=True, page_url=page_url)
+        return for_issued(session, verification, record=record_of(own), show_name=True, page_url=page_url)
     return _from_document(verification, document, failure)
 
 
