@@ -100,9 +100,10 @@ def test_tables_become_labelled_cards_on_phones(demo: DemoSite, context: Any) ->
     assert table.bounding_box()["width"] <= PHONE["width"]
     assert _overflow(page) <= 0
     # Screen readers still get a table: rows, column headers and cells.
-    assert page.get_by_role("columnheader", name="E-mail").count() == 1
-    assert page.get_by_role("cell", name="admin@example.org").count() == 1
-    assert page.get_by_role("row").count() == 1 + table.locator("tbody tr").count()
+    assert page.get_by_role("table", name="Accounts").count() == 1
+    assert table.get_by_role("columnheader", name="E-mail").count() == 1
+    assert table.get_by_role("cell", name="admin@example.org").count() == 1
+    assert table.get_by_role("row").count() == 1 + table.locator("tbody tr").count()
 
     wide = context(viewport=DESKTOP).new_page()
     demo.sign_in(wide, "admin")
