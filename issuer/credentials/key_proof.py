@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -38,6 +39,11 @@ MAX_NONCE_LENGTH = 200
 _JWS_PARTS = 3
 _P256_COORDINATE_BYTES = 32
 _ED25519_KEY_BYTES = 32
+#: RFC 7515 2: base64url without padding. Python's decoder skips characters outside its alphabet and takes
+#: ``+``/``/`` too, so text is checked against this before decoding: "did:jwk:ey..!!!!.." must not decode to the
+#: same key as "did:jwk:ey..." (the junk would ride into the holder DID), nor a signature have two spellings.
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
+_MAX_ECHO = 40
 
 
 class ProofRejected(CredentialError):
@@ -61,7 +67,7 @@ PublicKey = ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey
 
 
 def _b64url_decode(text: Any, what: str) -> bytes:
-    if not isinstance(text, str) or not text or "=" in text:
+    if not isinstance(text, str) or not _BASE64URL.fullmatch(text) or len(text) % 4 == 1:
         raise ProofRejected(f"the {what} is not base64url text")
     try:
         return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
@@ -158,6 +164,12 @@ def _check_signature(alg: str, key: PublicKey, signing_input: bytes, signature: 
         raise ProofRejected("the key proof's signature does not verify with its key") from None
 
 
+def _echo(value: Any) -> str:
+    """A short repr of a value the client sent, for a message (never kilobytes of it)."""
+    text = repr(value)
+    return text if len(text) <= _MAX_ECHO else text[:_MAX_ECHO] + "..."
+
+
 def _header(segment: str) -> dict[str, Any]:
     header = _json_segment(segment, "JOSE header")
     if not isinstance(header, dict):
@@ -166,7 +178,7 @@ def _header(segment: str) -> dict[str, Any]:
         raise ProofRejected(f"the key proof's typ must be {PROOF_TYPE!r}")
     alg = header.get("alg")
     if not isinstance(alg, str) or alg not in ALGORITHMS:
-        raise ProofRejected(f"alg {alg!r} is not accepted; use one of {', '.join(ALGORITHMS)} "
+        raise ProofRejected(f"alg {_echo(alg)} is not accepted; use one of {', '.join(ALGORITHMS)} "
                             "(never none or a MAC)")
     if "crit" in header:
         raise ProofRejected("critical header parameters (crit) are not supported")
@@ -194,6 +206,9 @@ def verify(token: Any, *, audience: str, now: datetime, max_age: timedelta, max_
     parts = token.split(".")
     if len(parts) != _JWS_PARTS or not all(parts):
         raise ProofRejected("a key proof must be a compact JWS: header.payload.signature")
+    if not all(_BASE64URL.fullmatch(part) for part in parts):
+        # Also what makes the signing input below ASCII: a non-ASCII character is refused here, not a 500 there.
+        raise ProofRejected("a key proof's three parts must be base64url text (A-Z, a-z, 0-9, - and _, no padding)")
     header = _header(parts[0])
     if "kid" in header:
         holder, key = resolve_kid(header["kid"])
@@ -210,8 +225,8 @@ def verify(token: Any, *, audience: str, now: datetime, max_age: timedelta, max_
     if client_id is not None and "iss" in claims and claims["iss"] != client_id:
         raise ProofRejected("iss must be the client_id the access token was issued to")
     iat = claims.get("iat")
-    if not isinstance(iat, int) or isinstance(iat, bool):
-        raise ProofRejected("iat is required, as a number of seconds")
+    if not isinstance(iat, int) or isinstance(iat, bool):  # F.1: "Integer for the time ..." (no fraction)
+        raise ProofRejected("iat is required, as an integer number of seconds since the epoch")
     if iat < (now - max_age).timestamp():
         raise ProofRejected(f"the key proof is stale: iat is more than {int(max_age.total_seconds())} seconds ago")
     if iat > (now + max_skew).timestamp():

@@ -729,3 +729,101 @@ def test_the_nonce_endpoint_is_rate_limited(app: Flask, client: FlaskClient) -> 
     assert int(refused.headers["Retry-After"]) > 0
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(WalletNonce)) == 3
+
+
+def _segment(value: Any) -> str:
+    raw = value if isinstance(value, bytes) else json.dumps(value).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _signed_proof(key: Any, header: dict[str, Any], claims: Any) -> str:
+    """A key proof signed over exactly these segments (PyJWT refuses to write some of the hostile ones)."""
+    signing_input = f"{_segment(header)}.{_segment(claims)}"
+    return f"{signing_input}.{_segment(key.sign(signing_input.encode()))}"
+
+
+def test_hostile_proofs_are_a_clean_invalid_proof_and_deliver_nothing(
+        app: Flask, client: FlaskClient, auth: Any, people: dict[str, int]) -> None:
+    """The attacker's side of the credential endpoint: non-ASCII anywhere, junk a lenient base64 decoder would
+    skip, huge and fractional iat, nested JSON, a megabyte of token. Each is a 400 invalid_proof (OID4VCI 8.3.1),
+    with a printable ASCII description, and none uses the nonce up or records a delivery."""
+    credential_id = issue(app, people)
+    wallet, metadata, access_token = pre_authorized_token(app, client, auth, credential_id)
+    key = wallet_key()
+    fresh = nonce(wallet, metadata)
+    good = wallet_proof(key, audience=ISSUER, nonce=fresh)
+    head, payload, signature = good.split(".")
+    did = wallet_did_jwk(key)
+    header = {"typ": "openid4vci-proof+jwt", "alg": "EdDSA", "kid": did + "#0"}
+    now = int(time.time())
+    claims = {"aud": ISSUER, "iat": now, "nonce": fresh}
+    hostile: dict[str, Any] = {
+        "non-ASCII in the payload segment": f"{head}.{payload}é.{signature}",
+        "non-ASCII in the header segment": f"{head}ü.{payload}.{signature}",
+        "an emoji for the signature": f"{head}.{payload}.\U0001f600",
+        "a NUL in the payload segment": f"{head}.{payload}\x00.{signature}",
+        "junk a lenient base64 decoder skips": f"{head}.{payload[:8]}!!!!{payload[8:]}.{signature}",
+        "a did:jwk kid with NULs inside": _signed_proof(key, {**header, "kid": did[:20] + "\x00" * 4 + did[20:]},
+                                                        claims),
+        "a did:jwk kid with a newline inside": _signed_proof(key, {**header, "kid": did[:20] + "\n" * 4 + did[20:]},
+                                                             claims),
+        "a did:key kid in Cyrillic": _signed_proof(key, {**header, "kid": "did:key:z\u041c\u043a"}, claims),
+        "an alg of 5000 characters": _signed_proof(key, {**header, "alg": "É" * 5000}, claims),
+        "a nested kid": _signed_proof(key, {**header, "kid": {"a": [{"b": [{"c": [1]}]}]}}, claims),
+        "a jwk nested past the limit": _signed_proof(key, {"typ": "openid4vci-proof+jwt", "alg": "EdDSA",
+                                                           "jwk": json.loads('{"a":' * 9 + "1" + "}" * 9)}, claims),
+        "iat of 99 digits": _signed_proof(key, header, {**claims, "iat": 10**98}),
+        "iat of 101 digits": _signed_proof(key, header, {**claims, "iat": 10**100}),
+        "a negative iat of 99 digits": _signed_proof(key, header, {**claims, "iat": -(10**98)}),
+        "a fractional iat": _signed_proof(key, header, {**claims, "iat": now + 0.5}),
+        "a float iat": _signed_proof(key, header, {**claims, "iat": float(now)}),
+        "an iat past float range": _signed_proof(key, header, b'{"aud": "%s", "iat": 1e400, "nonce": "%s"}'
+                                                 % (ISSUER.encode(), fresh.encode())),
+        "a nested nonce": _signed_proof(key, header, {**claims, "nonce": {"n": [fresh]}}),
+        "claims nested 20 deep": _signed_proof(key, header, json.loads("[" * 20 + "]" * 20)),
+        "a lone surrogate in the nonce": _signed_proof(key, header, b'{"aud": "%s", "iat": %d, "nonce": "\\ud800"}'
+                                                       % (ISSUER.encode(), now)),
+        "a megabyte of token": f"{head}.{payload}{'A' * 1_000_000}.{signature}",
+        "900 kB of escaped non-ASCII": "é" * 150_000,
+        "a number": 10**50,
+        "an object": {"jwt": good},
+        "nested arrays": json.loads("[" * 40 + "]" * 40),
+    }
+    for why, bad in hostile.items():
+        response = request_credential(wallet, metadata, access_token,
+                                      {"credential_configuration_id": CONFIG, "proofs": {"jwt": [bad]}})
+        assert response.status_code == 400, (why, response.get_data(as_text=True)[:300])
+        answer = response.get_json()
+        assert answer["error"] == "invalid_proof", (why, answer)
+        assert answer["error_description"].isascii(), why
+        assert answer["error_description"].isprintable(), why
+        assert len(answer["error_description"]) < 400, why
+        assert response.headers["Cache-Control"] == "no-store", why
+    # Raw UTF-8 bodies: a megabyte of unescaped non-ASCII in the proof reaches the proof and is refused there; a
+    # body past the JSON limit is refused whole (413) and one nested past the parser's depth is a 400, both in the
+    # OID4VCI error shape. None is a 500.
+    unescaped = json.dumps({"credential_configuration_id": CONFIG, "proofs": {"jwt": ["é" * 500_000]}},
+                           ensure_ascii=False)
+    huge = json.dumps({"credential_configuration_id": CONFIG, "proofs": {"jwt": ["a" * 1_100_000]}})
+    deep = json.dumps({"credential_configuration_id": CONFIG, "proofs": {"jwt": ["NESTED"]}}).replace(
+        '"NESTED"', "[" * 100 + "]" * 100)
+    for body, status, error in ((unescaped, 400, "invalid_proof"), (huge, 413, "invalid_credential_request"),
+                                (deep, 400, "invalid_credential_request")):
+        response = wallet.post(path_of(metadata["credential_endpoint"]), data=body.encode(),
+                               headers={"Authorization": f"Bearer {access_token}",
+                                        "Content-Type": "application/json"})
+        assert (response.status_code, response.get_json()["error"]) == (status, error), response.get_data()[:300]
+        assert response.get_json()["error_description"].isascii()
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(WalletDelivery)) == 0
+    # None of them used the nonce up: the wallet's honest proof still collects the credential, bound to its DID.
+    credential = collect_with(wallet, metadata, access_token, good)
+    assert credential["credentialSubject"]["id"] == did
+
+
+def collect_with(wallet: FlaskClient, metadata: dict[str, Any], access_token: str, proof: str) -> dict[str, Any]:
+    response = request_credential(wallet, metadata, access_token,
+                                  {"credential_configuration_id": CONFIG, "proofs": {"jwt": [proof]}})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    credential: dict[str, Any] = response.get_json()["credentials"][0]["credential"]
+    return credential
