@@ -276,6 +276,8 @@ def seeded(app: Flask, people: dict[str, int], issued: uuid.UUID, tokens: dict[s
             "handle": "taylor",
             "filename": "site.css",
             "job_id": str(job.id),
+            "framework_id": str(framework.id),
+            "level_id": str(credential.level_id),
         }
 
 
@@ -285,13 +287,21 @@ ROLES = {"anonymous": None, "therapist": "ther@example.test", "supervisor": "sup
          "other": "other@example.test", "admin": "admin@example.test"}
 
 
+def _placeholder(rule: Any, name: str) -> str:
+    """A value the rule's converter builds: one of an ``any(...)`` converter's words, else "1"."""
+    items = getattr(rule._converters.get(name), "items", None)
+    return str(min(items)) if items else "1"
+
+
 def _get_paths(app: Flask, ids: dict[str, str]) -> list[str]:
     paths = []
     for rule in app.url_map.iter_rules():
         if "GET" not in (rule.methods or ()):
             continue
         for ext in EXTENSIONS.get(rule.endpoint, [None]):
-            values: dict[str, Any] = {name: ids[name] for name in rule.arguments if name != "ext"}
+            # An argument without a seeded id gets "1": the page answers 404 or 403 then, and must not write either.
+            values: dict[str, Any] = {name: ids.get(name, _placeholder(rule, name))
+                                      for name in rule.arguments if name != "ext"}
             if ext is not None:
                 values["ext"] = ext
             with app.test_request_context():
