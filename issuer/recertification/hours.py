@@ -25,6 +25,7 @@ from issuer.recertification.ledger import check_minutes
 from issuer.recertification.policy import service_timezone
 
 MAX_LABEL = 100
+MAX_MINUTES_A_DAY = 24 * 60
 MAX_NOTE = 2000
 #: How far back a session may be logged: a supervision record older than this is a typo in the year.
 MAX_AGE = dt.timedelta(days=365 * 10)
@@ -67,6 +68,11 @@ def log_session(  # noqa: PLR0913 (one keyword per field of the session)
     text = signable_text(note, "the note")
     if len(text) > MAX_NOTE:
         raise InvalidInput(f"the note is longer than {MAX_NOTE} characters")
+    same_day = session.scalar(select(func.coalesce(func.sum(SupervisedSession.minutes), 0)).where(
+        SupervisedSession.therapist_id == therapist.id, SupervisedSession.session_on == session_on)) or 0
+    if same_day + minutes > MAX_MINUTES_A_DAY:
+        raise InvalidInput(f"{session_on.isoformat()} already holds {same_day} supervised minutes for this therapist; "
+                           f"{minutes} more would make that day longer than 24 hours")
     row = SupervisedSession(
         therapist_id=therapist.id, supervisor_id=supervisor.id, session_on=session_on, minutes=minutes,
         setting=_label(setting, "the setting"), population=_label(population, "the population"), note=text,

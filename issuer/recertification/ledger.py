@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from issuer.accounts import assignments
 from issuer.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -170,6 +170,12 @@ def record_activity(  # noqa: PLR0913 (one keyword per field of the activity)
         upcoming = " (renewed: the next cycle has not begun)" if cycle.start > now else ""
         raise InvalidInput(f"the activity date {activity_on.isoformat()} is outside the current cycle "
                            f"({cycle.first_day(tz).isoformat()} to {last.isoformat() if last else 'open'}){upcoming}")
+    same_day = session.scalar(select(func.coalesce(func.sum(CreditActivity.minutes), 0)).where(
+        CreditActivity.therapist_id == therapist.id, CreditActivity.activity_on == activity_on,
+        CreditActivity.state != RETURNED)) or 0
+    if same_day + minutes > MAX_MINUTES:
+        raise InvalidInput(f"{activity_on.isoformat()} already holds {same_day} minutes of continuing education; "
+                           f"{minutes} more would make that day longer than 24 hours")
     terms = policy_for(session, credential.level)
     activity = CreditActivity(
         therapist_id=therapist.id, recorded_by_id=actor.id, title=title, provider=provider, activity_on=activity_on,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from issuer.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from issuer.learning.record_book import signable_text
@@ -71,10 +71,15 @@ def withdraw(session: SessionLike, *, actor: User, qualification_id: int) -> Sup
     row = session.get(SupervisorQualification, qualification_id)
     if row is None:
         raise NotFound("no such qualification")
-    if row.withdrawn_at is not None:
+    # Only from "not withdrawn", in one statement: of concurrent withdrawals one changes the row, the others 409.
+    changed = session.scalar(
+        update(SupervisorQualification).where(SupervisorQualification.id == row.id,
+                                              SupervisorQualification.withdrawn_at.is_(None))
+        .values(withdrawn_at=utcnow()).returning(SupervisorQualification.id)
+        .execution_options(synchronize_session=False))
+    session.refresh(row)
+    if changed is None:
         raise Conflict("this qualification is already withdrawn")
-    row.withdrawn_at = utcnow()
-    session.flush()
     audit.record(session, "qualification.withdrawn", actor=actor, subject_type="user", subject_id=row.supervisor_id,
                  qualification=row.id)
     return row

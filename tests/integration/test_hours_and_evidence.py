@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from issuer.credentials import schema
 from issuer.credentials.canonicalize import canonicalize
 from issuer.credentials.eddsa_rdfc_2022 import verify_proof
-from issuer.errors import InvalidInput
+from issuer.errors import Conflict, InvalidInput
 from issuer.extensions import db
 from issuer.identity import keystore
 from issuer.issuance import clr, completion
@@ -236,3 +236,23 @@ def test_only_an_assigned_supervisor_logs_hours(app: Flask, client: FlaskClient,
     assert made.status_code == 201
     listed = client.get(path, headers=bearer(token_for(app, people["therapist"]))).get_json()
     assert (listed["hours"], listed["sessions"], listed["log"][0]["setting"]) == ("1", 1, "Hospital")
+
+
+def test_a_day_holds_at_most_24_supervised_hours(app: Flask, client: FlaskClient, people: dict[str, int]) -> None:
+    token = token_for(app, people["supervisor"])
+    path = f"/api/v1/therapists/{people['therapist']}/hours"
+    body = {"sessionOn": TODAY.isoformat(), "minutes": 800, "setting": "Hospital", "population": "Adults"}
+    assert client.post(path, json=body, headers=bearer(token)).status_code == 201
+    refused = client.post(path, json=body, headers=bearer(token))
+    assert refused.status_code == 400
+    assert "already holds 800 supervised minutes" in refused.get_json()["message"]
+
+
+def test_withdrawing_twice_is_409(app: Flask, people: dict[str, int]) -> None:
+    add_qualification(app, people)
+    with app.app_context():
+        admin = db.session.get_one(User, people["admin"])
+        row_id = qualifications.all_of(db.session, [people["supervisor"]])[people["supervisor"]][0].id
+        qualifications.withdraw(db.session, actor=admin, qualification_id=row_id)
+        with pytest.raises(Conflict, match="already withdrawn"):
+            qualifications.withdraw(db.session, actor=admin, qualification_id=row_id)

@@ -284,3 +284,14 @@ def test_after_an_early_renewal_the_cycle_is_the_renewals(app: Flask, client: Fl
                           headers=bearer(tokens["therapist"])).get_json()
     assert progress["cycle"]["firstDay"] == starts.isoformat()
     assert progress["approvedCredits"] == "0"
+
+
+def test_a_day_holds_at_most_24_hours_of_activities(app: Flask, client: FlaskClient, people: dict[str, int],
+                                                     cycle: dict[str, str]) -> None:
+    path = f"/therapists/{people['therapist']}/activities"
+    assert post(client, cycle["therapist"], path, activity(minutes=1000)).status_code == 201
+    refused = post(client, cycle["therapist"], path, activity(minutes=441))
+    assert refused.status_code == 400
+    assert "already holds 1000 minutes" in refused.get_json()["message"]
+    assert post(client, cycle["therapist"], path, activity(minutes=440)).status_code == 201
+    assert stored(app) == 2
