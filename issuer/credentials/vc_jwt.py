@@ -5,8 +5,13 @@ exactly ``alg``, ``kid`` (a URL / DID URL that dereferences to the public JWK)
 and ``typ: "JWT"``; the payload is the credential JSON plus ``iss`` (issuer
 id), ``jti`` (credential id), ``sub`` (credentialSubject.id), ``nbf``
 (validFrom) and ``exp`` (validUntil, when present). ``alg`` "MUST be RS256 as
-a minimum"; Ed25519 (RFC 9864's fully-specified name) is also produced and read.
-The JWS itself is joserfc's.
+a minimum"; Ed25519 (RFC 9864's fully-specified name) is also produced. Both
+Ed25519 names are read: ``Ed25519`` and RFC 8037's ``EdDSA``, which PyJWT, jose
+and joserfc write for an Ed25519 key (RFC 9864 deprecates the name, it does not
+withdraw it), always with an Ed25519 key and never another type (no algorithm
+confusion). RS256 JWS is joserfc's; an Ed25519 signature is checked with
+``cryptography`` itself, because joserfc warns on ``EdDSA`` and the signature
+is the same under both names (RFC 9864 section 2.2).
 
 ``sub``: this service's credentials always name their subject (the therapist's
 stable ``urn:uuid:``, or a DID the holder proved), so ``sub`` is always there. A
@@ -19,10 +24,12 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from joserfc import jws
 from joserfc.errors import JoseError
@@ -34,8 +41,11 @@ from issuer.credentials.errors import JSONInputError, KeyResolutionError, ProofE
 from issuer.credentials.multikey import PrivateKey, PublicKey
 
 RS256 = "RS256"
-ED25519 = "Ed25519"  # RFC 9864; the older "EdDSA" name is refused (joserfc deprecates it)
+ED25519 = "Ed25519"  # RFC 9864's fully-specified name: what this service writes
+EDDSA = "EdDSA"  # RFC 8037's name, read (other JOSE libraries write it); with an Ed25519 key only
 ALGORITHMS = (RS256, ED25519)
+VERIFY_ALGORITHMS = (RS256, ED25519, EDDSA)
+ED25519_ALGORITHMS = frozenset({ED25519, EDDSA})
 ALLOWED_HEADERS = frozenset({"alg", "kid", "typ"})
 EMBEDDED_KEY_HEADERS = ("jwk", "jku", "x5u", "x5c")
 MIN_RSA_SIGNING_BITS = 3072
@@ -45,6 +55,8 @@ REGISTERED_CLAIMS = ("iss", "jti", "sub", "nbf", "exp", "iat", "aud")
 DEFAULT_CLOCK_SKEW = timedelta(minutes=5)
 
 ResolveKey = Callable[[str], PublicKey]
+#: RFC 7515 7.1: each part of a compact JWS is base64url without padding (and so ASCII).
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
 
 
 def _b64url_json(segment: str, what: str) -> Any:
@@ -192,6 +204,7 @@ def encode(
 
 
 _JWS_PARTS = 3  # a compact JWS: header.payload.signature
+_MAX_ECHO = 40  # how much of a refused value a message repeats
 
 
 def read_header_unchecked(token: str) -> dict[str, Any] | None:
@@ -228,6 +241,8 @@ def read_header(token: str) -> dict[str, Any]:
     parts = token.strip().split(".")
     if len(parts) != _JWS_PARTS or not all(parts[:2]):
         raise ProofError("not a compact JWS (expected header.payload.signature)")
+    if not all(_BASE64URL.fullmatch(part) for part in parts):
+        raise ProofError("not a compact JWS: each part must be base64url text (A-Z, a-z, 0-9, - and _, no padding)")
     header = _b64url_json(parts[0], "header")
     if not isinstance(header, dict):
         raise ProofError("the JOSE header is not a JSON object")
@@ -236,8 +251,9 @@ def read_header(token: str) -> dict[str, Any]:
         raise ProofError("unsigned JWT (alg none) refused")
     if alg.upper().startswith("HS"):
         raise ProofError(f"HMAC algorithm {alg} refused: a shared secret cannot prove who issued a credential")
-    if alg not in ALGORITHMS:
-        raise ProofError(f"JWS algorithm {alg!r} not accepted; accepted: {', '.join(ALGORITHMS)}")
+    if alg not in VERIFY_ALGORITHMS:
+        shown = alg if len(alg) <= _MAX_ECHO else alg[:_MAX_ECHO] + "..."
+        raise ProofError(f"JWS algorithm {shown!r} not accepted; accepted: {', '.join(VERIFY_ALGORITHMS)}")
     embedded = [name for name in EMBEDDED_KEY_HEADERS if name in header]
     if embedded:
         raise ProofError(
@@ -262,8 +278,29 @@ def _check_key(alg: str, key: Any) -> None:
             raise ProofError(f"kid resolves to a {type(key).__name__}, but alg RS256 needs an RSA key")
         if key.key_size < MIN_RSA_VERIFY_BITS:
             raise ProofError(f"RSA key of {key.key_size} bits is too small")
-    elif not isinstance(key, ed25519.Ed25519PublicKey):
-        raise ProofError(f"kid resolves to a {type(key).__name__}, but alg {alg} needs an Ed25519 key")
+    elif alg in ED25519_ALGORITHMS:
+        if not isinstance(key, ed25519.Ed25519PublicKey):
+            raise ProofError(f"kid resolves to a {type(key).__name__}, but alg {alg} needs an Ed25519 key")
+    else:  # read_header lets no other algorithm through; refuse rather than guess if that ever changes
+        raise ProofError(f"JWS algorithm {alg!r} not accepted")
+
+
+def _ed25519_payload(token: str, key: ed25519.Ed25519PublicKey, kid: str) -> bytes:
+    """The payload of a compact JWS whose Ed25519 signature (``EdDSA`` or ``Ed25519``) verifies with ``key``.
+
+    RFC 8037 3.1 / RFC 9864: the signature is Ed25519 over the ASCII ``header.payload``; ``read_header`` has
+    already checked that each part is base64url text.
+    """
+    header_segment, payload_segment, signature_segment = token.split(".")
+    try:
+        signature = base64.urlsafe_b64decode(signature_segment + "=" * (-len(signature_segment) % 4))
+        payload = base64.urlsafe_b64decode(payload_segment + "=" * (-len(payload_segment) % 4))
+        key.verify(signature, f"{header_segment}.{payload_segment}".encode("ascii"))
+    except (ValueError, InvalidSignature):
+        raise ProofError(
+            f"JWS signature does not verify with the key of {kid!r} (tampered token or wrong key): InvalidSignature"
+        ) from None
+    return payload
 
 
 def credential_from_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -343,15 +380,18 @@ def decode_and_verify(
     except KeyResolutionError as error:
         raise ProofError(f"kid {kid!r} is not resolvable: {error}") from None
     _check_key(alg, public_key)
+    if isinstance(public_key, ed25519.Ed25519PublicKey):  # alg EdDSA or Ed25519 (_check_key)
+        signed_payload = _ed25519_payload(token.strip(), public_key, kid)
+    else:
+        try:
+            signed_payload = jws.deserialize_compact(token.strip(), _joserfc_key(public_key), algorithms=[alg]).payload
+        except JoseError as error:
+            raise ProofError(
+                f"JWS signature does not verify with the key of {kid!r} "
+                f"(tampered token or wrong key): {error.__class__.__name__}"
+            ) from None
     try:
-        verified = jws.deserialize_compact(token.strip(), _joserfc_key(public_key), algorithms=[alg])
-    except JoseError as error:
-        raise ProofError(
-            f"JWS signature does not verify with the key of {kid!r} "
-            f"(tampered token or wrong key): {error.__class__.__name__}"
-        ) from None
-    try:
-        payload = jsonparse.loads(verified.payload)
+        payload = jsonparse.loads(signed_payload)
     except JSONInputError as error:
         raise ProofError(f"the JWT payload is not acceptable JSON: {error}") from None
     if not isinstance(payload, dict):

@@ -25,7 +25,7 @@ from issuer.credentials import (
     public_jwk,
     verify,
 )
-from issuer.credentials.vc_jwt import numeric_date
+from issuer.credentials.vc_jwt import credential_claims, numeric_date
 
 KID = f"{ISSUER_DID}#rsa-1"
 
@@ -253,3 +253,87 @@ def test_jwt_over_a_credential_with_its_embedded_proof(credential: dict[str, Any
     result = verify(token, document_loader=document_loader, resolver=resolver, now=NOW)
     assert result.verified, result.errors
     assert result.issuer_known
+
+
+# --- Ed25519 VC-JWTs written by other JOSE libraries: alg "EdDSA" (RFC 8037) as well as "Ed25519" (RFC 9864) -------
+ED_KID = f"{ISSUER_DID}#ed-1"
+
+
+def _pyjwt_eddsa(credential: dict[str, Any], key: Any, kid: str = ED_KID, **headers: Any) -> str:
+    """An OB 3.0 VC-JWT as PyJWT writes it for an Ed25519 key (it knows only the name EdDSA)."""
+    import jwt
+
+    payload = {**credential, **credential_claims(credential)}
+    return jwt.encode(payload, key, algorithm="EdDSA", headers={"kid": kid, "typ": "JWT", **headers})
+
+
+def _ed_sign(header: dict[str, Any], payload: dict[str, Any], key: Any) -> str:
+    signing_input = f"{_b64(header)}.{_b64(payload)}"
+    signature = base64.urlsafe_b64encode(key.sign(signing_input.encode())).rstrip(b"=").decode()
+    return f"{signing_input}.{signature}"
+
+
+def test_an_eddsa_vc_jwt_from_pyjwt_verifies(credential: dict[str, Any], ed_key: Any, resolver: KeyResolver) -> None:
+    token = _pyjwt_eddsa(credential, ed_key)
+    assert _parts(token)[0] == {"alg": "EdDSA", "kid": ED_KID, "typ": "JWT"}
+    assert decode_and_verify(token, resolve_key=_resolve(resolver), now=NOW) == credential
+    result = verify(token, document_loader=document_loader, resolver=resolver, now=NOW)
+    assert result.verified, result.errors
+    proof = result.check("proof")
+    assert proof is not None
+    assert proof.message == f"JWS (EdDSA) verifies with {ED_KID}"
+
+
+def test_both_ed25519_names_sign_the_same_way_but_a_signature_does_not_move_between_headers(
+        credential: dict[str, Any], ed_key: Any, resolver: KeyResolver) -> None:
+    payload = {**credential, **credential_claims(credential)}
+    for alg in ("EdDSA", "Ed25519"):
+        token = _ed_sign({"alg": alg, "kid": ED_KID, "typ": "JWT"}, payload, ed_key)
+        assert decode_and_verify(token, resolve_key=_resolve(resolver), now=NOW) == credential
+    eddsa = _ed_sign({"alg": "EdDSA", "kid": ED_KID, "typ": "JWT"}, payload, ed_key)
+    renamed = _b64({"alg": "Ed25519", "kid": ED_KID, "typ": "JWT"}) + "." + eddsa.split(".", 1)[1]
+    _refused(renamed, resolver, "does not verify")
+
+
+def test_a_tampered_eddsa_vc_jwt_is_refused(credential: dict[str, Any], ed_key: Any, resolver: KeyResolver) -> None:
+    token = _pyjwt_eddsa(credential, ed_key)
+    header_b64, _, signature = token.split(".")
+    _, payload = _parts(token)
+    payload["name"] = "Something grander"
+    _refused(f"{header_b64}.{_b64(payload)}.{signature}", resolver, "does not verify")
+    _refused(_pyjwt_eddsa(credential, generate_ed25519()), resolver, "does not verify")  # our kid, another key
+    _refused(f"{header_b64}.{token.split('.')[1]}.{signature[:-4]}", resolver, "does not verify")  # cut short
+    _refused(f"{header_b64}.{token.split('.')[1]}.", resolver, "does not verify")  # no signature at all
+
+
+def test_alg_confusion_is_refused(credential: dict[str, Any], ed_key: Any, rsa_key: Any,
+                                  resolver: KeyResolver) -> None:
+    payload = {**credential, **credential_claims(credential)}
+    # An Ed25519 signature under an RS256 header naming the Ed25519 key: RS256 needs an RSA key.
+    _refused(_ed_sign({"alg": "RS256", "kid": ED_KID, "typ": "JWT"}, payload, ed_key), resolver, "needs an RSA key")
+    # EdDSA / Ed25519 naming the RSA key: an Ed25519 name needs an Ed25519 key, whatever signed it.
+    for alg in ("EdDSA", "Ed25519"):
+        _refused(_ed_sign({"alg": alg, "kid": KID, "typ": "JWT"}, payload, ed_key), resolver, "needs an Ed25519 key")
+        rsa_signed = _forge({"alg": "RS256", "kid": KID, "typ": "JWT"}, payload, RSAKey.import_key(rsa_key), "RS256")
+        relabelled = _b64({"alg": alg, "kid": KID, "typ": "JWT"}) + "." + rsa_signed.split(".", 1)[1]
+        _refused(relabelled, resolver, "needs an Ed25519 key")
+    # A MAC keyed with the Ed25519 public key's bytes, and names this verifier does not take for Ed25519.
+    secret = OctKey.import_key(json.dumps(public_jwk(ed_key.public_key())).encode())
+    _refused(_forge({"alg": "HS256", "kid": ED_KID, "typ": "JWT"}, payload, secret, "HS256"), resolver, "HMAC")
+    for alg in ("eddsa", "EDDSA", "ED25519", "Ed448", "ES256", "EdDSA "):
+        _refused(_ed_sign({"alg": alg, "kid": ED_KID, "typ": "JWT"}, payload, ed_key), resolver, "not accepted")
+
+
+@pytest.mark.parametrize("alg", ["none", "None", "NONE"])
+def test_alg_none_is_refused_for_an_ed25519_kid(credential: dict[str, Any], resolver: KeyResolver, alg: str) -> None:
+    payload = {**credential, **credential_claims(credential)}
+    _refused(f"{_b64({'alg': alg, 'kid': ED_KID, 'typ': 'JWT'})}.{_b64(payload)}.", resolver, "alg none")
+
+
+def test_non_base64url_parts_are_refused_before_any_key_is_used(
+        credential: dict[str, Any], ed_key: Any, resolver: KeyResolver) -> None:
+    header_b64, payload_b64, signature = _pyjwt_eddsa(credential, ed_key).split(".")
+    for bad in (f"{header_b64}.{payload_b64}é.{signature}", f"{header_b64}.{payload_b64}.{signature}é",
+                f"{header_b64}.{payload_b64[:8]}!!!!{payload_b64[8:]}.{signature}",
+                f"{header_b64}.{payload_b64}.{signature}==", f"{header_b64}.{payload_b64}.{signature[:-2]}+A"):
+        _refused(bad, resolver, "base64url")
