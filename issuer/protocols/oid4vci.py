@@ -163,6 +163,9 @@ def _award_for(session: SessionLike, token: OAuthToken, body: dict[str, Any]) ->
             chosen = str(token.offer.credential_id)
         elif len(allowed) == 1:
             chosen = allowed[0]
+        elif not allowed:
+            raise Oid4vciError(400, "credential_request_denied",
+                               "There is no current credential to collect with this access token.")
         else:
             raise Oid4vciError(400, "invalid_credential_request",
                                "This access token covers several credentials: name one with credential_identifier "

@@ -372,6 +372,16 @@ def test_authorization_code_flow_with_scope(
     assert result.verified, result.summary
 
 
+def test_a_therapist_without_credentials_gets_a_token_that_collects_nothing(
+        app: Flask, client: FlaskClient, auth: Any, people: dict[str, int]) -> None:
+    wallet, metadata, token, _ = authorization_code_token(app, client, auth, scope=SCOPE)
+    assert "authorization_details" not in token  # credential_identifiers may not be empty
+    proof = wallet_proof(wallet_key(), audience=ISSUER, nonce=nonce(wallet, metadata))
+    response = request_credential(wallet, metadata, token["access_token"],
+                                  {"credential_configuration_id": CONFIG, "proofs": {"jwt": [proof]}})
+    assert (response.status_code, response.get_json()["error"]) == (400, "credential_request_denied")
+
+
 def test_unsupported_authorization_details_are_refused_to_the_wallet(
         app: Flask, client: FlaskClient, auth: Any, people: dict[str, int]) -> None:
     issue(app, people)
