@@ -241,3 +241,16 @@ def test_open_cycle_contains_every_later_day() -> None:
     cycle = Cycle(start=utc(2026, 1, 1), end=None)
     assert cycle.contains(dt.date(9999, 12, 31), UTC)
     assert not cycle.contains(dt.date(2025, 12, 31), UTC)
+
+
+def test_the_time_zone_setting_is_checked_at_start_up(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
+    from issuer.config import load_settings
+
+    monkeypatch.setenv("SECRET_KEY", "test")
+    monkeypatch.setenv("ISSUER_TIMEZONE", "America/Chicago")
+    assert load_settings(str(tmp_path))["ISSUER_TIMEZONE"] == "America/Chicago"
+    monkeypatch.delenv("ISSUER_TIMEZONE")
+    assert load_settings(str(tmp_path))["ISSUER_TIMEZONE"] == "UTC"
+    monkeypatch.setenv("ISSUER_TIMEZONE", "Mars/Olympus_Mons")
+    with pytest.raises(RuntimeError, match="ISSUER_TIMEZONE='Mars/Olympus_Mons' is not a known IANA time zone"):
+        load_settings(str(tmp_path))
