@@ -104,7 +104,8 @@ def login() -> ResponseReturnValue:
             return response
         except IssuerError as error:
             transactions.keep_writes()  # keep the failed attempt: it counts towards the limit
-            flash(error.message, "error")
+            # Beside the password field (the address is kept as typed): one message whichever was wrong.
+            form.password.errors = [*form.password.errors, error.message]
             status = error.status_code
         else:
             login_user(user)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
@@ -37,9 +38,27 @@ def test_supervisor_signs_in_and_lands_on_their_list(auth: AuthActions, client: 
 
 def test_wrong_password_is_refused_with_a_clear_message(auth: AuthActions, make_user: MakeUser) -> None:
     make_user("t@example.test")
-    response = auth.login("t@example.test", "not the password")
+    response = auth.login("T@example.test", "not the password")
     assert response.status_code == 401
-    assert "Wrong e-mail address or password" in response.get_data(as_text=True)
+    html = response.get_data(as_text=True)
+    assert "Wrong e-mail address or password" in html
+    # Beside the password field, the address kept as typed, the password never typed back.
+    assert re.search(r'<p class="field-error" id="password-error">.*Wrong e-mail address or password', html)
+    field = re.search(r'<input[^>]*id="password"[^>]*>', html)
+    assert field
+    assert 'aria-invalid="true"' in field.group(0)
+    assert 'aria-describedby="password-error"' in field.group(0)
+    assert 'value="T@example.test"' in html
+    assert "not the password" not in html
+
+
+def test_an_empty_sign_in_form_shows_each_error_by_its_field(client: FlaskClient, auth: AuthActions) -> None:
+    response = client.post("/login", data={"email": "", "password": "", "csrf_token": auth.csrf()})
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert 'id="email-error"' in html
+    assert 'id="password-error"' in html
+    assert html.count('aria-invalid="true"') == 2
 
 
 def test_login_without_csrf_token_is_refused(client: FlaskClient, make_user: MakeUser) -> None:
