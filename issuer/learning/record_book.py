@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, Select, bindparam, func, select
 from issuer.accounts.assignments import require_assignment
 from issuer.credentials.eddsa_rdfc_2022 import DISPUTED_CHARACTERS
 from issuer.errors import Conflict, InvalidInput, NotFound
-from issuer.models import Framework, LevelCompletion, Statement, StatementMark, User, utcnow
+from issuer.models import Framework, Level, LevelCompletion, Statement, StatementMark, User, utcnow
 from issuer.platform import audit
 from issuer.platform.database import SessionLike
 
@@ -95,6 +95,80 @@ def signable_text(value: str | None, what: str) -> str:
     return text
 
 
+def _checked_observation(observed_on: dt.date, note: str | None) -> str:
+    """The note, stripped, once the date and the note are acceptable; each refusal names its form field."""
+    today = utcnow().date()
+    if observed_on > today:
+        raise InvalidInput("the observation date cannot be in the future", field="observed_on")
+    if observed_on < today - dt.timedelta(days=365 * 10):
+        raise InvalidInput("the observation date is more than ten years ago", field="observed_on")
+    try:
+        text = signable_text(note, "the note")
+    except InvalidInput as error:
+        raise InvalidInput(error.message, field="note") from None
+    if len(text) > MAX_NOTE:
+        raise InvalidInput(f"the note is longer than {MAX_NOTE} characters ({len(text)})", field="note")
+    return text
+
+
+def _checked_evidence_url(evidence_url: str | None) -> str | None:
+    if not evidence_url or not evidence_url.strip():
+        return None
+    try:
+        return _check_url(evidence_url)
+    except InvalidInput as error:
+        raise InvalidInput(error.message, field="evidence_url") from None
+
+
+@dataclass(frozen=True)
+class _StoredEvidence:
+    path: Path
+    name: str
+    filename: str
+    mimetype: str
+
+
+def _store_evidence(evidence_file: EvidenceUpload | None, uploads_dir: Path | None) -> _StoredEvidence | None:
+    """Check and write an uploaded evidence file (once, whatever number of marks refer to it)."""
+    if evidence_file is None or not evidence_file.data:
+        return None
+    if uploads_dir is None:
+        raise InvalidInput("file uploads are not configured", field="evidence_file")
+    try:
+        mimetype, suffix = _sniff(evidence_file)
+    except InvalidInput as error:
+        raise InvalidInput(error.message, field="evidence_file") from None
+    uploads_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    name = f"{uuid.uuid4().hex}{suffix}"
+    stored = uploads_dir / name
+    stored.write_bytes(evidence_file.data)
+    return _StoredEvidence(stored, name, Path(evidence_file.filename or "evidence").name[:255], mimetype)
+
+
+def _new_mark(session: SessionLike, *, supervisor: User, therapist: User, statement: Statement,
+              observed_on: dt.date, note: str, evidence_url: str | None,
+              evidence: _StoredEvidence | None) -> StatementMark:
+    mark = StatementMark(
+        therapist_id=therapist.id, statement_id=statement.id, supervisor_id=supervisor.id, kind=MET,
+        observed_on=observed_on, note=note, created_at=utcnow(), evidence_url=evidence_url,
+    )
+    if evidence is not None:
+        mark.evidence_file = evidence.name
+        mark.evidence_filename = evidence.filename
+        mark.evidence_type = evidence.mimetype
+    session.add(mark)
+    return mark
+
+
+def _flush_marks(session: SessionLike, evidence: _StoredEvidence | None) -> None:
+    try:
+        session.flush()
+    except Exception:
+        if evidence is not None:
+            evidence.path.unlink(missing_ok=True)
+        raise
+
+
 def mark_statement(  # noqa: PLR0913 (one keyword per field of the mark and of its evidence)
     session: SessionLike,
     *,
@@ -109,41 +183,80 @@ def mark_statement(  # noqa: PLR0913 (one keyword per field of the mark and of i
 ) -> StatementMark:
     """Record that ``therapist`` showed ``statement``. Flushes; the caller commits."""
     require_assignment(session, supervisor=supervisor, therapist=therapist)
-    today = utcnow().date()
-    if observed_on > today:
-        raise InvalidInput("the observation date cannot be in the future")
-    if observed_on < today - dt.timedelta(days=365 * 10):
-        raise InvalidInput("the observation date is more than ten years ago")
-    note = signable_text(note, "the note")
-    if len(note) > MAX_NOTE:
-        raise InvalidInput(f"the note is longer than {MAX_NOTE} characters")
-    mark = StatementMark(
-        therapist_id=therapist.id, statement_id=statement.id, supervisor_id=supervisor.id, kind=MET,
-        observed_on=observed_on, note=note, created_at=utcnow(),
-        evidence_url=_check_url(evidence_url) if evidence_url and evidence_url.strip() else None,
-    )
-    stored: Path | None = None
-    if evidence_file is not None and evidence_file.data:
-        if uploads_dir is None:
-            raise InvalidInput("file uploads are not configured")
-        mimetype, suffix = _sniff(evidence_file)
-        uploads_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        name = f"{uuid.uuid4().hex}{suffix}"
-        stored = uploads_dir / name
-        stored.write_bytes(evidence_file.data)
-        mark.evidence_file = name
-        mark.evidence_filename = Path(evidence_file.filename or "evidence").name[:255]
-        mark.evidence_type = mimetype
-    try:
-        session.add(mark)
-        session.flush()
-    except Exception:
-        if stored is not None:
-            stored.unlink(missing_ok=True)
-        raise
+    note = _checked_observation(observed_on, note)
+    url = _checked_evidence_url(evidence_url)
+    evidence = _store_evidence(evidence_file, uploads_dir)
+    mark = _new_mark(session, supervisor=supervisor, therapist=therapist, statement=statement,
+                     observed_on=observed_on, note=note, evidence_url=url, evidence=evidence)
+    _flush_marks(session, evidence)
     audit.record(session, "statement.marked", actor=supervisor, subject_type="user", subject_id=therapist.id,
                  statement=str(statement.achievement_id), mark=mark.id)
     return mark
+
+
+#: How many statements one request may record at once (a level has a dozen at most; this bounds hostile lists).
+MAX_STATEMENTS_AT_ONCE = 100
+
+
+def mark_statements(  # noqa: PLR0913 (one keyword per field of the marks and of their evidence)
+    session: SessionLike,
+    *,
+    supervisor: User,
+    therapist: User,
+    level: Level,
+    statement_ids: Sequence[int],
+    observed_on: dt.date,
+    note: str = "",
+    evidence_url: str | None = None,
+    evidence_file: EvidenceUpload | None = None,
+    uploads_dir: Path | None = None,
+) -> list[StatementMark]:
+    """Record several statements of one ``level`` as met, with one date, note and evidence. Flushes only.
+
+    All or nothing: an id that is not a statement of ``level`` (whatever else it names), an id given twice, a
+    statement already met or a level already complete refuses the whole list before anything is written.
+    The therapist's row is locked first, so two concurrent requests for the same statements take turns: the
+    second finds them met and is refused (409), and no statement is marked twice.
+
+    :raise InvalidInput: a field is wrong (``details["field"]`` names it: ``statement_ids``, ``observed_on``,
+        ``note``, ``evidence_url`` or ``evidence_file``).
+    :raise Conflict: the level is complete, or a statement is already met (``details["statement_ids"]``).
+    """
+    require_assignment(session, supervisor=supervisor, therapist=therapist)
+    if not statement_ids:
+        raise InvalidInput("choose at least one statement to record", field="statement_ids")
+    if len(statement_ids) > MAX_STATEMENTS_AT_ONCE:
+        raise InvalidInput(f"at most {MAX_STATEMENTS_AT_ONCE} statements can be recorded at once",
+                           field="statement_ids")
+    ids = list(statement_ids)
+    repeated = sorted({i for i in ids if ids.count(i) > 1})
+    if repeated:
+        raise InvalidInput(f"statement {repeated[0]} is listed more than once", field="statement_ids")
+    of_level = {s.id: s for s in level.statements}
+    foreign = [i for i in ids if i not in of_level]
+    if foreign:
+        raise InvalidInput(f"statement {foreign[0]} is not a statement of {level.label}", field="statement_ids")
+    note = _checked_observation(observed_on, note)
+    url = _checked_evidence_url(evidence_url)
+
+    # Concurrent requests for this therapist wait here for each other (SQLite's writers already take turns).
+    session.execute(select(User.id).where(User.id == therapist.id).with_for_update())
+    completed = session.scalar(select(LevelCompletion.id).filter_by(therapist_id=therapist.id, level_id=level.id))
+    if completed is not None:
+        raise Conflict(f"{level.label} is already complete; its credential is issued")
+    already = met_statements(session, therapist, ids)
+    if already:
+        names = ", ".join(of_level[i].name for i in ids if i in already)
+        raise Conflict(f"already recorded as met: {names}", statement_ids=sorted(already))
+
+    evidence = _store_evidence(evidence_file, uploads_dir)
+    marks = [_new_mark(session, supervisor=supervisor, therapist=therapist, statement=of_level[i],
+                       observed_on=observed_on, note=note, evidence_url=url, evidence=evidence) for i in ids]
+    _flush_marks(session, evidence)
+    for mark in marks:
+        audit.record(session, "statement.marked", actor=supervisor, subject_type="user", subject_id=therapist.id,
+                     statement=str(of_level[mark.statement_id].achievement_id), mark=mark.id)
+    return marks
 
 
 def _latest_marks_of(*statements: ColumnElement[bool]) -> Select[StatementMark]:

@@ -271,6 +271,7 @@ def seeded(app: Flask, people: dict[str, int], issued: uuid.UUID, tokens: dict[s
             "list_id": str(db.session.scalars(select(StatusList)).first().public_id),
             "therapist_id": str(people["therapist"]),
             "mark_id": str(db.session.scalars(select(StatementMark)).first().id),
+            "level_id": str(framework.levels[1].id),
             "achievement_id": str(credential.level.achievement_id),
             "slug": framework.slug,
             "handle": "taylor",
