@@ -105,12 +105,12 @@ def signed_out(therapist_id: int, draft: Draft | None) -> Response:
     login = url_for("auth.login", next=grid_url(therapist_id))
     message = ("Your session had ended, so nothing was saved. Sign in to go back to the record"
                + (" and your draft." if draft is not None else "."))
+    if same_origin_post():
+        flash(message, "error")  # shown on the sign-in page, whichever way the browser gets there
     if wants_json():
         response = jsonify({"error": "session_expired", "message": message, "login": login})
         response.status_code = 401
         return response
-    if same_origin_post():
-        flash(message, "error")
     return redirect(login, code=303)
 
 

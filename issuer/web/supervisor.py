@@ -255,8 +255,22 @@ def _current_mark(person: User, mark_id: int) -> StatementMark:
 def undo_form(therapist_id: int, mark_id: int) -> ResponseReturnValue:
     """The page that withdraws a mark: what it is, and the reason to give (one form, not one per row of the grid)."""
     person = assigned_therapist(therapist_id)
-    return render_template("supervisor/undo.html", therapist=person, mark=_current_mark(person, mark_id),
-                           reason="", errors={})
+    mark = _current_mark(person, mark_id)
+    return render_template("supervisor/undo.html", therapist=person, mark=mark, reason="", errors={},
+                           refusal=_withdrawal_refusal(person, mark))
+
+
+def _withdrawal_refusal(person: User, mark: StatementMark) -> str | None:
+    """Why the mark cannot be withdrawn (the page says so instead of showing a form), or None."""
+    latest = record_book.latest_marks(db.session, person, [mark.statement_id]).get(mark.statement_id)
+    if mark.kind != record_book.MET or latest is None or latest.id != mark.id:
+        return "This mark is no longer the statement's current one: there is nothing to withdraw."
+    completed = db.session.scalar(select(Credential.id).filter_by(therapist_id=person.id,
+                                                                  level_id=mark.statement.level_id))
+    if completed is not None:
+        return ("This level is complete and its credential issued, so its marks stay. "
+                "Revoke the credential instead, from its page.")
+    return None
 
 
 @bp.post("/therapists/<int:therapist_id>/marks/<int:mark_id>/undo")
@@ -270,7 +284,7 @@ def undo(therapist_id: int, mark_id: int) -> ResponseReturnValue:
         mark = _current_mark(person, mark_id)
         message = error.message[:1].upper() + error.message[1:] + "."
         return render_template("supervisor/undo.html", therapist=person, mark=mark, reason=reason,
-                               errors={"reason": message}), 400
+                               errors={"reason": message}, refusal=None), 400
     flash("The mark is withdrawn; the learning record keeps both entries.", "success")
     return redirect(url_for(".therapist", therapist_id=person.id))
 

@@ -122,9 +122,11 @@ def _populate(app: Flask) -> tuple[dict[str, tuple[str, str]], dict[str, str], d
     revoked = complete(1)  # Developing: issued, then revoked
     revocation.change(session, session.get_one(Credential, revoked), action="revoke",
                       reason="Issued to the wrong person.", actor=supervisor)
-    for n, statement in enumerate(levels[2].statements[:3]):  # Proficient: three of ten shown so far
+    open_marks = [  # Proficient: three of ten shown so far
         record_book.mark_statement(session, supervisor=supervisor, therapist=therapist, statement=statement,
                                    observed_on=today, note=f"Seen in group session {n + 1}.")
+        for n, statement in enumerate(levels[2].statements[:3])
+    ]
     api_tokens.create_api_token(session, user=therapist, name="Portfolio sync")
     api_tokens.create_api_token(session, user=therapist, name="Backup script")
     row = bulk.Row(line=2, therapist_email=therapist.email, level=levels[3].label, completion_date="",
@@ -148,7 +150,8 @@ def _populate(app: Flask) -> tuple[dict[str, tuple[str, str]], dict[str, str], d
         "invitation_id": str(_invitation_id(session)), "token": link_token,
     }
     more = {"revoked_credential_id": str(revoked), "used_link_token": used_token, "trusted_issuer_id": trusted_issuer,
-            "statement_achievement_id": str(levels[0].statements[0].achievement_id)}
+            "statement_achievement_id": str(levels[0].statements[0].achievement_id),
+            "open_level_id": str(levels[2].id), "open_mark_id": str(open_marks[0].id)}
     return accounts, ids, more
 
 

@@ -71,6 +71,8 @@ MORE_VIEWS = [
     View("account_links.reset_password", "anonymous", "used-link", status=410),  # a link used already
     View("account_links.forgot_password", "anonymous", "asked"),  # "check your e-mail"
     View("admin.users", "admin", "invalid-invitation", status=400),  # errors beside the fields
+    View("supervisor.confirm", "supervisor", "open-level"),  # what will be signed, of a level not complete
+    View("supervisor.undo_form", "supervisor", "open-level"),  # withdrawing a mark of that level
 ]
 
 
@@ -100,6 +102,8 @@ def _url(app: Flask, site: demo_site.DemoSite, view: View) -> str:
         ids["credential_id"] = site.more["revoked_credential_id"]
     elif view.variant == "statement":
         ids["achievement_id"] = site.more["statement_achievement_id"]
+    elif view.variant == "open-level":
+        ids["level_id"], ids["mark_id"] = site.more["open_level_id"], site.more["open_mark_id"]
     elif view.variant == "missing":
         ids["slug"] = "no-such-framework"
     elif view.variant == "used-link":
@@ -200,8 +204,8 @@ SAME_NAMES = """() => {
 }"""
 
 
-#: Pages whose repeated controls are renamed by a change still under way (issue 17: the supervisor's grid).
-SAME_NAMES_PENDING = {"supervisor.therapist"}
+#: Pages whose repeated controls are renamed by a change still under way.
+SAME_NAMES_PENDING: set[str] = set()
 
 
 def _open(page: Any, site: demo_site.DemoSite, url: str, view: View) -> Any:

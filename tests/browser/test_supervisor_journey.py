@@ -23,15 +23,15 @@ def test_supervisor_completes_emerging_and_employer_verifies(live_server: dict[s
     page.get_by_role("link", name="Taylor Therapist").click()
 
     section = page.locator("#level-emerging")
-    for n in range(10):
-        row_form = section.locator("details", has=page.locator("summary", has_text="Record as met")).first
-        row_form.locator("summary").click()
-        row_form.get_by_label("Note").fill(f"Observed in session {n + 1}.")
-        row_form.get_by_role("button", name="Record as met").click()
-        page.wait_for_load_state()
+    for n in range(10):  # one statement at a time, each with its own note: the grid records in place
+        section.locator("li.statement.unmet input[type=checkbox]").first.check()
+        section.get_by_label("Note (optional, up to 2,000 characters)").fill(f"Observed in session {n + 1}.")
+        section.get_by_role("button", name=re.compile("^Record selected Emerging statements")).click()
+        section.locator("h3").filter(has_text=f"({n + 1}/10 met)").wait_for()
     assert "10/10 met" in page.locator("#level-emerging").inner_text()
 
-    page.get_by_role("button", name=re.compile("Mark Emerging complete")).click()
+    page.get_by_role("link", name="10/10 · Complete Emerging").click()
+    page.get_by_role("button", name="Sign and issue the Emerging credential").click()
     page.wait_for_url(re.compile(r"/credentials/[0-9a-f-]{36}$"))
     assert "Music Therapists: Emerging" in page.content()
     assert "Taylor Therapist" in page.locator(".recipient").first.inner_text()

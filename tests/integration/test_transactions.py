@@ -272,6 +272,7 @@ def seeded(app: Flask, people: dict[str, int], issued: uuid.UUID, tokens: dict[s
             "therapist_id": str(people["therapist"]),
             "mark_id": str(db.session.scalars(select(StatementMark)).first().id),
             "level_id": str(framework.levels[1].id),
+            "framework_id": str(framework.id),
             "achievement_id": str(credential.level.achievement_id),
             "slug": framework.slug,
             "handle": "taylor",
