@@ -22,8 +22,9 @@ from issuer.frameworks import catalogue
 from issuer.identity.profile import issuer_profile
 from issuer.issuance import completion
 from issuer.learning import record_book
-from issuer.models import Credential, Level, Role, Statement, StatementMark, User
+from issuer.models import Credential, Level, Role, Statement, StatementMark, User, utcnow
 from issuer.platform.settings import override_allowed
+from issuer.recertification import hours, policy
 from issuer.web import drafts
 from issuer.web.auth import role_required
 from issuer.web.converters import MAX_ID
@@ -299,10 +300,16 @@ def _confirmation(person: User, level: Level, *, justification: str = "", errors
                   status: int = 200) -> ResponseReturnValue:
     met = record_book.met_statements(db.session, person, [s.id for s in level.statements])
     missing = [s for s in level.statements if s.id not in met]
+    terms = policy.policy_for(db.session, level)
+    required = terms.min_supervised_minutes
+    logged = hours.summary(db.session, person.id).minutes
     return render_template(
         "supervisor/confirm.html", therapist=person, level=level, framework=level.framework, met=met,
         missing=missing, override_allowed=override_allowed(db.session), profile=issuer_profile(),
         reviewed=reviewed_state(person, level), justification=justification, errors=errors or {},
+        valid_until=policy.valid_until_for(terms, utcnow()), required_hours=required,
+        logged_hours=logged, format_hours=hours.format_hours,
+        hours_short=required is not None and logged < required,
     ), status
 
 
