@@ -19,17 +19,7 @@ from issuer.accounts import api_tokens
 from issuer.extensions import db
 from issuer.issuance import bulk, jobs, notices, revocation
 from issuer.learning import record_book
-from issuer.models import (
-    ApiToken,
-    Assignment,
-    AuditEvent,
-    Credential,
-    Framework,
-    StatementMark,
-    StatusList,
-    User,
-    utcnow,
-)
+from issuer.models import ApiToken, AuditEvent, Credential, Framework, StatementMark, StatusList, User, utcnow
 from issuer.platform import database
 from tests.conftest import AuthActions
 
@@ -281,15 +271,6 @@ def seeded(app: Flask, people: dict[str, int], issued: uuid.UUID, tokens: dict[s
             "list_id": str(db.session.scalars(select(StatusList)).first().public_id),
             "therapist_id": str(people["therapist"]),
             "mark_id": str(db.session.scalars(select(StatementMark)).first().id),
-            "level_id": str(framework.levels[1].id),
-            "framework_id": str(framework.id),
-            # The confirmation steps and e-mailed links: an unknown invitation or token is a clear 4xx, no write.
-            "user_id": str(people["therapist"]),
-            "action": "deactivate",
-            "assignment_id": str(db.session.scalars(select(Assignment.id)).first()),
-            "invitation_id": "1",
-            "token": "no-such-token",
-            "report": "expiring",
             "achievement_id": str(credential.level.achievement_id),
             "slug": framework.slug,
             "handle": "taylor",
