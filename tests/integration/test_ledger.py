@@ -295,3 +295,34 @@ def test_a_day_holds_at_most_24_hours_of_activities(app: Flask, client: FlaskCli
     assert "already holds 1000 minutes" in refused.get_json()["message"]
     assert post(client, cycle["therapist"], path, activity(minutes=440)).status_code == 201
     assert stored(app) == 2
+
+
+def test_hostile_bodies_are_refused_cleanly(app: Flask, client: FlaskClient, people: dict[str, int],
+                                            cycle: dict[str, str]) -> None:
+    path = f"/api/v1/therapists/{people['therapist']}/activities"
+    headers = {**bearer(cycle["therapist"]), "Content-Type": "application/json"}
+    huge = client.post(path, data=b'{"title": "' + b"x" * (1024 * 1024 + 10) + b'"}', headers=headers)
+    assert huge.status_code == 413
+    nested = client.post(path, data=b"[" * 5000 + b"]" * 5000, headers=headers)
+    assert nested.status_code == 400
+    duplicate = client.post(path, data=b'{"minutes": 60, "minutes": -60}', headers=headers)
+    assert duplicate.status_code == 400
+    assert post(client, cycle["therapist"], path.removeprefix("/api/v1"), activity(minutes=1e308)).status_code == 400
+    not_object = client.post(path, data=b"[1, 2]", headers=headers)
+    assert not_object.status_code == 400
+    assert "JSON object" in not_object.get_json()["message"]
+    assert stored(app) == 0
+
+
+def test_an_approval_replayed_with_its_idempotency_key_answers_the_same(app: Flask, client: FlaskClient,
+                                                                        people: dict[str, int],
+                                                                        cycle: dict[str, str]) -> None:
+    made = post(client, cycle["therapist"], f"/therapists/{people['therapist']}/activities", activity()).get_json()
+    headers = {**bearer(cycle["supervisor"]), "Idempotency-Key": "approve-1"}
+    first = client.post(f"/api/v1/activities/{made['id']}/approve", headers=headers)
+    replay = client.post(f"/api/v1/activities/{made['id']}/approve", headers=headers)
+    assert first.status_code == replay.status_code == 200
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert replay.get_json() == first.get_json()
+    fresh = client.post(f"/api/v1/activities/{made['id']}/approve", headers=bearer(cycle["supervisor"]))
+    assert fresh.status_code == 409  # without the key it is a second approval
