@@ -86,17 +86,22 @@ _ISSUED_STATE = (
 
 @dataclass(frozen=True)
 class Answer:
-    """A verification and what it rests on: the key epoch read before it ran, the lists it read, and the instant
-    the clock alone would change it (None: never)."""
+    """A verification and what it rests on: the key epoch read before it ran, the lists it read, the instant
+    the clock alone would change it (None: never), and the instant it was verified at.
+
+    It stands for ``at`` and later instants up to ``until``, never for an earlier one: an answer made at a frozen
+    ``now`` past a credential's validUntil ("expired", and no later turn) must not answer for a ``now`` before it.
+    """
 
     verification: Verification
     keys: KeyEpoch
     lists: ListReads
     until: datetime | None
+    at: datetime
 
     def holds(self, keys: KeyEpoch, lists: Mapping[uuid.UUID, ListState], now: datetime) -> bool:
         return (self.keys == keys and all(lists.get(public_id) == state for public_id, state in self.lists)
-                and (self.until is None or now < self.until))
+                and self.at <= now and (self.until is None or now < self.until))
 
     def unchanged(self, connection: Connection) -> bool:
         """Whether this answer still holds, by one query on ``connection`` (a check for ``issuer.platform.replay``)."""
@@ -253,7 +258,7 @@ def _verify_now(session: SessionLike, data: str | bytes | dict[str, Any], *, key
                                 name=display_field(document, "name"), credential_id=display_field(document, "id"),
                                 valid_from=display_field(document, "validFrom"),
                                 valid_until=display_field(document, "validUntil"), issuer_name=result.issuer_name)
-    return Answer(verification, keys, tuple(seen.items()), until)
+    return Answer(verification, keys, tuple(seen.items()), until, now)
 
 
 def _answer(session: SessionLike, data: str | bytes | dict[str, Any], *, depth: int,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import uuid
 
+import pytest
 from flask import Flask
 from sqlalchemy import select
 
@@ -12,7 +14,8 @@ from issuer.credentials import schema
 from issuer.extensions import db
 from issuer.issuance import clr as clr_service
 from issuer.issuance import completion, revocation, signing
-from issuer.models import Credential, IssuedDocument, User, utcnow
+from issuer.models import Credential, Framework, IssuedDocument, User, utcnow
+from issuer.recertification import policy_store
 from issuer.verification import verifier
 from tests.conftest import AuthActions
 from tests.integration.helpers import issue, seed_people
@@ -201,3 +204,71 @@ def test_the_clr_command_prints_the_clr_and_lists_what_it_left_out_on_stderr(app
         _credential_url(app, developing)]
     assert result.stderr.startswith(f"Left out: Music Therapists: Emerging ({emerging}): suspended since ")
     assert result.stderr.rstrip().endswith(": Under review")
+
+
+def test_an_expired_credential_is_left_out_of_a_new_clr_and_fails_an_old_one_in_plain_words(
+        app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Time is frozen, not slept through: the verifier's ``now`` and the therapist pages' clock are set to a day
+    after the Emerging credential's validUntil (only Emerging has a validity policy, so Developing never expires)."""
+    people = seed_people(app)
+    with app.app_context():
+        framework = db.session.scalars(select(Framework)).one()
+        policy_store.set_policy(db.session, framework=framework, level=framework.levels[0],
+                                actor=db.session.get_one(User, people["admin"]),
+                                data=policy_store.PolicyInput(validity_months="24"))
+        db.session.commit()
+    emerging, developing = issue(app, people, 0), issue(app, people, 1)
+    with app.test_request_context():
+        until = db.session.get_one(Credential, emerging).valid_until
+        assert until is not None
+        assert db.session.get_one(Credential, developing).valid_until is None
+        therapist = db.session.get_one(User, people["therapist"])
+        old = clr_service.signed_clr(db.session, therapist, now=utcnow())  # signed while both were valid
+        db.session.commit()
+    after = until + dt.timedelta(days=1)
+    expired = (f"Included credential 'Music Therapists: Emerging' ({_credential_url(app, emerging)}) expired on "
+               f"{until.date().isoformat()} (validUntil was {until.strftime('%Y-%m-%dT%H:%M:%SZ')})")
+    with app.test_request_context():
+        # The old CLR: good the day before validUntil; the day after, its own proof holds (it is on record), but the
+        # credential inside has expired, and errors say so in plain words, once, for JSON-LD and JWT alike.
+        for presented in (old.document, old.jwt):
+            before = verifier.verify_any(db.session, presented, now=until - dt.timedelta(days=1))
+            assert before.verified, before.as_json()
+            result = verifier.verify_any(db.session, presented, now=after)
+            assert result.verified is False
+            assert result.errors == [expired], result.as_json()
+            assert next(c for c in result.checks if c.name == "proof").ok is True
+            assert next(c for c in result.checks if c.name == "credentials").ok is False
+        # An answer made for a later instant never stands for an earlier one (the answer cache): the expired
+        # credential, asked about the day after and then the day before, is expired and then valid.
+        inner = db.session.get_one(Credential, emerging).document
+        assert not verifier.verify_any(db.session, inner, now=after).verified
+        assert verifier.verify_any(db.session, inner, now=until - dt.timedelta(days=1)).verified
+        # A new CLR made then leaves it out, with the reason "expired".
+        contents = clr_service.clr_contents(db.session, db.session.get_one(User, people["therapist"]), now=after)
+        assert [c.id for c in contents.included] == [developing]
+        assert [(o.credential.id, o.kind, o.why) for o in contents.left_out] == [
+            (emerging, "expired", f"expired on {until.day} {until:%B %Y}")]
+
+    # The therapist, on the page and through the download, a day after validUntil.
+    monkeypatch.setattr("issuer.web.therapist.utcnow", lambda: after)
+    client = app.test_client()
+    therapist_client = AuthActions(client)
+    therapist_client.login("ther@example.test")
+    page = client.get("/me").get_data(as_text=True)
+    left_out = page[page.index('id="clr-left-out"'):]
+    left_out = left_out[:left_out.index("</div>")]
+    assert "Music Therapists: Emerging</strong>, issued " in left_out
+    assert f": expired on {until.day} {until:%B %Y}.</li>" in left_out
+    assert "Developing" not in left_out
+    download = therapist_client.post("/me/clr.json")
+    assert download.status_code == 200, download.get_data(as_text=True)
+    assert download.headers["Clr-Left-Out"] == f"<{_credential_url(app, emerging)}>; reason=expired"
+    document = json.loads(download.get_data())
+    assert [c["id"] for c in document["credentialSubject"]["verifiableCredential"]] == [
+        _credential_url(app, developing)]
+    assert "expired" in document["description"]
+    with app.test_request_context():
+        fresh = verifier.verify_any(db.session, document, now=after)
+        assert fresh.verified, fresh.as_json()
+        assert fresh.errors == []
