@@ -21,7 +21,7 @@ from issuer.models import SupervisedSession, User, utcnow
 from issuer.platform import audit
 from issuer.platform.database import SessionLike
 from issuer.recertification import qualifications
-from issuer.recertification.ledger import check_minutes
+from issuer.recertification.ledger import check_minutes, lock_therapist
 from issuer.recertification.policy import service_timezone
 
 MAX_LABEL = 100
@@ -68,6 +68,7 @@ def log_session(  # noqa: PLR0913 (one keyword per field of the session)
     text = signable_text(note, "the note")
     if len(text) > MAX_NOTE:
         raise InvalidInput(f"the note is longer than {MAX_NOTE} characters")
+    lock_therapist(session, therapist)
     same_day = session.scalar(select(func.coalesce(func.sum(SupervisedSession.minutes), 0)).where(
         SupervisedSession.therapist_id == therapist.id, SupervisedSession.session_on == session_on)) or 0
     if same_day + minutes > MAX_MINUTES_A_DAY:

@@ -86,6 +86,13 @@ def current_cycle(session: SessionLike, therapist: User, *, now: dt.datetime | N
     return cycle_for(credential) if credential is not None else None
 
 
+def lock_therapist(session: SessionLike, therapist: User) -> None:
+    """Serialise the entries of one therapist's day totals: ``SELECT … FOR UPDATE`` of their account's row on
+    PostgreSQL (a concurrent entry waits, then sees this one's minutes); on SQLite the writing transaction already
+    holds the database's write lock."""
+    session.execute(select(User.id).where(User.id == therapist.id).with_for_update())
+
+
 def may_record(session: SessionLike, actor: User, therapist: User) -> bool:
     if not actor.active or therapist.role is not Role.THERAPIST:
         return False
@@ -170,6 +177,7 @@ def record_activity(  # noqa: PLR0913 (one keyword per field of the activity)
         upcoming = " (renewed: the next cycle has not begun)" if cycle.start > now else ""
         raise InvalidInput(f"the activity date {activity_on.isoformat()} is outside the current cycle "
                            f"({cycle.first_day(tz).isoformat()} to {last.isoformat() if last else 'open'}){upcoming}")
+    lock_therapist(session, therapist)
     same_day = session.scalar(select(func.coalesce(func.sum(CreditActivity.minutes), 0)).where(
         CreditActivity.therapist_id == therapist.id, CreditActivity.activity_on == activity_on,
         CreditActivity.state != RETURNED)) or 0

@@ -326,3 +326,22 @@ def test_an_approval_replayed_with_its_idempotency_key_answers_the_same(app: Fla
     assert replay.get_json() == first.get_json()
     fresh = client.post(f"/api/v1/activities/{made['id']}/approve", headers=bearer(cycle["supervisor"]))
     assert fresh.status_code == 409  # without the key it is a second approval
+
+
+def test_concurrent_entries_never_make_a_day_longer_than_24_hours(race_app: Flask) -> None:
+    app = race_app
+    people = seed_people(app)
+    open_cycle(app, people)
+    token = token_for(app, people["therapist"])
+    count = 6
+    clients = [app.test_client() for _ in range(count)]
+
+    def attempt(n: int) -> int:
+        return clients[n].post(f"/api/v1/therapists/{people['therapist']}/activities",
+                               json=activity(minutes=500, title=f"Racer {n}"), headers=bearer(token)).status_code
+
+    outcomes = race(count, attempt)
+    assert all(isinstance(o, int) and o < 500 for o in outcomes), outcomes
+    assert sorted(outcomes) == [201, 201] + [400] * (count - 2)  # 1,000 minutes fit in a day, 1,500 do not
+    with app.app_context():
+        assert db.session.scalar(select(func.sum(CreditActivity.minutes))) == 1000
