@@ -35,6 +35,8 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 from flask import Flask, current_app
 from sqlalchemy import bindparam, select
 
+from issuer.credentials import jsonparse
+from issuer.credentials.errors import JSONInputError
 from issuer.extensions import db
 from issuer.models.accounts import User
 from issuer.models.base import utcnow
@@ -110,9 +112,9 @@ def parse_authorization_details(raw: Any) -> list[dict[str, Any]] | None:
         raise InvalidAuthorizationDetailsError(
             f"authorization_details must be a JSON array of at most {MAX_AUTHORIZATION_DETAILS_CHARS} characters")
     try:
-        details = json.loads(raw)
-    except ValueError:
-        raise InvalidAuthorizationDetailsError("authorization_details is not JSON") from None
+        details = jsonparse.loads(raw, max_bytes=MAX_AUTHORIZATION_DETAILS_CHARS * 4, max_depth=8)
+    except JSONInputError as error:  # strict and bounded: no duplicate keys, no deep nesting
+        raise InvalidAuthorizationDetailsError(f"authorization_details is not acceptable JSON: {error}") from None
     if not isinstance(details, list) or not details or not all(isinstance(d, dict) for d in details):
         raise InvalidAuthorizationDetailsError("authorization_details must be a non-empty JSON array of objects")
     for detail in details:

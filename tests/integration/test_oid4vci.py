@@ -259,6 +259,11 @@ def test_authorization_details_at_the_token_endpoint_name_the_offered_credential
     auth.login("ther@example.test")
     offer, _ = offer_from_page(client, credential_id)
     wallet = app.test_client()
+    code = offer["grants"][PRE_AUTH]["pre-authorized_code"]
+    for hostile in ("[" * 1500 + "]" * 1500, '[{"type": "openid_credential"}]', "[]"):
+        refused = wallet.post("/oauth/token", data={"grant_type": PRE_AUTH, "pre-authorized_code": code,
+                                                    "authorization_details": hostile})
+        assert (refused.status_code, refused.get_json()["error"]) == (400, "invalid_authorization_details")
     details = json.dumps([{"type": "openid_credential", "credential_configuration_id": CONFIG}])
     response = wallet.post("/oauth/token", data={
         "grant_type": PRE_AUTH, "pre-authorized_code": offer["grants"][PRE_AUTH]["pre-authorized_code"],
@@ -389,7 +394,10 @@ def test_unsupported_authorization_details_are_refused_to_the_wallet(
     _, as_metadata = discover(wallet, ISSUER)
     client_id = register_wallet(wallet, as_metadata)
     auth.login("ther@example.test")
-    for details in ('[{"type": "payment_initiation"}]', ('[{"type": "openid_credential", '
+    duplicate = ('[{"type": "openid_credential", "type": "openid_credential", '
+                 '"credential_configuration_id": "OpenBadgeCredential_ldp_vc"}]')
+    hostile = ["[" * 1500 + "]" * 1500, duplicate, "[NaN]", "x" * 5000]
+    for details in (*hostile, '[{"type": "payment_initiation"}]', ('[{"type": "openid_credential", '
                     '"credential_configuration_id": "OpenBadgeCredential_jwt_vc_json"}]'), "not json", "{}"):
         url = "/oauth/authorize?" + urlencode({
             "response_type": "code", "client_id": client_id, "redirect_uri": WALLET_REDIRECT, "state": "s",
