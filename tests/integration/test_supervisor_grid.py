@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import io
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -426,3 +427,42 @@ def test_an_expired_form_while_signed_in_comes_back_with_the_draft(
                           data={**data, "csrf_token": answer.get_json()["csrfToken"]})
     assert retried.status_code == 200
     assert marks(app) == 2
+
+
+# --- one evidence file for several statements ---------------------------------------------------------------------
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def test_one_evidence_file_is_stored_once_for_every_statement_recorded(
+        app: Flask, client: FlaskClient, signed_in: AuthActions, people: dict[str, int]) -> None:
+    (level, ids), *_ = levels(app)
+    response = client.post(record_url(people["therapist"], level), content_type="multipart/form-data", data={
+        "statement_ids": [str(i) for i in ids[:3]], "observed_on": today(), "csrf_token": signed_in.csrf(),
+        "evidence_file": (io.BytesIO(PNG), "session.png")})
+    assert response.status_code == 303
+    with app.app_context():
+        rows = db.session.scalars(select(StatementMark)).all()
+        assert len(rows) == 3
+        assert len({m.evidence_file for m in rows}) == 1
+        assert {(m.evidence_type, m.evidence_filename) for m in rows} == {("image/png", "session.png")}
+    uploads = Path(app.config["ISSUER_UPLOADS_DIR"])
+    assert [p.read_bytes() for p in uploads.iterdir()] == [PNG]
+    for mark in rows:
+        assert client.get(f"/evidence/{mark.id}").data == PNG
+
+
+def test_a_refused_evidence_file_is_told_beside_its_field_and_nothing_is_kept(
+        app: Flask, client: FlaskClient, signed_in: AuthActions, people: dict[str, int]) -> None:
+    (level, ids), *_ = levels(app)
+    response = client.post(record_url(people["therapist"], level), content_type="multipart/form-data", data={
+        "statement_ids": [str(i) for i in ids[:2]], "observed_on": today(), "note": "With a file.",
+        "csrf_token": signed_in.csrf(), "evidence_file": (io.BytesIO(b"MZ\x90\x00 not a picture"), "run.exe")})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert f'aria-describedby="err-{level}-evidence_file"' in page
+    assert "Evidence files must be PDF, PNG or JPEG. Choose the file again." in page
+    assert ">With a file.</textarea>" in page
+    assert marks(app) == 0
+    uploads = Path(app.config["ISSUER_UPLOADS_DIR"])
+    assert not uploads.exists() or list(uploads.iterdir()) == []
