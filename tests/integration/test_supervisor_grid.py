@@ -466,3 +466,18 @@ def test_a_refused_evidence_file_is_told_beside_its_field_and_nothing_is_kept(
     assert marks(app) == 0
     uploads = Path(app.config["ISSUER_UPLOADS_DIR"])
     assert not uploads.exists() or list(uploads.iterdir()) == []
+
+
+def test_a_note_too_long_for_the_cookie_is_not_kept_and_the_page_says_so(app: Flask, people: dict[str, int]) -> None:
+    """The draft waits in the signed session cookie: a long note (the script keeps it in the browser) is dropped
+    there rather than making a cookie the browser would refuse, and the grid asks for it again."""
+    (level, ids), *_ = levels(app)
+    client = app.test_client()
+    grid = f"/supervisor/therapists/{people['therapist']}"
+    client.post(record_url(people["therapist"], level), data={
+        "statement_ids": ids[:2], "observed_on": today(), "note": "\u00e9t\u00e9 " * 400})
+    assert AuthActions(client).login("sup@example.test").status_code == 302
+    page = client.get(grid).get_data(as_text=True)
+    assert "Your note was too long to keep while you signed in again" in page
+    assert f'id="note-{level}" name="note" rows="3"></textarea>' in page
+    assert all(re.search(rf'id="pick-{sid}"[^>]* checked', page) for sid in ids[:2])
