@@ -9,7 +9,10 @@ Integrity proof is ``Credential.key_id``; the RSA key of its VC-JWT is the ``kid
 the same subject, achievement, evidence, ``validFrom`` and ``awardedDate``; a subject issued without an ``id``
 gets the therapist's stable ``urn:uuid:``), linked to the old one by
 ``replaces_id``, revokes the old one and marks it superseded, and tells the therapist. A credential already
-superseded is not signed twice, so running it again does nothing. Both flush only: the caller commits once.
+superseded is not signed twice, so running it again does nothing; the exception is one superseded by its renewal
+for the next cycle and still valid (``issuer.recertification.renewal``): it is re-signed too, its copy superseded
+as it was, and a renewal re-signed in the same run names that copy in its ``relatedResource``. Both flush only:
+the caller commits once.
 """
 
 from __future__ import annotations
@@ -141,31 +144,61 @@ def reissue(session: SessionLike, kid: str, *, actor: User | None = None) -> Rei
     reason = reissue_reason(key.kid)
     done: list[tuple[Credential, Credential]] = []
     skipped: list[Credential] = []
-    for candidate in signed_by(session, key):
-        if candidate.superseded_at is not None:
+    copies: dict[uuid.UUID, Credential] = {}  # old id -> its copy, for renewals that name a credential re-signed here
+    now = utcnow()
+    # By validFrom: along a chain of renewals validFrom only grows, so a credential is re-signed before its renewal,
+    # which then names the copy.
+    for candidate in sorted(signed_by(session, key), key=lambda c: (c.valid_from, c.issued_at, str(c.id))):
+        renewed = candidate.superseded_at is not None and _renewed_and_valid(session, candidate, now)
+        if candidate.superseded_at is not None and not renewed:
             continue  # re-issued before
-        # Lock and read again: a concurrent run that got here first has superseded it meanwhile.
-        old = session.scalars(select(Credential).where(Credential.id == candidate.id,
-                                                       Credential.superseded_at.is_(None))
-                              .with_for_update()).one_or_none()
+        # Lock and read again: a concurrent run that got here first has superseded it (or, for a credential
+        # superseded by its renewal, revoked it) meanwhile.
+        query = select(Credential).where(Credential.id == candidate.id)
+        query = query.where(Credential.revoked_at.is_(None) if renewed else Credential.superseded_at.is_(None))
+        old = session.scalars(query.with_for_update()).one_or_none()
         if old is None:
             continue
         if old.revoked_at is not None:
             skipped.append(old)
             continue
-        done.append((old, _reissue_one(session, old, key=key, reason=reason, actor=actor)))
+        copies[old.id] = _reissue_one(session, old, key=key, reason=reason, actor=actor, copies=copies)
+        done.append((old, copies[old.id]))
     audit.record(session, "keys.reissued", actor=actor, subject_type="key", subject_id=key.kid,
                  reissued=len(done), skipped=len(skipped), lists=len(lists))
     session.flush()
     return Reissued(key=key, reissued=done, skipped=skipped, lists=lists)
 
 
-def _reissue_one(session: SessionLike, old: Credential, *, key: IssuerKey, reason: str,
-                 actor: User | None) -> Credential:
+def _renewed_and_valid(session: SessionLike, credential: Credential, now: Any) -> bool:
+    """Superseded by its renewal for the next cycle, not revoked, and still within its own validity: it still
+    counts, so a copy is due (``issuer.recertification.renewal``)."""
+    if credential.revoked_at is not None or credential.valid_until is None or credential.valid_until <= now:
+        return False
+    return session.scalar(select(Credential.id).where(Credential.renews_id == credential.id).limit(1)) is not None
+
+
+def _relink(document: dict[str, Any], previous: Credential) -> None:
+    """Point a renewal's links (``relatedResource`` and the Evidence naming the previous credential) at
+    ``previous``, the copy of the credential it renews."""
+    from issuer.recertification.renewal import related_resource  # here: recertification builds on issuance
+
+    document["relatedResource"] = [related_resource(previous)]
+    for item in document.get("evidence") or []:
+        if isinstance(item, dict) and item.get("genre") == "Previous credential":
+            item["id"] = completion.credential_url(previous.id)
+
+
+def _reissue_one(session: SessionLike, old: Credential, *, key: IssuerKey, reason: str, actor: User | None,
+                 copies: dict[uuid.UUID, Credential] | None = None) -> Credential:
     now = utcnow()
     original: dict[str, Any] = json.loads(old.document)
     original.pop("proof", None)
     new_id = uuid.uuid4()
+    # a renewal whose previous credential was re-signed in this run names that copy
+    previous_copy = (copies or {}).get(old.renews_id) if old.renews_id is not None else None
+    if previous_copy is not None:
+        _relink(original, previous_copy)
 
     def build(status: list[dict[str, Any]]) -> dict[str, Any]:
         # the same keys in the same order: only the id and the status change
@@ -178,8 +211,10 @@ def _reissue_one(session: SessionLike, old: Credential, *, key: IssuerKey, reaso
             document["credentialSubject"] = {"id": old.therapist.subject_urn, **subject}
         return document
 
-    # The old one stops being current first: one current credential per (therapist, level) is a unique index.
-    old.superseded_at = now
+    # The old one stops being current first: one current credential per (therapist, level) is a unique index. One
+    # superseded by its renewal already is not current, and neither is its copy.
+    superseded_before = old.superseded_at
+    old.superseded_at = superseded_before or now
     suspension = old.suspension_reason if old.suspended_at is not None else None
     revocation.change(session, old, action="revoke", reason=reason, actor=actor)
     new = completion.sign_and_record(
@@ -187,7 +222,9 @@ def _reissue_one(session: SessionLike, old: Credential, *, key: IssuerKey, reaso
         completion_id=old.completion_id, issued_by=old.issued_by, valid_from=old.valid_from,
         valid_until=old.valid_until, now=now, recipient_name=old.recipient_name, public=old.public, replaces=old,
     )
-    new.renews_id = old.renews_id  # a copy of a renewal still renews the same credential
+    new.superseded_at = superseded_before
+    # a copy of a renewal renews the same credential (or that credential's copy, re-signed in the same run)
+    new.renews_id = previous_copy.id if previous_copy is not None else old.renews_id
     audit.record(session, "credential.reissued", actor=actor, subject_type="credential", subject_id=new_id,
                  replaces=str(old.id), revoked_key=key.kid)
     session.flush()

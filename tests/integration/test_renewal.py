@@ -394,17 +394,48 @@ def test_the_learning_record_keeps_the_renewed_credential_until_its_renewal_begi
         assert [(item.credential.id, item.kind) for item in later.left_out] == [(old_id, "expired")]
 
 
-def test_a_reissued_renewal_still_renews_the_same_credential(
-        app: Flask, people: dict[str, int], renewed: tuple[uuid.UUID, uuid.UUID]) -> None:
+def test_after_a_key_compromise_both_cycles_are_re_signed_and_the_link_follows(
+        app: Flask, client: FlaskClient, people: dict[str, int], renewed: tuple[uuid.UUID, uuid.UUID]) -> None:
+    """The previous credential (superseded by its renewal, still valid) and the renewal, both signed by a key that
+    is then revoked: both get copies, the previous one's copy stays superseded, and the renewal's copy names it."""
     from issuer.issuance import reissue
 
     old_id, new_id = renewed
     kid = credential_row(app, new_id).key_id
+    assert credential_row(app, old_id).key_id == kid
     with app.test_request_context():
         reissue.revoke_key(db.session, kid, reason="compromised")
         result = reissue.reissue(db.session, kid)
         db.session.commit()
-        [(replaced, copy)] = result.reissued  # the renewal (current); the superseded previous one is not re-signed
-        assert (replaced.id, copy.renews_id, copy.replaces_id) == (new_id, old_id, new_id)
-        assert copy.valid_from == replaced.valid_from
-        assert json.loads(copy.document)["relatedResource"] == json.loads(replaced.document)["relatedResource"]
+        pairs = {old.id: copy.id for old, copy in result.reissued}
+        assert set(pairs) == {old_id, new_id}
+    previous_copy, renewal_copy = credential_row(app, pairs[old_id]), credential_row(app, pairs[new_id])
+    assert previous_copy.superseded_at is not None  # not current: the renewal's copy is
+    assert renewal_copy.superseded_at is None
+    assert (previous_copy.replaces_id, renewal_copy.replaces_id) == (old_id, new_id)
+    assert renewal_copy.renews_id == previous_copy.id
+    assert (renewal_copy.valid_from, renewal_copy.valid_until) == (credential_row(app, new_id).valid_from,
+                                                                   credential_row(app, new_id).valid_until)
+    document = json.loads(renewal_copy.document)
+    [related] = document["relatedResource"]
+    assert related["id"] == f"http://127.0.0.1:5000/credentials/{previous_copy.id}.json"
+    body = client.get(f"/credentials/{previous_copy.id}.json").get_data()
+    assert related["digestSRI"] == "sha384-" + base64.b64encode(hashlib.sha384(body).digest()).decode()
+    previous_evidence = next(e for e in document["evidence"] if e.get("genre") == "Previous credential")
+    assert previous_evidence["id"] == f"http://127.0.0.1:5000/credentials/{previous_copy.id}"
+    did_document = client.get("/.well-known/did.json").get_json()
+    assert independently_verified(document, did_document)
+    assert independently_verified(json.loads(body), did_document)
+    with app.test_request_context():
+        assert verifier.verify_issued(db.session, previous_copy.id).verification.verified
+        assert not verifier.verify_issued(db.session, old_id).verification.verified  # revoked, and its key too
+        assert verifier.verify_issued(db.session, renewal_copy.id,
+                                      now=renewal_copy.valid_from + DAY).verification.verified
+        # the learning record holds the previous cycle's copy while it runs
+        from issuer.issuance import clr
+
+        contents = clr.clr_contents(db.session, db.session.get_one(User, people["therapist"]),
+                                    now=dt.datetime.now(dt.UTC))
+        assert [c.id for c in contents.included] == [previous_copy.id]
+        # a second run re-signs nothing
+        assert reissue.reissue(db.session, kid).reissued == []
