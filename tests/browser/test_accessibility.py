@@ -204,10 +204,6 @@ SAME_NAMES = """() => {
 }"""
 
 
-#: Pages whose repeated controls are renamed by a change still under way.
-SAME_NAMES_PENDING: set[str] = set()
-
-
 def _open(page: Any, site: demo_site.DemoSite, url: str, view: View) -> Any:
     """Go to ``view``'s page in its state; the response of the page's own request."""
     if view.variant in ("pasted", "tampered"):
@@ -268,8 +264,7 @@ def test_page_is_accessible_and_fits(size: str, view: View, demo: demo_site.Demo
     page.evaluate("for (const d of document.querySelectorAll('details')) d.open = true")
 
     assert page.evaluate(SMALL_TARGETS) == [], f"{view.name} at {size}: tap targets under 44 px"
-    if view.endpoint not in SAME_NAMES_PENDING:
-        assert page.evaluate(SAME_NAMES) == [], f"{view.name} at {size}: controls that share a name"
+    assert page.evaluate(SAME_NAMES) == [], f"{view.name} at {size}: controls that share a name"
     results = _audit(page)
     assert results.violations_count == 0, f"{view.name} at {size}:\n{results.generate_report()}"
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
