@@ -60,11 +60,13 @@ def signed_in_supervisor(view: F) -> F:
     """``role_required(Role.SUPERVISOR)`` for the grid's forms, with a kinder answer when the session has ended:
     the draft is kept and the person is sent to sign in with ``next`` back to the grid (not to the POST's URL)."""
 
+    guarded = role_required(Role.SUPERVISOR)(view)
+
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         if request.method == "POST" and not current_user.is_authenticated:
             return drafts.signed_out(kwargs["therapist_id"], _posted_draft())
-        return role_required(Role.SUPERVISOR)(view)(*args, **kwargs)
+        return guarded(*args, **kwargs)
 
     return wrapped  # type: ignore[return-value]
 
