@@ -122,6 +122,9 @@ def _populate(app: Flask) -> tuple[dict[str, tuple[str, str]], dict[str, str], d
     revoked = complete(1)  # Developing: issued, then revoked
     revocation.change(session, session.get_one(Credential, revoked), action="revoke",
                       reason="Issued to the wrong person.", actor=supervisor)
+    suspended = complete(3)  # Advanced: issued, then suspended with a reason for the public
+    revocation.change(session, session.get_one(Credential, suspended), action="suspend",
+                      reason="Complaint under review by the board.", public_reason="Under review.", actor=supervisor)
     open_marks = [  # Proficient: three of ten shown so far
         record_book.mark_statement(session, supervisor=supervisor, therapist=therapist, statement=statement,
                                    observed_on=today, note=f"Seen in group session {n + 1}.")
@@ -149,7 +152,8 @@ def _populate(app: Flask) -> tuple[dict[str, tuple[str, str]], dict[str, str], d
         "user_id": str(therapist.id), "action": "deactivate", "assignment_id": str(_assignment_id(session)),
         "invitation_id": str(_invitation_id(session)), "token": link_token,
     }
-    more = {"revoked_credential_id": str(revoked), "used_link_token": used_token, "trusted_issuer_id": trusted_issuer,
+    more = {"revoked_credential_id": str(revoked), "suspended_credential_id": str(suspended),
+            "used_link_token": used_token, "trusted_issuer_id": trusted_issuer,
             "statement_achievement_id": str(levels[0].statements[0].achievement_id),
             "open_level_id": str(levels[2].id), "open_mark_id": str(open_marks[0].id)}
     return accounts, ids, more

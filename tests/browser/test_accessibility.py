@@ -62,7 +62,9 @@ MORE_VIEWS = [
     View("recertification.renew", "supervisor"),  # the renewal page, as the assigned supervisor sees it
     View("credentials.page", "anonymous", "revoked"),
     View("credentials.verify_stored", "anonymous", "revoked"),
-    View("credentials.certificate", "anonymous", "revoked", status=410),  # no certificate: a page saying why
+    View("credentials.certificate", "anonymous", "revoked", status=410),
+    View("credentials.certificate", "anonymous", "suspended"),  # the certificate under a watermark
+    View("credentials.page", "anonymous", "suspended"),  # no certificate: a page saying why
     View("public.achievement", "anonymous", "statement"),
     View("credentials.verify_form", "anonymous", "pasted"),  # the result of a pasted, genuine credential
     View("credentials.verify_form", "anonymous", "tampered"),  # the result of a forged one
@@ -98,8 +100,8 @@ def _url(app: Flask, site: demo_site.DemoSite, view: View) -> str:
     from flask import url_for
 
     ids = dict(site.ids)
-    if view.variant == "revoked":
-        ids["credential_id"] = site.more["revoked_credential_id"]
+    if view.variant in ("revoked", "suspended"):
+        ids["credential_id"] = site.more[f"{view.variant}_credential_id"]
     elif view.variant == "statement":
         ids["achievement_id"] = site.more["statement_achievement_id"]
     elif view.variant == "open-level":

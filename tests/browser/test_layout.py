@@ -121,9 +121,12 @@ def test_a_rowspan_keeps_the_columns_labels_right(demo: DemoSite, context: Any) 
     assert labels == ["Therapist", "Framework", "Progress"]
 
 
-def test_certificate_fits_a_phone_and_prints_on_one_page_of_a4_and_letter(demo: DemoSite, context: Any) -> None:
+@pytest.mark.parametrize("which", ["credential_id", "suspended_credential_id"])
+def test_certificate_fits_a_phone_and_prints_on_one_page_of_a4_and_letter(demo: DemoSite, context: Any,
+                                                                          which: str) -> None:
     page = context(viewport=PHONE).new_page()
-    page.goto(f"{demo.url}/credentials/{demo.ids['credential_id']}/certificate")
+    credential_id = demo.ids.get(which) or demo.more[which]
+    page.goto(f"{demo.url}/credentials/{credential_id}/certificate")
     assert _overflow(page) <= 0
     for paper in ("A4", "Letter"):
         pdf = page.pdf(format=paper)
