@@ -14,7 +14,6 @@ next; the name the document gives itself is kept apart as a claim, never as a he
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,10 +23,10 @@ from sqlalchemy import func, select
 from issuer.credentials.digest import document_digest
 from issuer.credentials.vc_jwt import parse_datetime
 from issuer.frameworks import catalogue
-from issuer.identity.profile import base_url, issuer_did
+from issuer.identity.profile import issuer_did
 from issuer.models import Credential, Level
 from issuer.platform.database import SessionLike
-from issuer.verification import recipient
+from issuer.verification import recipient, registry
 from issuer.verification.results import DISPLAY_LIMIT, Failure, Verification, display_field, explain
 from issuer.verification.standing import Standing, readable_date, standing_of
 from issuer.verification.verifier import IssuedRecord
@@ -158,11 +157,11 @@ def record_of(credential: Credential) -> IssuedRecord:
 
 def issued_here(session: SessionLike, data: str, document: dict[str, Any] | None) -> Credential | None:
     """The credential issued here that ``data`` is, exactly (its signed JSON-LD or its VC-JWT), or None."""
-    if document is None or _issuer_id(document) != issuer_did():
+    if document is None or registry.issuer_id(document) != issuer_did():
         return None
     text = data.strip()
     if not text.startswith("{"):  # a compact VC-JWT
-        credential_id = _own_id(document.get("id"))
+        credential_id = registry.own_credential_id(document.get("id"))
         row = session.get(Credential, credential_id) if credential_id else None
         return row if row is not None and row.jwt == text else None
     try:
@@ -170,21 +169,6 @@ def issued_here(session: SessionLike, data: str, document: dict[str, Any] | None
     except (TypeError, ValueError):
         return None
     return session.scalars(select(Credential).filter_by(digest=digest)).one_or_none()
-
-
-def _issuer_id(document: dict[str, Any]) -> Any:
-    issuer = document.get("issuer")
-    return issuer.get("id") if isinstance(issuer, dict) else issuer
-
-
-def _own_id(value: Any) -> uuid.UUID | None:
-    prefix = f"{base_url()}/credentials/"
-    if not isinstance(value, str) or not value.startswith(prefix):
-        return None
-    try:
-        return uuid.UUID(value[len(prefix):])
-    except ValueError:
-        return None
 
 
 def for_pasted(session: SessionLike, verification: Verification, data: str,

@@ -41,12 +41,13 @@ def jwt_digest(token: str) -> str:
     return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
 
 
-def _issuer_id(credential: Mapping[str, Any]) -> Any:
+def issuer_id(credential: Mapping[str, Any]) -> Any:
+    """The credential's issuer id, whether ``issuer`` is a profile object or the id itself (unchecked)."""
     issuer = credential.get("issuer")
     return issuer.get("id") if isinstance(issuer, Mapping) else issuer
 
 
-def _own_credential_id(value: Any) -> uuid.UUID | None:
+def own_credential_id(value: Any) -> uuid.UUID | None:
     """The UUID of ``{base}/credentials/<uuid>``, the id of every level credential issued here."""
     prefix = f"{base_url()}/credentials/"
     if not isinstance(value, str) or not value.startswith(prefix):
@@ -72,12 +73,12 @@ def on_record(session: SessionLike) -> OnRecord:
     own = issuer_did()
 
     def decide(kind: Literal["ldp", "jwt"], credential: Mapping[str, Any], token: str | None) -> bool | str | None:
-        if _issuer_id(credential) != own:
+        if issuer_id(credential) != own:
             return None
         kids: list[str] = []
         with reading(session) as connection:
             if kind == "jwt" and token is not None:
-                credential_id = _own_credential_id(credential.get("id"))
+                credential_id = own_credential_id(credential.get("id"))
                 row = connection.execute(_JWT_OF_CREDENTIAL, {"id": credential_id}).first() if credential_id else None
                 if row is not None and row.jwt == token:
                     kids.append(row.key_id)

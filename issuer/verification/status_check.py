@@ -17,6 +17,7 @@ from issuer.models import StatusEntry, StatusList
 from issuer.platform.cache import LRUCache, app_cache, document_loader
 from issuer.platform.database import SessionLike
 from issuer.status_lists import lists
+from issuer.verification import registry
 from issuer.verification.inputs import digest
 
 #: Status-list documents whose own proof was checked, by the digest of their JSON: the same content, the same answer.
@@ -47,7 +48,7 @@ def _own_suspension_entry(session: SessionLike, credential: dict[str, Any]) -> d
         return None
     if credential_id.startswith(prefix):
         text = credential_id[len(prefix):]
-    elif credential_id.startswith(URN_UUID) and _issuer_id(credential) == issuer_did():
+    elif credential_id.startswith(URN_UUID) and registry.issuer_id(credential) == issuer_did():
         text = credential_id[len(URN_UUID):]
     else:
         return None
@@ -60,11 +61,6 @@ def _own_suspension_entry(session: SessionLike, credential: dict[str, Any]) -> d
         return None
     status_list = session.get_one(StatusList, row.list_id)  # the entry's foreign key: it exists
     return bsl.status_entry(list_url=lists.list_url(status_list), purpose="suspension", index=row.index)
-
-
-def _issuer_id(credential: dict[str, Any]) -> Any:
-    issuer = credential.get("issuer")
-    return issuer.get("id") if isinstance(issuer, dict) else issuer
 
 
 def checker(session: SessionLike, *, seen: dict[uuid.UUID, lists.ListState | None] | None = None) -> Any:

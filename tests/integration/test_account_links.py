@@ -9,7 +9,6 @@ import datetime as dt
 import email
 import email.policy
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +20,11 @@ from sqlalchemy import func, select, update
 from issuer.accounts import link_tokens
 from issuer.extensions import db
 from issuer.models import AuditEvent, Invitation, PasswordReset, User
-from tests.conftest import CSRF_PATTERN, PASSWORD, AuthActions, fresh_app, make_test_config
+from tests.conftest import CSRF_PATTERN, PASSWORD, AuthActions, fresh_app
 from tests.integration.helpers import race, seed_people
 
 NEW_PASSWORD = "a brand new passphrase"
 LINK = re.compile(r"http://127\.0\.0\.1:5000(/(?:invitations|reset-password)/[A-Za-z0-9_-]+)")
-POOL = {"pool_size": 20, "max_overflow": 10, "pool_timeout": 300}
 
 
 def mails(app: Flask) -> list[email.message.EmailMessage]:
@@ -311,19 +309,6 @@ def test_reset_form_keeps_nothing_typed_and_shows_errors_by_the_field(app: Flask
 
 
 # --- concurrent use: one wins, the other is told (410), never a 5xx ----------------------------------------------
-
-
-@pytest.fixture
-def sqlite_race_app(keys_dir: Path, tmp_path: Path) -> Iterator[Flask]:
-    url = f"sqlite:///{tmp_path / 'links.sqlite3'}"
-    with fresh_app({**make_test_config(url, keys_dir, tmp_path), "SQLALCHEMY_ENGINE_OPTIONS": POOL}) as app:
-        yield app
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def race_app(request: pytest.FixtureRequest) -> Flask:
-    app: Flask = request.getfixturevalue("sqlite_race_app" if request.param == "sqlite" else "postgres_app")
-    return app
 
 
 def concurrent_posts(app: Flask, path: str, count_: int) -> list[int]:

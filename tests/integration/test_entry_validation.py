@@ -6,8 +6,6 @@ from __future__ import annotations
 import copy
 import io
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,13 +21,8 @@ from issuer.issuance import completion, revocation
 from issuer.learning import record_book
 from issuer.models import Credential, Framework, Invitation, StatementMark, User, utcnow
 from issuer.protocols import obapi
-from tests.conftest import SEED_FRAMEWORK, AuthActions, fresh_app, make_test_config
-from tests.integration.helpers import race, seed_people
-
-#: Connections enough for every thread of a race at once.
-POOL = {"pool_size": 20, "max_overflow": 10, "pool_timeout": 120}
-
-
+from tests.conftest import SEED_FRAMEWORK, AuthActions
+from tests.integration.helpers import race
 
 
 def seed() -> dict[str, Any]:
@@ -296,18 +289,6 @@ def test_a_profile_name_with_a_control_character_is_refused(app: Flask, people: 
 
 
 # --- concurrent framework imports ---------------------------------------------------------------------------------
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def racing_app(request: pytest.FixtureRequest, keys_dir: Path, tmp_path: Path) -> Iterator[Flask]:
-    """An app whose pool has a connection for every thread: on a SQLite file, or on PostgreSQL."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'race.sqlite3'}"
-    else:
-        url = request.getfixturevalue("postgres_server_url")
-    with fresh_app({**make_test_config(url, keys_dir, tmp_path), "SQLALCHEMY_ENGINE_OPTIONS": POOL}) as app:
-        seed_people(app)
-        yield app
 
 
 def test_concurrent_colliding_imports_give_one_framework_and_409s(racing_app: Flask) -> None:

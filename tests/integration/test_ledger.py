@@ -5,9 +5,7 @@ decision (409), concurrent decisions (never a 5xx). Both databases."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +16,6 @@ from sqlalchemy import func, select
 from issuer.extensions import db
 from issuer.models import AuditEvent, CreditActivity, User, utcnow
 from issuer.recertification import ledger, renewal
-from tests.conftest import fresh_app, make_test_config
 from tests.integration.helpers import race, seed_people
 from tests.integration.ledger_helpers import bearer, open_cycle, set_policy, token_for
 
@@ -219,21 +216,6 @@ def test_idempotent_recording(app: Flask, client: FlaskClient, people: dict[str,
 
 
 # --- concurrency: both databases, real concurrent transactions ------------------------------------------------------
-
-POOL = {"pool_size": 20, "max_overflow": 10, "pool_timeout": 300}
-
-
-@pytest.fixture
-def sqlite_race_app(keys_dir: Path, tmp_path: Path) -> Iterator[Flask]:
-    url = f"sqlite:///{tmp_path / 'races.sqlite3'}"
-    with fresh_app({**make_test_config(url, keys_dir, tmp_path), "SQLALCHEMY_ENGINE_OPTIONS": POOL}) as app:
-        yield app
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def race_app(request: pytest.FixtureRequest) -> Flask:
-    app: Flask = request.getfixturevalue("sqlite_race_app" if request.param == "sqlite" else "postgres_app")
-    return app
 
 
 def test_concurrent_decisions_one_wins_the_rest_409_never_5xx(race_app: Flask) -> None:

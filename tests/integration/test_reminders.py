@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +16,6 @@ from issuer.extensions import db
 from issuer.issuance import revocation
 from issuer.models import Credential, ReminderNotice, User
 from issuer.recertification import reminders
-from tests.conftest import fresh_app, make_test_config
 from tests.integration.helpers import race, seed_people
 from tests.integration.recertification_helpers import approve, credential_row, issue_under_policy, outbox
 
@@ -173,21 +170,6 @@ def test_the_command_sends_once(app: Flask, people: dict[str, int], runner: Any)
 
 
 # --- two runs at once: one notice; both databases ----------------------------------------------------------------
-
-POOL = {"pool_size": 20, "max_overflow": 10, "pool_timeout": 300}
-
-
-@pytest.fixture
-def sqlite_app(keys_dir: Path, tmp_path: Path) -> Iterator[Flask]:
-    url = f"sqlite:///{tmp_path / 'races.sqlite3'}"
-    with fresh_app({**make_test_config(url, keys_dir, tmp_path), "SQLALCHEMY_ENGINE_OPTIONS": POOL}) as app:
-        yield app
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def race_app(request: pytest.FixtureRequest) -> Flask:
-    app: Flask = request.getfixturevalue("sqlite_app" if request.param == "sqlite" else "postgres_app")
-    return app
 
 
 def test_concurrent_runs_send_each_reminder_once(race_app: Flask) -> None:

@@ -11,8 +11,6 @@ import datetime as dt
 import hashlib
 import json
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import jwt as pyjwt
@@ -31,7 +29,7 @@ from issuer.extensions import db
 from issuer.models import AuditEvent, Credential, User
 from issuer.recertification import policy, reminders
 from issuer.verification import verifier
-from tests.conftest import AuthActions, fresh_app, make_test_config
+from tests.conftest import AuthActions
 from tests.integration.helpers import race, seed_people
 from tests.integration.recertification_helpers import ENOUGH, approve, credential_row, issue_under_policy, outbox
 
@@ -346,21 +344,6 @@ def test_the_therapist_is_told(app: Flask, people: dict[str, int], renewed: tupl
 
 # --- concurrency: of renewals at once, one wins; the others 409, never a 5xx; both databases ---------------------
 
-POOL = {"pool_size": 20, "max_overflow": 10, "pool_timeout": 300}
-
-
-@pytest.fixture
-def sqlite_app(keys_dir: Path, tmp_path: Path) -> Iterator[Flask]:
-    url = f"sqlite:///{tmp_path / 'races.sqlite3'}"
-    with fresh_app({**make_test_config(url, keys_dir, tmp_path), "SQLALCHEMY_ENGINE_OPTIONS": POOL}) as app:
-        yield app
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def race_app(request: pytest.FixtureRequest) -> Flask:
-    app: Flask = request.getfixturevalue("sqlite_app" if request.param == "sqlite" else "postgres_app")
-    return app
-
 
 def test_concurrent_renewals_one_wins(race_app: Flask) -> None:
     people = seed_people(race_app)
@@ -374,8 +357,6 @@ def test_concurrent_renewals_one_wins(race_app: Flask) -> None:
         assert db.session.scalar(select(func.count()).select_from(Credential)) == 2
         assert db.session.scalar(select(func.count()).select_from(Credential)
                                  .where(Credential.superseded_at.is_(None))) == 1
-
-
 
 
 def test_the_learning_record_keeps_the_renewed_credential_until_its_renewal_begins(

@@ -5,8 +5,7 @@ never hold together (revoking a suspended credential clears the suspension and i
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -19,26 +18,9 @@ from issuer.errors import Conflict
 from issuer.extensions import db
 from issuer.issuance import revocation
 from issuer.models import AuditEvent, Credential, StatusEntry, StatusList, User
-from tests.conftest import fresh_app, make_test_config
 from tests.integration.helpers import issue, race, seed_people
 
-POOL = {"pool_size": 20, "max_overflow": 10, "pool_timeout": 300}
 STATUS_EVENTS = ("credential.revoked", "credential.suspended", "credential.unsuspended")
-
-
-@pytest.fixture
-def sqlite_app(keys_dir: Path, tmp_path: Path) -> Iterator[Flask]:
-    url = f"sqlite:///{tmp_path / 'races.sqlite3'}"
-    with fresh_app({**make_test_config(url, keys_dir, tmp_path), "SQLALCHEMY_ENGINE_OPTIONS": POOL}) as app:
-        yield app
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def race_app(request: pytest.FixtureRequest) -> Flask:
-    app: Flask = request.getfixturevalue("sqlite_app" if request.param == "sqlite" else "postgres_app")
-    return app
-
-
 
 
 def issued_with_token(app: Flask) -> tuple[uuid.UUID, str]:

@@ -7,7 +7,6 @@ import datetime as dt
 import html
 import io
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -20,11 +19,10 @@ from sqlalchemy import func, select
 from issuer.extensions import db
 from issuer.models import AuditEvent, Credential, Framework, StatementMark, User, utcnow
 from issuer.web.drafts import DRAFT_KEY
-from tests.conftest import PASSWORD, AuthActions, fresh_app, make_test_config
-from tests.integration.helpers import race, seed_people
+from tests.conftest import PASSWORD, AuthActions
+from tests.integration.helpers import race
 
 JSON = {"Accept": "application/json"}
-POOL = {"pool_size": 20, "max_overflow": 10, "pool_timeout": 120}
 
 
 def levels(app: Flask) -> list[tuple[int, list[int]]]:
@@ -155,18 +153,6 @@ def test_a_complete_level_records_nothing_more(app: Flask, signed_in: AuthAction
                                                                         "observed_on": today()}, headers=JSON)
     assert response.status_code == 409
     assert response.get_json()["message"] == "Emerging is already complete; its credential is issued."
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def racing_app(request: pytest.FixtureRequest, keys_dir: Path, tmp_path: Path) -> Iterator[Flask]:
-    """An app whose pool has a connection for every thread: on a SQLite file, or on PostgreSQL."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'race.sqlite3'}"
-    else:
-        url = request.getfixturevalue("postgres_server_url")
-    with fresh_app({**make_test_config(url, keys_dir, tmp_path), "SQLALCHEMY_ENGINE_OPTIONS": POOL}) as app:
-        seed_people(app)
-        yield app
 
 
 def test_a_double_submit_records_each_statement_once_and_never_answers_5xx(racing_app: Flask) -> None:
