@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from issuer.accounts import directory, link_tokens
 from issuer.errors import Conflict, IssuerError, NotFound
@@ -107,14 +107,9 @@ def resend(session: SessionLike, invitation_id: int, *, actor: User) -> Sent:
         raise Conflict(f"an account for {invitation.email} exists already")
     token, token_hash = link_tokens.new_token()
     now = utcnow()
-    claimed = session.execute(
-        update(Invitation).where(Invitation.id == invitation.id, Invitation.accepted_at.is_(None),
-                                 Invitation.revoked_at.is_(None))
-        .values(token_hash=token_hash, sent_at=now, expires_at=now + ttl())
-        .returning(Invitation.id).execution_options(synchronize_session=False)).scalar_one_or_none()
-    if claimed is None:  # accepted or withdrawn meanwhile
+    if not link_tokens.claim(session, invitation, Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None),
+                             token_hash=token_hash, sent_at=now, expires_at=now + ttl()):
         raise Conflict(f"The invitation for {invitation.email} was accepted or withdrawn meanwhile.")
-    session.refresh(invitation)
     audit.record(session, "account.invitation_resent", actor=actor, subject_type="invitation",
                  subject_id=invitation.id, email=invitation.email)
     return _send(session, invitation, token, actor)
@@ -126,13 +121,8 @@ def revoke(session: SessionLike, invitation_id: int, *, actor: User) -> Invitati
     :raise Conflict: it was accepted (the account exists: deactivate it instead) or withdrawn already.
     """
     invitation = _open(session, invitation_id)
-    done = session.execute(
-        update(Invitation).where(Invitation.id == invitation.id, Invitation.accepted_at.is_(None),
-                                 Invitation.revoked_at.is_(None))
-        .values(revoked_at=utcnow()).returning(Invitation.id)
-        .execution_options(synchronize_session=False)).scalar_one_or_none()
-    session.refresh(invitation)
-    if done is None:
+    if not link_tokens.claim(session, invitation, Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None),
+                             revoked_at=utcnow()):
         raise Conflict(f"The invitation for {invitation.email} was {state(invitation)} already.")
     audit.record(session, "account.invitation_revoked", actor=actor, subject_type="invitation",
                  subject_id=invitation.id, email=invitation.email)
@@ -145,9 +135,7 @@ def find(session: SessionLike, token: str) -> Invitation:
     :raise NotFound: no invitation has this token (never was, or a newer link replaced it).
     :raise LinkGone: it was used, withdrawn or has expired.
     """
-    invitation = None
-    if link_tokens.well_formed(token):
-        invitation = session.scalars(select(Invitation).filter_by(token_hash=link_tokens.hash_token(token))).first()
+    invitation = link_tokens.find_row(session, Invitation, token)
     if invitation is None:
         raise NotFound("This invitation link is not known. Check that you copied the whole link from the e-mail, "
                        "or ask the administrator for a new invitation.")
@@ -176,17 +164,12 @@ def accept(session: SessionLike, token: str, *, password: str) -> User:
     invitation = find(session, token)
     directory.check_password(password)  # before claiming: a short password leaves the link usable
     now = utcnow()
-    claimed = session.execute(
-        update(Invitation).where(Invitation.id == invitation.id, Invitation.token_hash == invitation.token_hash,
-                                 Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None),
-                                 Invitation.expires_at > now)
-        .values(accepted_at=now).returning(Invitation.id)
-        .execution_options(synchronize_session=False)).scalar_one_or_none()
-    if claimed is None:  # a concurrent request used it (or the administrator withdrew it) a moment ago
-        session.refresh(invitation)
+    if not link_tokens.claim(session, invitation, Invitation.token_hash == invitation.token_hash,
+                             Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None),
+                             Invitation.expires_at > now, accepted_at=now):
+        # a concurrent request used it (or the administrator withdrew it) a moment ago
         _require_open(invitation, now)
         raise LinkGone("This invitation link was replaced by a newer one. Use the latest e-mail.")
-    session.refresh(invitation)
     try:
         user = directory.create_user(session, email=invitation.email, name=invitation.name, role=invitation.role,
                                      password=password, actor=None)

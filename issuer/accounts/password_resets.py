@@ -68,9 +68,7 @@ def find(session: SessionLike, token: str) -> PasswordReset:
     :raise NotFound: no link has this token.
     :raise LinkGone: it was used, or has expired, or its account was deactivated.
     """
-    reset = None
-    if link_tokens.well_formed(token):
-        reset = session.scalars(select(PasswordReset).filter_by(token_hash=link_tokens.hash_token(token))).first()
+    reset = link_tokens.find_row(session, PasswordReset, token)
     if reset is None:
         raise NotFound("This password reset link is not known. Check that you copied the whole link from the "
                        "e-mail, or ask for a new one.")
@@ -97,20 +95,14 @@ def reset_password(session: SessionLike, token: str, *, password: str) -> User:
     reset = find(session, token)
     directory.check_password(password)
     now = utcnow()
-    claimed = session.execute(
-        update(PasswordReset).where(PasswordReset.id == reset.id, PasswordReset.used_at.is_(None),
-                                    PasswordReset.expires_at > now)
-        .values(used_at=now).returning(PasswordReset.id)
-        .execution_options(synchronize_session=False)).scalar_one_or_none()
-    if claimed is None:
-        session.refresh(reset)
+    if not link_tokens.claim(session, reset, PasswordReset.used_at.is_(None), PasswordReset.expires_at > now,
+                             used_at=now):
         _require_open(reset, now)
         raise LinkGone("This password reset link was used already.")
     # The account's other open links close too: the password they would replace is gone.
     session.execute(update(PasswordReset).where(PasswordReset.user_id == reset.user_id,
                                                 PasswordReset.used_at.is_(None))
                     .values(used_at=now).execution_options(synchronize_session=False))
-    session.refresh(reset)
     user = reset.user
     directory.set_password(session, user, password, actor=None)
     audit.record(session, "account.password_reset", actor=user, subject_type="user", subject_id=user.id)
