@@ -55,6 +55,17 @@ def _valid(form: object) -> None:
         raise InvalidInput(errors or "The form expired; reload the page and try again.")
 
 
+def _ask(step: confirm.Confirmation) -> Response | None:
+    """The confirmation step while ``step`` is not confirmed: its page on a GET, the page again (400) on a POST
+    without ``confirm=yes``; None once a valid POST confirms it. A stale CSRF token is an error page."""
+    if request.method == "GET":
+        return confirm.page(step)
+    _valid(ConfirmForm())
+    if not confirm.confirmed():
+        return confirm.page(step, refused=True)
+    return None
+
+
 def _submitted(form: Any) -> bool:
     """Validate a posted form. A missing or stale CSRF token is an error page (nothing to keep); other errors stay
     on the form, shown next to their fields with what was typed."""
@@ -146,11 +157,8 @@ def revoke_invitation(invitation_id: int) -> ResponseReturnValue:
                       "You can invite the same address again later."],
         action=url_for(".revoke_invitation", invitation_id=invitation.id), button="Withdraw invitation",
         cancel=url_for(".users"))
-    if request.method == "GET":
-        return confirm.page(step)
-    _valid(ConfirmForm())
-    if not confirm.confirmed():
-        return confirm.page(step, refused=True)
+    if (asked := _ask(step)) is not None:
+        return asked
     invitations.revoke(db.session, invitation_id, actor=current_user)
     flash(f"The invitation for {invitation.email} is withdrawn.", "success")
     return redirect(url_for(".users"))
@@ -178,11 +186,8 @@ def toggle_user(user_id: int, action: str) -> ResponseReturnValue:
                       "You can activate the account again at any time."],
         action=url_for(".toggle_user", user_id=user.id, action="deactivate"), button="Deactivate account",
         cancel=url_for(".users"))
-    if request.method == "GET":
-        return confirm.page(step)
-    _valid(ConfirmForm())
-    if not confirm.confirmed():
-        return confirm.page(step, refused=True)
+    if (asked := _ask(step)) is not None:
+        return asked
     directory.set_active(db.session, user, active=False, actor=current_user)
     flash(f"{user.email} is deactivated.", "success")
     return redirect(url_for(".users"))
@@ -227,11 +232,8 @@ def remove_assignment(assignment_id: int) -> ResponseReturnValue:
                       "You can assign them again later."],
         action=url_for(".remove_assignment", assignment_id=assignment.id), button="Remove assignment",
         cancel=url_for(".assignments"))
-    if request.method == "GET":
-        return confirm.page(step)
-    _valid(ConfirmForm())
-    if not confirm.confirmed():
-        return confirm.page(step, refused=True)
+    if (asked := _ask(step)) is not None:
+        return asked
     accounts_assignments.unassign(db.session, supervisor=supervisor, therapist=therapist, actor=current_user)
     flash("Assignment removed.", "success")
     return redirect(url_for(".assignments"))
@@ -255,11 +257,8 @@ def rotate_keys() -> ResponseReturnValue:
                       "more but stay published, so every credential they signed keeps verifying.",
                       "This cannot be undone; a rotated key never becomes current again."],
         action=url_for(".rotate_keys"), button="Rotate keys", cancel=url_for(".keys_page"))
-    if request.method == "GET":
-        return confirm.page(step)
-    _valid(ConfirmForm())
-    if not confirm.confirmed():
-        return confirm.page(step, refused=True)
+    if (asked := _ask(step)) is not None:
+        return asked
     keystore.rotate(db.session, actor=current_user)
     flash("New keys are current. Retired keys stay published, so credentials they signed keep verifying.", "success")
     return redirect(url_for(".keys_page"))
@@ -538,11 +537,8 @@ def trust_remove() -> ResponseReturnValue:
                       "You can add the issuer again later."],
         action=url_for(".trust_remove"), button="Remove from the trust list", cancel=url_for(".trust_page"),
         hidden={"issuer_id": entry.issuer_id})
-    if request.method == "GET":
-        return confirm.page(step)
-    _valid(ConfirmForm())
-    if not confirm.confirmed():
-        return confirm.page(step, refused=True)
+    if (asked := _ask(step)) is not None:
+        return asked
     entry = trust.remove(db.session, issuer_id=entry.issuer_id, actor=current_user)
     flash(f"{entry.name} ({entry.issuer_id}) is no longer recognised: its credentials do not verify here.", "success")
     return redirect(url_for(".trust_page"))
