@@ -170,10 +170,23 @@ def _subject(names: _Names, event: AuditEvent) -> str:
     return names.user(event.subject_id) or f"account {event.subject_id}"
 
 
+def _whose_credential(t: _Told) -> str:
+    """The event's credential, told as "<therapist>'s "<level>" credential"."""
+    therapist, level = _credential(t.n, t.e)
+    return f"{therapist}\u2019s {_quoted(level)} credential"
+
+
 def _status_change(verb: str) -> Sentence:
     def told(t: _Told) -> str:
-        therapist, level = _credential(t.n, t.e)
-        return f"{t.who} {verb} {therapist}\u2019s {_quoted(level)} credential{_reason(t.e)}"
+        return f"{t.who} {verb} {_whose_credential(t)}{_reason(t.e)}"
+    return told
+
+
+def _policy_change(verb: str) -> Sentence:
+    def told(t: _Told) -> str:
+        level = t.e.details.get("level")
+        of_level = f" {_quoted(level)}" if level else ""
+        return f"{t.who} {verb} the renewal policy of {t.e.details.get('framework')}{of_level}"
     return told
 
 
@@ -204,9 +217,8 @@ def _visibility(t: _Told) -> str:
 
 
 def _reissued(t: _Told) -> str:
-    therapist, level = _credential(t.n, t.e)
-    return (f"{t.who} issued a new copy of {therapist}\u2019s {_quoted(level)} credential, replacing one signed by "
-            f"revoked key {t.e.details.get('revoked_key')}")
+    return (f"{t.who} issued a new copy of {_whose_credential(t)}, replacing one signed by revoked key "
+            f"{t.e.details.get('revoked_key')}")
 
 
 SENTENCES: dict[str, Sentence] = {
@@ -263,12 +275,8 @@ SENTENCES: dict[str, Sentence] = {
     "credential.renewed": lambda t: (
         f"{t.who} renewed {t.n.email(t.e.details.get('therapist'))}\u2019s {_quoted(t.e.details.get('level'))} "
         f"credential for the next cycle ({t.e.details.get('credits')} credits)"),
-    "credential.delivered": lambda t: (
-        f"A wallet ({t.e.details.get('holder')}) received {_credential(t.n, t.e)[0]}\u2019s "
-        f"{_quoted(_credential(t.n, t.e)[1])} credential"),
-    "credential.delivery_revoked": lambda t: (
-        f"{t.who} revoked a wallet copy of {_credential(t.n, t.e)[0]}\u2019s {_quoted(_credential(t.n, t.e)[1])} "
-        f"credential{_reason(t.e)}"),
+    "credential.delivered": lambda t: f"A wallet ({t.e.details.get('holder')}) received {_whose_credential(t)}",
+    "credential.delivery_revoked": lambda t: f"{t.who} revoked a wallet copy of {_whose_credential(t)}{_reason(t.e)}",
     "ce.recorded": lambda t: (
         f"{t.who} recorded {_minutes(t.e.details.get('minutes'))} of continuing education"
         f"{' (' + str(t.e.details.get('category')) + ')' if t.e.details.get('category') else ''} "
@@ -278,12 +286,8 @@ SENTENCES: dict[str, Sentence] = {
         f"{t.who} returned a continuing education activity to {_subject(t.n, t.e)}{_reason(t.e)}"),
     "hours.logged": lambda t: (
         f"{t.who} logged {_minutes(t.e.details.get('minutes'))} of supervised practice for {_subject(t.n, t.e)}"),
-    "policy.set": lambda t: (
-        f"{t.who} set the renewal policy of {t.e.details.get('framework')}"
-        f"{' ' + _quoted(t.e.details.get('level')) if t.e.details.get('level') else ''}"),
-    "policy.removed": lambda t: (
-        f"{t.who} removed the renewal policy of {t.e.details.get('framework')}"
-        f"{' ' + _quoted(t.e.details.get('level')) if t.e.details.get('level') else ''}"),
+    "policy.set": _policy_change("set"),
+    "policy.removed": _policy_change("removed"),
     "qualification.recorded": lambda t: (
         f"{t.who} recorded {_subject(t.n, t.e)}\u2019s qualification {t.e.details.get('credential')}"),
     "qualification.withdrawn": lambda t: f"{t.who} withdrew a qualification of {_subject(t.n, t.e)}",
