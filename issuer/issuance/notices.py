@@ -86,9 +86,7 @@ def notify_issued(session: SessionLike, credential: Credential) -> None:
 
     The message is built now, from the rows at hand: after the commit they would be read again.
     """
-    message = issuance_message(credential)
-    about = str(credential.id)
-    on_commit(session, lambda: send_quietly(message, about=about))
+    queue(session, issuance_message(credential), about=str(credential.id))
 
 
 def reissue_message(credential: Credential, old: Credential) -> Message:
@@ -108,9 +106,7 @@ def reissue_message(credential: Credential, old: Credential) -> Message:
 
 def notify_reissued(session: SessionLike, credential: Credential, old: Credential) -> None:
     """Tell the therapist, once ``session`` commits, that ``credential`` is a new copy of ``old``."""
-    message = reissue_message(credential, old)
-    about = str(credential.id)
-    on_commit(session, lambda: send_quietly(message, about=about))
+    queue(session, reissue_message(credential, old), about=str(credential.id))
 
 
 def notice_for(credential: Credential, subject: str, body: str) -> Message:
@@ -141,8 +137,7 @@ def invitation_message(*, email: str, name: str, role: str, link: str, expires_a
     return _message_to(email, f"You are invited to {service}", (
         f"Dear {name},\n\n"
         f"{invited_by} has invited you to {service} as {_article(role)} {role}.\n\n"
-        f"Choose your password and open your account here (the link works once, until "
-        f"{expires_at.strftime('%d %B %Y, %H:%M')} UTC):\n{link}\n\n"
+        f"Choose your password and open your account here {_single_use(expires_at)}:\n{link}\n\n"
         f"If you did not expect this invitation, ignore this message: no account is opened without you.\n"
     ))
 
@@ -153,10 +148,15 @@ def password_reset_message(*, email: str, name: str, link: str, expires_at: dt.d
     return _message_to(email, f"Choose a new password for {service}", (
         f"Dear {name},\n\n"
         f"Someone (we hope you) asked to choose a new password for your {service} account.\n\n"
-        f"Choose it here (the link works once, until {expires_at.strftime('%d %B %Y, %H:%M')} UTC):\n{link}\n\n"
+        f"Choose it here {_single_use(expires_at)}:\n{link}\n\n"
         f"Choosing a new password signs you out everywhere else. If you did not ask, ignore this message: "
         f"your password stays as it is.\n"
     ))
+
+
+def _single_use(expires_at: dt.datetime) -> str:
+    """How long an e-mailed link works, as both account-link e-mails say it."""
+    return f"(the link works once, until {expires_at.strftime('%d %B %Y, %H:%M')} UTC)"
 
 
 def _article(word: str) -> str:
