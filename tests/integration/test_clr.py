@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from issuer.credentials import schema
@@ -61,9 +62,7 @@ def test_two_levels_give_a_clr_that_verifies_and_refuses_tampering(app: Flask) -
 def test_therapist_downloads_the_clr_as_json_and_jwt(app: Flask) -> None:
     people = seed_people(app)
     issue(app, people, 0)
-    client = app.test_client()
-    AuthActions(client).login("ther@example.test")
-    therapist = AuthActions(client)
+    client, therapist = _signed_in_therapist(app)
     as_json = therapist.post("/me/clr.json")
     assert as_json.status_code == 200
     assert json.loads(as_json.get_data())["type"][1] == "ClrCredential"
@@ -91,17 +90,28 @@ def _credential_url(app: Flask, credential_id: uuid.UUID) -> str:
         return completion.credential_url(credential_id)
 
 
+def _signed_in_therapist(app: Flask) -> tuple[FlaskClient, AuthActions]:
+    """A client signed in as the seeded therapist, and its actions (for CSRF-carrying posts)."""
+    client = app.test_client()
+    therapist = AuthActions(client)
+    therapist.login("ther@example.test")
+    return client, therapist
+
+
+def _left_out(page: str) -> str:
+    """The "left out of your learning record" part of the therapist's page."""
+    left_out = page[page.index('id="clr-left-out"'):]
+    return left_out[:left_out.index("</div>")]
+
+
 def test_the_clr_leaves_out_revoked_and_suspended_credentials_and_says_why(app: Flask) -> None:
     people = seed_people(app)
     emerging, developing, proficient = (issue(app, people, n) for n in range(3))
     _change(app, emerging, "revoke", "Issued to the wrong therapist")
     _change(app, developing, "suspend", "Under review by the board")
-    client = app.test_client()
-    therapist = AuthActions(client)
-    therapist.login("ther@example.test")
+    client, therapist = _signed_in_therapist(app)
     page = client.get("/me").get_data(as_text=True)
-    left_out = page[page.index('id="clr-left-out"'):]
-    left_out = left_out[:left_out.index("</div>")]
+    left_out = _left_out(page)
     assert "Only credentials that are valid today go into the learning record" in left_out
     with app.app_context():
         revoked_on = db.session.get_one(Credential, emerging).revoked_at
@@ -139,9 +149,7 @@ def test_with_no_credential_valid_now_there_is_no_clr_to_download(app: Flask) ->
     people = seed_people(app)
     only = issue(app, people, 0)
     _change(app, only, "revoke", "Completed in error")
-    client = app.test_client()
-    therapist = AuthActions(client)
-    therapist.login("ther@example.test")
+    client, therapist = _signed_in_therapist(app)
     page = client.get("/me").get_data(as_text=True)
     assert "once you hold a level credential\n     that is valid today" in page
     assert "Completed in error" in page
@@ -252,12 +260,8 @@ def test_an_expired_credential_is_left_out_of_a_new_clr_and_fails_an_old_one_in_
 
     # The therapist, on the page and through the download, a day after validUntil.
     monkeypatch.setattr("issuer.web.therapist.utcnow", lambda: after)
-    client = app.test_client()
-    therapist_client = AuthActions(client)
-    therapist_client.login("ther@example.test")
-    page = client.get("/me").get_data(as_text=True)
-    left_out = page[page.index('id="clr-left-out"'):]
-    left_out = left_out[:left_out.index("</div>")]
+    client, therapist_client = _signed_in_therapist(app)
+    left_out = _left_out(client.get("/me").get_data(as_text=True))
     assert "Music Therapists: Emerging</strong>, issued " in left_out
     assert f": expired on {until.day} {until:%B %Y}.</li>" in left_out
     assert "Developing" not in left_out
