@@ -256,6 +256,17 @@ def app_for(request: pytest.FixtureRequest, backend: str) -> Flask:
     return app
 
 
+def offered_code(app: Flask) -> str:
+    """The pre-authorized code of a credential offer made for a freshly issued credential."""
+    credential_id = issue(app, seed_people(app))
+    with app.test_request_context():
+        credential = db.session.get_one(Credential, credential_id)
+        _offer, document, _tx_code = oid4vci.create_offer(db.session, credential, now=utcnow())
+        db.session.commit()
+    code: str = document["grants"][PRE_AUTH]["pre-authorized_code"]
+    return code
+
+
 def token_rows(app: Flask) -> list[OAuthToken]:
     with app.app_context():
         rows = list(db.session.scalars(select(OAuthToken).order_by(OAuthToken.id)))
@@ -359,13 +370,7 @@ def test_twenty_concurrent_redemptions_of_one_refresh_token_yield_one_new_pair(
 def test_twenty_concurrent_redemptions_of_one_pre_authorized_code_yield_one_token(
         request: pytest.FixtureRequest, backend: str) -> None:
     app = app_for(request, backend)
-    people = seed_people(app)
-    credential_id = issue(app, people)
-    with app.test_request_context():
-        credential = db.session.get_one(Credential, credential_id)
-        _offer, document, _tx_code = oid4vci.create_offer(db.session, credential, now=utcnow())
-        db.session.commit()
-    code = document["grants"][PRE_AUTH]["pre-authorized_code"]
+    code = offered_code(app)
 
     winner = assert_one_winner(race_token_requests(app, 20, {"grant_type": PRE_AUTH, "pre-authorized_code": code}))
 
@@ -391,13 +396,7 @@ def test_one_c_nonce_used_by_concurrent_credential_requests_delivers_once(
     from issuer.models import WalletDelivery
 
     app = app_for(request, backend)
-    people = seed_people(app)
-    credential_id = issue(app, people)
-    with app.test_request_context():
-        credential = db.session.get_one(Credential, credential_id)
-        _offer, document, _tx_code = oid4vci.create_offer(db.session, credential, now=utcnow())
-        db.session.commit()
-    code = document["grants"][PRE_AUTH]["pre-authorized_code"]
+    code = offered_code(app)
     wallet = app.test_client()
     access_token = wallet.post("/oauth/token", data={"grant_type": PRE_AUTH,
                                                      "pre-authorized_code": code}).get_json()["access_token"]
