@@ -12,7 +12,7 @@ import datetime as dt
 import io
 import json
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, stream_with_context, url_for
 from flask.typing import ResponseReturnValue
@@ -47,6 +47,7 @@ from issuer.web.forms import (
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 AUDIT_PAGE_SIZE = 50
 MAX_FRAMEWORK_BYTES = 2 * 1024 * 1024
+_Row = TypeVar("_Row")
 
 
 def _valid(form: object) -> None:
@@ -93,11 +94,16 @@ def _sentence(message: str) -> str:
     return message if message.endswith((".", "!", "?")) else message + "."
 
 
+def _found(model: type[_Row], row_id: int, what: str) -> _Row:
+    """Row ``row_id`` of ``model``, or a 404 saying there is no such ``what``."""
+    row = db.session.get(model, row_id)
+    if row is None:
+        raise NotFound(f"No such {what}.")
+    return row
+
+
 def _user(user_id: int) -> User:
-    user = db.session.get(User, user_id)
-    if user is None:
-        raise NotFound("No such account.")
-    return user
+    return _found(User, user_id, "account")
 
 
 def _users_page(form: InviteForm, status: int = 200) -> ResponseReturnValue:
@@ -148,9 +154,7 @@ def resend_invitation(invitation_id: int) -> ResponseReturnValue:
 @bp.route("/invitations/<int:invitation_id>/revoke", methods=["GET", "POST"])
 @role_required(Role.ADMIN)
 def revoke_invitation(invitation_id: int) -> ResponseReturnValue:
-    invitation = db.session.get(Invitation, invitation_id)
-    if invitation is None:
-        raise NotFound("No such invitation.")
+    invitation = _found(Invitation, invitation_id, "invitation")
     step = confirm.Confirmation(
         title=f"Withdraw the invitation for {invitation.email}?",
         consequences=[f"The link sent to {invitation.email} stops working at once; no account is opened.",
@@ -220,9 +224,7 @@ def assignments() -> ResponseReturnValue:
 @bp.route("/assignments/<int:assignment_id>/remove", methods=["GET", "POST"])
 @role_required(Role.ADMIN)
 def remove_assignment(assignment_id: int) -> ResponseReturnValue:
-    assignment = db.session.get(Assignment, assignment_id)
-    if assignment is None:
-        raise NotFound("No such assignment.")
+    assignment = _found(Assignment, assignment_id, "assignment")
     supervisor, therapist = assignment.supervisor, assignment.therapist
     step = confirm.Confirmation(
         title=f"Remove {therapist.name} from {supervisor.name}'s therapists?",
@@ -388,9 +390,7 @@ def _uploaded_csv() -> str:
 @role_required(Role.ADMIN)
 def bulk_job(job_id: int) -> ResponseReturnValue:
     """A job's rows and their states; the page reloads itself while rows wait for the worker."""
-    job = db.session.get(BulkJob, job_id)
-    if job is None:
-        raise NotFound("No such bulk issuance job.")
+    job = _found(BulkJob, job_id, "bulk issuance job")
     return render_template("admin/bulk_job.html", job=job, counts=jobs.counts(db.session, job.id),
                            refresh=JOB_REFRESH_SECONDS)
 
