@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Protocol
 
 from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -14,7 +15,24 @@ from issuer.models.frameworks import Level
 from issuer.models.records import LevelCompletion
 
 
-class Credential(Base):
+class _Revocable(Protocol):
+    revoked_at: dt.datetime | None
+    suspended_at: dt.datetime | None
+
+
+class RevocationState:
+    """``state`` of a row that can be revoked or suspended: a credential, or a wallet's copy of one."""
+
+    @property
+    def state(self: _Revocable) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.suspended_at is not None:
+            return "suspended"
+        return "active"
+
+
+class Credential(RevocationState, Base):
     __tablename__ = "credentials"
     # One current credential per therapist and level, enforced by the database. A credential re-signed after a key
     # compromise supersedes the old one (which is revoked and keeps its row), and so does a renewal (which leaves the
@@ -62,14 +80,6 @@ class Credential(Base):
     issued_by: Mapped[User] = relationship(foreign_keys=[issued_by_id])
     level: Mapped[Level] = relationship()
     completion: Mapped[LevelCompletion] = relationship()
-
-    @property
-    def state(self) -> str:
-        if self.revoked_at is not None:
-            return "revoked"
-        if self.suspended_at is not None:
-            return "suspended"
-        return "active"
 
 
 class IssuedDocument(Base):

@@ -16,7 +16,7 @@ from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from issuer.models.base import Base
-from issuer.models.credentials import Credential
+from issuer.models.credentials import Credential, RevocationState
 
 
 class WalletNonce(Base):
@@ -30,7 +30,7 @@ class WalletNonce(Base):
     expires_at: Mapped[dt.datetime] = mapped_column(index=True)
 
 
-class WalletDelivery(Base):
+class WalletDelivery(RevocationState, Base):
     """One holder-bound credential handed to a wallet for an award, kept exactly as signed."""
 
     __tablename__ = "wallet_deliveries"
@@ -61,11 +61,3 @@ class WalletDelivery(Base):
     @property
     def document_id(self) -> str:
         return f"urn:uuid:{self.id}"
-
-    @property
-    def state(self) -> str:
-        if self.revoked_at is not None:
-            return "revoked"
-        if self.suspended_at is not None:
-            return "suspended"
-        return "active"
