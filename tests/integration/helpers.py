@@ -16,7 +16,7 @@ from issuer.frameworks.catalogue import import_framework, parse_framework
 from issuer.identity import keystore
 from issuer.issuance import completion
 from issuer.learning import record_book
-from issuer.models import Framework, User, utcnow
+from issuer.models import Framework, Level, User, utcnow
 from tests.conftest import PASSWORD, SEED_FRAMEWORK
 
 
@@ -39,15 +39,28 @@ def seed_people(app: Flask) -> dict[str, int]:
         return {k: u.id for k, u in made.items()}
 
 
-def issue(app: Flask, people: dict[str, int], level_index: int = 0) -> uuid.UUID:
-    """Record every statement of a level and complete it, as the assigned supervisor."""
-    with app.test_request_context():
-        sup = db.session.get_one(User, people["supervisor"])
-        ther = db.session.get_one(User, people["therapist"])
-        level = db.session.scalars(select(Framework)).first().levels[level_index]
-        for statement in level.statements:
-            record_book.mark_statement(db.session, supervisor=sup, therapist=ther, statement=statement,
+def _mark_every_statement(people: dict[str, int], level_index: int) -> tuple[User, User, Level]:
+    """Within a request: record every statement of a level as shown today, as the assigned supervisor; flushes."""
+    sup = db.session.get_one(User, people["supervisor"])
+    ther = db.session.get_one(User, people["therapist"])
+    level = db.session.scalars(select(Framework)).first().levels[level_index]
+    for statement in level.statements:
+        record_book.mark_statement(db.session, supervisor=sup, therapist=ther, statement=statement,
                                    observed_on=utcnow().date(), note="Observed.")
+    return sup, ther, level
+
+
+def mark_level(app: Flask, people: dict[str, int], level_index: int = 0) -> None:
+    """Record every statement of a level, as the assigned supervisor, without completing it."""
+    with app.test_request_context():
+        _mark_every_statement(people, level_index)
+        db.session.commit()
+
+
+def issue(app: Flask, people: dict[str, int], level_index: int = 0) -> uuid.UUID:
+    """Record every statement of a level and complete it, as the assigned supervisor (one transaction)."""
+    with app.test_request_context():
+        sup, ther, level = _mark_every_statement(people, level_index)
         credential = completion.complete_level(db.session, supervisor=sup, therapist=ther, level=level)
         db.session.commit()
         return credential.id

@@ -22,25 +22,14 @@ from issuer.errors import Conflict, InvalidInput
 from issuer.extensions import db
 from issuer.identity import keystore
 from issuer.issuance import clr, completion
-from issuer.learning import record_book
 from issuer.models import Credential, Framework, LevelCompletion, SupervisedSession, User, utcnow
 from issuer.platform.cache import document_loader
 from issuer.recertification import hours, qualifications
 from issuer.verification import verifier
+from tests.integration.helpers import mark_level
 from tests.integration.ledger_helpers import bearer, open_cycle, set_policy, token_for
 
 TODAY = utcnow().date()
-
-
-def mark_level(app: Flask, people: dict[str, int], level_index: int = 0) -> None:
-    with app.test_request_context():
-        sup = db.session.get_one(User, people["supervisor"])
-        ther = db.session.get_one(User, people["therapist"])
-        level = db.session.scalars(select(Framework)).one().levels[level_index]
-        for statement in level.statements:
-            record_book.mark_statement(db.session, supervisor=sup, therapist=ther, statement=statement,
-                                       observed_on=TODAY, note="Observed.")
-        db.session.commit()
 
 
 def complete(app: Flask, people: dict[str, int], level_index: int = 0) -> dict[str, Any]:
