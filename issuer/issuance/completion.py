@@ -214,7 +214,8 @@ def complete_level(
     justification = (record_book.signable_text(justification, "the justification") or None) if missing else None
     terms = policy.policy_for(session, level)
     required_minutes = terms.min_supervised_minutes
-    logged = hours.summary(session, therapist.id).minutes
+    logged_total = hours.summary(session, therapist.id)
+    logged = logged_total.minutes
     if required_minutes is not None and logged < required_minutes:
         existing = session.scalar(_ISSUED, {"therapist_id": therapist.id, "level_id": level.id})
         if existing is not None:
@@ -244,7 +245,7 @@ def complete_level(
     achievement, results = parts.achievement, None
     activity: tuple[dt.datetime | None, dt.datetime | None] = (None, None)
     claim = hours.hours_claim(session, therapist.id, achievement_id=parts.achievement["id"],
-                              required_minutes=required_minutes)
+                              required_minutes=required_minutes, total=logged_total)
     if claim is not None:
         achievement = {**parts.achievement, "resultDescription": [claim.result_description]}
         results, activity = [claim.result], (claim.activity_start, claim.activity_end)

@@ -151,11 +151,12 @@ def _listed(values: list[str]) -> str:
     return shown + (f" and {len(values) - MAX_LISTED} more" if len(values) > MAX_LISTED else "")
 
 
-def hours_evidence(session: SessionLike, therapist_id: int) -> dict[str, object] | None:
+def hours_evidence(session: SessionLike, therapist_id: int,
+                   total: HoursSummary | None = None) -> dict[str, object] | None:
     """An OB 3.0 Evidence entry for every session logged for the therapist: the hours, the period, and each supervisor
     with their qualification (on the day of their last session), share of the hours, settings and populations.
-    None when no session is logged."""
-    total = summary(session, therapist_id)
+    None when no session is logged. ``total``: the therapist's ``summary`` when the caller has it (same transaction)."""
+    total = total if total is not None else summary(session, therapist_id)
     if total.sessions == 0 or total.first_day is None or total.last_day is None:
         return None
     rows = session.execute(
@@ -188,7 +189,7 @@ def hours_evidence(session: SessionLike, therapist_id: int) -> dict[str, object]
 
 
 def hours_claim(session: SessionLike, therapist_id: int, *, achievement_id: str,
-                required_minutes: int | None) -> HoursClaim | None:
+                required_minutes: int | None, total: HoursSummary | None = None) -> HoursClaim | None:
     """The hours, period and supervisors of every session logged for the therapist; None when none is.
 
     - ``activityStartDate`` / ``activityEndDate``: the start of the first session's day and the end of the last
@@ -197,9 +198,12 @@ def hours_claim(session: SessionLike, therapist_id: int, *, achievement_id: str,
       "Supervised clinical hours" added to the credential's Achievement (with ``requiredValue`` when the policy
       sets a minimum).
     - An Evidence entry naming each supervisor, their qualification and their share of the hours.
+
+    ``total``: the therapist's ``summary`` when the caller has already read it in this transaction (one query
+    fewer per issuance).
     """
-    total = summary(session, therapist_id)
-    evidence = hours_evidence(session, therapist_id)
+    total = total if total is not None else summary(session, therapist_id)
+    evidence = hours_evidence(session, therapist_id, total)
     if evidence is None or total.first_day is None or total.last_day is None:
         return None
     tz = service_timezone()

@@ -25,6 +25,7 @@ from issuer.credentials.vc_jwt import parse_datetime
 from issuer.frameworks import catalogue
 from issuer.identity.profile import issuer_did
 from issuer.models import Credential, Level
+from issuer.platform.cache import app_cache
 from issuer.platform.database import SessionLike
 from issuer.verification import recipient, registry
 from issuer.verification.results import DISPLAY_LIMIT, Failure, Verification, display_field, explain
@@ -114,6 +115,24 @@ def _levels_in(session: SessionLike, framework_id: int) -> int:
     return int(session.scalar(select(func.count(Level.id)).where(Level.framework_id == framework_id)) or 0)
 
 
+#: Entries of the per-app cache of what a card says about a level (its framework's size, its statements' names).
+LEVEL_FACTS_CACHE_SIZE = 256
+
+
+def _level_facts(session: SessionLike, level: Level) -> tuple[int, tuple[str, ...]]:
+    """How many levels the level's framework has, and the names of the level's statements, in order.
+
+    A framework never changes once imported (``catalogue.get_level`` relies on the same), so each app keeps these
+    per level id: a cold verification page reads neither the level count nor the statements again.
+    """
+    cache = app_cache("verification.level_facts", LEVEL_FACTS_CACHE_SIZE)
+    facts: tuple[int, tuple[str, ...]] | None = cache.get(level.id)
+    if facts is None:
+        facts = (_levels_in(session, level.framework_id), tuple(s.name for s in level.statements))
+        cache.put(level.id, facts)
+    return facts
+
+
 def _readable(moment: Any) -> str | None:
     return readable_date(moment) if moment is not None else None
 
@@ -129,11 +148,12 @@ def for_issued(
     if level is None:
         return Card(verified=verification.verified, failure=failure, standing=standing, trusted=False)
     name = f"{level.framework.title}: {level.label}"
+    levels_in_framework, competencies = _level_facts(session, level)
     return Card(
         verified=verification.verified, failure=failure, standing=standing, trusted=trusted,
         holder=record.therapist_name if show_name else None,
-        title=name, level_words=level_in_words(level, _levels_in(session, level.framework_id)),
-        competencies=tuple(s.name for s in level.statements),
+        title=name, level_words=level_in_words(level, levels_in_framework),
+        competencies=competencies,
         badge_url=url_for("credentials.badge", achievement_id=level.achievement_id, ext="svg"),
         badge_alt=f"{name} badge", issuer=verification.issuer_name or _own_name(),
         issued_on=_readable(record.issued_at), valid_until=_readable(record.valid_until),
