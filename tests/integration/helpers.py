@@ -86,6 +86,20 @@ def race(count: int, attempt: Callable[[int], Any]) -> list[Any]:
     return outcomes
 
 
+def race_requests(app: Flask, count: int, send: Callable[[Any, int], Any]) -> list[tuple[int, Any]]:
+    """``count`` test clients send at once (``send(client, n)`` returns the response): each answer as
+    (status, JSON body or None). Fails when a request raised instead of answering."""
+    clients = [app.test_client() for _ in range(count)]
+
+    def attempt(n: int) -> tuple[int, Any]:
+        response = send(clients[n], n)
+        return response.status_code, response.get_json(silent=True)
+
+    outcomes = race(count, attempt)
+    assert all(isinstance(outcome, tuple) for outcome in outcomes), outcomes
+    return outcomes
+
+
 # --- an OpenID4VCI wallet: its key, its did:jwk and its key proofs ----------------------------------------------
 def wallet_key() -> Any:
     """A fresh Ed25519 key, as a wallet makes one."""

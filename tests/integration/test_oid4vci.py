@@ -528,6 +528,14 @@ def test_a_private_jwk_is_refused(app: Flask, client: FlaskClient, auth: Any, pe
 
 
 # --- deliveries and the award's status -------------------------------------------------------------------------
+def _change_award(app: Flask, credential_id: uuid.UUID, admin_id: int, action: str, reason: str) -> None:
+    """The administrator revokes, suspends or reinstates the award, in a transaction of its own."""
+    with app.app_context():
+        award = db.session.get_one(Credential, credential_id)
+        revocation.change(db.session, award, action=action, reason=reason, actor=db.session.get_one(User, admin_id))
+        db.session.commit()
+
+
 def test_revoking_an_award_revokes_every_delivery(
         app: Flask, client: FlaskClient, auth: Any, people: dict[str, int]) -> None:
     credential_id = issue(app, people)
@@ -537,29 +545,18 @@ def test_revoking_an_award_revokes_every_delivery(
     for credential in delivered:
         assert verify(app, credential).verified
 
-    with app.app_context():
-        award = db.session.get_one(Credential, credential_id)
-        admin = db.session.get_one(User, people["admin"])
-        revocation.change(db.session, award, action="suspend", reason="Under review", actor=admin)
-        db.session.commit()
+    _change_award(app, credential_id, people["admin"], "suspend", "Under review")
     for credential in delivered:
         result = verify(app, credential)
         assert not result.verified
         assert "suspended" in result.summary
 
-    with app.app_context():
-        award = db.session.get_one(Credential, credential_id)
-        admin = db.session.get_one(User, people["admin"])
-        revocation.change(db.session, award, action="unsuspend", reason="Cleared", actor=admin)
-        db.session.commit()
+    _change_award(app, credential_id, people["admin"], "unsuspend", "Cleared")
     for credential in delivered:
         assert verify(app, credential).verified
 
+    _change_award(app, credential_id, people["admin"], "revoke", "Issued in error")
     with app.app_context():
-        award = db.session.get_one(Credential, credential_id)
-        admin = db.session.get_one(User, people["admin"])
-        revocation.change(db.session, award, action="revoke", reason="Issued in error", actor=admin)
-        db.session.commit()
         rows = db.session.scalars(select(WalletDelivery)).all()
         assert len(rows) == 3
         assert all(row.revoked_at is not None and row.revocation_reason == "Issued in error" for row in rows)

@@ -30,7 +30,7 @@ from issuer.models.oauth import CredentialOffer, OAuthAuthorizationCode, OAuthTo
 from issuer.protocols import oid4vci
 from issuer.protocols.oauth import PRE_AUTHORIZED_GRANT_TYPE as PRE_AUTH
 from tests.conftest import PASSWORD, AuthActions, fresh_app, make_test_config
-from tests.integration.helpers import issue, race, seed_people, wallet_key, wallet_proof
+from tests.integration.helpers import issue, race, race_requests, seed_people, wallet_key, wallet_proof
 from tests.integration.test_obapi import REDIRECT_URI, approve, authorize_url, basic, pkce, register
 
 #: Connections enough for every thread at once (the default pool has 5, and 10 more on demand).
@@ -75,15 +75,9 @@ def test_thirty_concurrent_api_completions_issue_one_credential_and_answer_409_t
     seeded = ready_to_complete(app)
     url = f"/api/v1/therapists/{seeded['people']['therapist']}/levels/{seeded['level']}/complete"
     headers = {"Authorization": f"Bearer {seeded['token']}"}
-    clients = [app.test_client() for _ in range(30)]
 
-    def attempt(n: int) -> tuple[int, Any]:
-        response = clients[n].post(url, headers=headers)
-        return response.status_code, response.get_json()
+    outcomes = race_requests(app, 30, lambda client, _n: client.post(url, headers=headers))
 
-    outcomes = race(30, attempt)
-
-    assert not [o for o in outcomes if not isinstance(o, tuple)], outcomes
     statuses = sorted(status for status, _ in outcomes)
     assert statuses == [201] + [409] * 29, [body for status, body in outcomes if status >= 500]
     winner = next(body for status, body in outcomes if status == 201)
@@ -105,15 +99,9 @@ def test_concurrent_requests_with_one_idempotency_key_all_get_the_one_stored_ans
     seeded = ready_to_complete(app)
     url = f"/api/v1/therapists/{seeded['people']['therapist']}/levels/{seeded['level']}/complete"
     headers = {"Authorization": f"Bearer {seeded['token']}", "Idempotency-Key": "complete-emerging-once"}
-    clients = [app.test_client() for _ in range(20)]
 
-    def attempt(n: int) -> tuple[int, Any]:
-        response = clients[n].post(url, headers=headers)
-        return response.status_code, response.get_json()
+    outcomes = race_requests(app, 20, lambda client, _n: client.post(url, headers=headers))
 
-    outcomes = race(20, attempt)
-
-    assert not [o for o in outcomes if not isinstance(o, tuple)], outcomes
     assert [status for status, _ in outcomes] == [201] * 20, [body for status, body in outcomes if status != 201]
     assert len({body["id"] for _, body in outcomes}) == 1
     assert count(app, Credential) == 1
@@ -288,14 +276,8 @@ def consented_code(app: Flask) -> tuple[dict[str, Any], str, str]:
 
 def race_token_requests(app: Flask, threads: int, form: dict[str, str],
                         headers: dict[str, str] | None = None) -> list[tuple[int, Any]]:
-    clients = [app.test_client() for _ in range(threads)]
-
-    def attempt(n: int) -> tuple[int, Any]:
-        response = clients[n].post("/oauth/token", data=form, headers=headers or {})
-        return response.status_code, response.get_json()
-
-    outcomes = race(threads, attempt)
-    assert not [o for o in outcomes if not isinstance(o, tuple)], outcomes
+    outcomes = race_requests(app, threads,
+                             lambda client, _n: client.post("/oauth/token", data=form, headers=headers or {}))
     assert not [o for o in outcomes if o[0] >= 500], outcomes
     return outcomes
 
@@ -402,16 +384,9 @@ def test_one_c_nonce_used_by_concurrent_credential_requests_delivers_once(
                                                      "pre-authorized_code": code}).get_json()["access_token"]
     nonce = wallet.post("/oid4vci/nonce").get_json()["c_nonce"]
     proofs = [wallet_proof(wallet_key(), audience="http://127.0.0.1:5000", nonce=nonce) for _ in range(8)]
-    clients = [app.test_client() for _ in range(8)]
-
-    def attempt(n: int) -> tuple[int, Any]:
-        response = clients[n].post("/oid4vci/credential", headers={"Authorization": f"Bearer {access_token}"},
-                                   json={"credential_configuration_id": oid4vci.CONFIG_LDP_VC,
-                                         "proofs": {"jwt": [proofs[n]]}})
-        return response.status_code, response.get_json()
-
-    outcomes = race(8, attempt)
-    assert all(isinstance(o, tuple) for o in outcomes), outcomes
+    outcomes = race_requests(app, 8, lambda client, n: client.post(
+        "/oid4vci/credential", headers={"Authorization": f"Bearer {access_token}"},
+        json={"credential_configuration_id": oid4vci.CONFIG_LDP_VC, "proofs": {"jwt": [proofs[n]]}}))
     assert sorted(status for status, _ in outcomes) == [200] + [400] * 7, outcomes
     assert {body["error"] for status, body in outcomes if status == 400} == {"invalid_nonce"}
     with app.app_context():
