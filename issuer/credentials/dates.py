@@ -15,6 +15,12 @@ from typing import Any
 
 from issuer.credentials.vc_jwt import parse_datetime
 
+
+def readable_date(moment: datetime) -> str:
+    """``5 December 2026`` (no leading zero, the month in words): how every page, notice and CLR writes a date."""
+    return f"{moment.day} {moment:%B %Y}"
+
+
 #: The first and last instants an aware ``datetime`` can hold, in UTC.
 EARLIEST = datetime.min.replace(tzinfo=UTC)
 LATEST = datetime.max.replace(tzinfo=UTC)

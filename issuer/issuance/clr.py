@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import select
 
 from issuer.credentials.credential import format_datetime, identity_hash
+from issuer.credentials.dates import readable_date
 from issuer.errors import Conflict
 from issuer.frameworks import achievements
 from issuer.identity.profile import base_url, issuer_profile
@@ -44,10 +45,6 @@ CLR_CONTEXTS = [
 CLR_SCHEMA = "https://purl.imsglobal.org/spec/clr/v2p0/schema/json/clr_v2p0_clrcredential_schema.json"
 
 
-def _day(value: dt.datetime) -> str:
-    return f"{value:%d %B %Y}".lstrip("0")
-
-
 def _with_reason(words: str, reason: str | None) -> str:
     return f"{words}: {reason}" if reason else words
 
@@ -59,16 +56,18 @@ def left_out_because(credential: Credential, now: dt.datetime, *, renewed: bool 
     ``renewed``: it was superseded by a renewal for the next cycle (``issuer.recertification.renewal``), which leaves
     it valid until its own validUntil, when the renewal's validity begins; so it counts as any other until then."""
     if credential.superseded_at is not None and not renewed:
-        return "superseded", f"replaced on {_day(credential.superseded_at)} by a newer credential for the same level"
+        return "superseded", (f"replaced on {readable_date(credential.superseded_at)} by a newer credential for the "
+                              "same level")
     if credential.revoked_at is not None:
-        return "revoked", _with_reason(f"revoked on {_day(credential.revoked_at)}", credential.revocation_reason)
+        return "revoked", _with_reason(f"revoked on {readable_date(credential.revoked_at)}",
+                                       credential.revocation_reason)
     if credential.suspended_at is not None:
-        return "suspended", _with_reason(f"suspended since {_day(credential.suspended_at)}",
+        return "suspended", _with_reason(f"suspended since {readable_date(credential.suspended_at)}",
                                          credential.suspension_reason)
     if credential.valid_until is not None and credential.valid_until <= now:
-        return "expired", f"expired on {_day(credential.valid_until)}"
+        return "expired", f"expired on {readable_date(credential.valid_until)}"
     if credential.valid_from > now:
-        return "not-yet-valid", f"not valid before {_day(credential.valid_from)}"
+        return "not-yet-valid", f"not valid before {readable_date(credential.valid_from)}"
     return None
 
 

@@ -20,6 +20,7 @@ from typing import Any
 from flask import current_app, url_for
 from sqlalchemy import func, select
 
+from issuer.credentials.dates import readable_date
 from issuer.credentials.digest import document_digest
 from issuer.credentials.vc_jwt import parse_datetime
 from issuer.frameworks import catalogue
@@ -29,7 +30,7 @@ from issuer.platform.cache import app_cache
 from issuer.platform.database import SessionLike
 from issuer.verification import recipient, registry
 from issuer.verification.results import DISPLAY_LIMIT, Failure, Verification, display_field, explain
-from issuer.verification.standing import Standing, readable_date, standing_of
+from issuer.verification.standing import Standing, standing_of
 from issuer.verification.verifier import IssuedRecord
 
 #: Checks whose failure means the document's content cannot be relied on at all.

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from issuer.credentials.dates import readable_date
 from issuer.credentials.vc_jwt import parse_datetime
 
 #: Longest display field kept (a credential's name, id or dates), in characters.
@@ -111,7 +112,7 @@ def _expired_headline(valid_until: str | None) -> str:
         moment = parse_datetime(valid_until, "validUntil")
     except (TypeError, ValueError):
         return "This credential has expired"
-    return f"This credential expired on {moment.day} {moment:%B %Y}"
+    return f"This credential expired on {readable_date(moment)}"
 
 
 def _failed(verification: Verification, name: str) -> CheckView | None:

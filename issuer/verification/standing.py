@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, Protocol
 
+from issuer.credentials.dates import readable_date
+
 Kind = Literal["active", "revoked", "suspended", "expired"]
 
 
@@ -61,11 +63,6 @@ class Standing:
         if self.kind == "expired":
             return f"Expired on {self.date_text}"
         return "Current"
-
-
-def readable_date(moment: datetime) -> str:
-    """``5 December 2026`` (no leading zero, the month in words: the same in every locale's reading)."""
-    return f"{moment.day} {moment:%B %Y}"
 
 
 def standing_of(credential: HasStatus, now: datetime | None = None) -> Standing:

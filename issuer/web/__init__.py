@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Flask, Response
 
+from issuer.credentials.dates import readable_date
 from issuer.models import Role, utcnow
 
 
@@ -42,6 +43,8 @@ def init_app(app: Flask) -> None:
     for view in (obapi.upsert_credential, obapi.put_profile, oauth.token, oauth.register, oauth.revoke,
                  oid4vci.credential_endpoint, oid4vci.nonce_endpoint):
         csrf.exempt(view)
+
+    app.add_template_filter(readable_date, "readable_date")
 
     @app.context_processor
     def _globals() -> dict[str, Any]:

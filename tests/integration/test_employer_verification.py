@@ -19,12 +19,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, text
 
 from issuer.credentials import eddsa_rdfc_2022
+from issuer.credentials.dates import readable_date
 from issuer.credentials.loader import document_loader
 from issuer.credentials.multikey import did_key_verification_method
 from issuer.extensions import db
 from issuer.models import Base, Credential, Level, utcnow
 from issuer.verification import trust
-from issuer.verification.standing import readable_date
 from tests.conftest import AuthActions
 
 FORGED = "Music Therapists: Advanced Supreme Clinician"

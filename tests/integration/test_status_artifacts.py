@@ -17,12 +17,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from issuer.credentials.credential import format_datetime
+from issuer.credentials.dates import readable_date
 from issuer.credentials.digest import document_digest
 from issuer.errors import InvalidInput
 from issuer.extensions import db
 from issuer.issuance import revocation, signing
 from issuer.models import AuditEvent, Credential, User, utcnow
-from issuer.verification.standing import readable_date
 from tests.conftest import AuthActions
 
 PRIVATE = "Supervisor found the log book entries were copied from another therapist."
